@@ -1,0 +1,42 @@
+//! Payment card numbers: 13–19 digits in a card-like grouping that pass the Luhn check.
+
+use crate::luhn::luhn_digits;
+use crate::numeric::{Attach, Gap, Sub};
+
+/// `sub` is a card number: contiguous or grouped 4-4-4-4(-3), 4-6-5 / 4-6-4, with one kind of
+/// separator, not starting with 0 (no issuer uses major industry identifier 0), Luhn-valid.
+pub(crate) fn is_card(sub: &Sub<'_>) -> bool {
+    if sub.plus || sub.any_paren() || sub.left == Attach::Numeric || sub.right == Attach::Numeric {
+        return false;
+    }
+    let d = sub.digit_count();
+    if !(13..=19).contains(&d) || sub.group(0).starts_with('0') {
+        return false;
+    }
+    let mut gaps = sub.gaps();
+    let first_gap = gaps.next();
+    if let Some(g) = first_gap {
+        if !matches!(g, Gap::Space | Gap::Dash) || gaps.any(|x| x != g) {
+            return false;
+        }
+    }
+    card_shape(sub) && luhn_digits(sub.digits())
+}
+
+fn card_shape(sub: &Sub<'_>) -> bool {
+    let n = sub.groups.len();
+    if n == 1 {
+        return true;
+    }
+    if sub.lens_are(&[4, 6, 5]) || sub.lens_are(&[4, 6, 4]) {
+        return true;
+    }
+    n >= 3
+        && sub.groups.iter().enumerate().all(|(i, g)| {
+            if i + 1 == n {
+                (1..=4).contains(&g.len())
+            } else {
+                g.len() == 4
+            }
+        })
+}

@@ -1,0 +1,174 @@
+//! E-mail address detection, including common obfuscations ("name [at] domain [dot] com").
+
+use regex::Regex;
+
+use crate::{PiiKind, PiiSpan};
+
+pub(crate) struct EmailFinder {
+    plain: Regex,
+    obfuscated: Regex,
+}
+
+impl EmailFinder {
+    pub(crate) fn new() -> Self {
+        let plain = Regex::new(
+            r"[\p{L}\p{N}_%+\-](?:[\p{L}\p{N}._%+\-]*[\p{L}\p{N}_%+\-])?@(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?\.)+\p{L}{2,24}",
+        )
+        .expect("constant e-mail pattern");
+        // "john dot smith at example dot com", "john[at]example[dot]com", "john (at) example.com".
+        let obfuscated = Regex::new(
+            r"(?ix)
+            (?P<local>[\p{L}\p{N}_%+\-]+(?:(?:\.|\s*(?:\[dot\]|\(dot\)|\{dot\})\s*|\s+dot\s+)[\p{L}\p{N}_%+\-]+)*)
+            (?:\s*(?:\[at\]|\(at\)|\{at\}|<at>)\s*|(?P<plain>\s+at\s+))
+            (?P<domain>[\p{L}\p{N}\-]+)
+            (?:(?:\.|\s*(?:\[dot\]|\(dot\)|\{dot\})\s*|\s+dot\s+)[\p{L}\p{N}\-]+)*
+            (?:\s*(?:\[dot\]|\(dot\)|\{dot\})\s*|\s+dot\s+)
+            (?:com|net|org|edu|gov|io|co|uk|de|fr|nl|es|it|be|ch|at|eu|info|biz|me|us|ca|au)\b",
+        )
+        .expect("constant obfuscated e-mail pattern");
+        Self { plain, obfuscated }
+    }
+
+    /// Plain addresses; callers check for '@' first.
+    pub(crate) fn find(&self, text: &str, out: &mut Vec<PiiSpan>) {
+        for m in self.plain.find_iter(text) {
+            let next = text[m.end()..].chars().next();
+            if next.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '@') {
+                continue;
+            }
+            out.push(PiiSpan {
+                kind: PiiKind::Email,
+                start: m.start(),
+                end: m.end(),
+            });
+        }
+    }
+
+    /// Obfuscated addresses; only run when `may_be_obfuscated` says so.
+    pub(crate) fn find_obfuscated(&self, text: &str, out: &mut Vec<PiiSpan>) {
+        for caps in self.obfuscated.captures_iter(text) {
+            let Some(m) = caps.get(0) else { continue };
+            if caps.name("plain").is_some() && !plain_at_is_address(&caps) {
+                continue;
+            }
+            let prev = text[..m.start()].chars().next_back();
+            if prev.is_some_and(|c| c.is_alphanumeric()) {
+                continue;
+            }
+            out.push(PiiSpan {
+                kind: PiiKind::Email,
+                start: m.start(),
+                end: m.end(),
+            });
+        }
+    }
+}
+
+/// Webmail domains that make "name at provider dot com" an address rather than a sentence.
+const PROVIDERS: &[&str] = &[
+    "gmail",
+    "googlemail",
+    "yahoo",
+    "hotmail",
+    "outlook",
+    "live",
+    "icloud",
+    "me",
+    "aol",
+    "proton",
+    "protonmail",
+    "pm",
+    "gmx",
+    "web",
+    "mail",
+    "yandex",
+    "zoho",
+    "orange",
+    "free",
+    "btinternet",
+    "comcast",
+    "msn",
+    "fastmail",
+    "hey",
+    "posteo",
+    "tutanota",
+    "laposte",
+];
+
+/// With a bare " at " the match is only an address when the local part looks like one (dots,
+/// digits, '_' or '+') or the domain is a known mail provider: "paid at shop dot com" is not.
+fn plain_at_is_address(caps: &regex::Captures<'_>) -> bool {
+    let local = caps.name("local").map_or("", |m| m.as_str());
+    let domain = caps.name("domain").map_or("", |m| m.as_str());
+    local
+        .chars()
+        .any(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | '+') || c.is_whitespace())
+        || PROVIDERS.iter().any(|p| p.eq_ignore_ascii_case(domain))
+}
+
+/// Cheap check for the markers an obfuscated address needs (" dot ", "[at]", "(dot)" ...).
+pub(crate) fn may_be_obfuscated(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.windows(4).any(|w| {
+        let w = [
+            w[0],
+            w[1].to_ascii_lowercase(),
+            w[2].to_ascii_lowercase(),
+            w[3],
+        ];
+        matches!(&w, b"[at]" | b"(at)" | b"{at}" | b"<at>")
+    }) || b.windows(5).any(|w| {
+        let mid = [
+            w[1].to_ascii_lowercase(),
+            w[2].to_ascii_lowercase(),
+            w[3].to_ascii_lowercase(),
+        ];
+        &mid == b"dot"
+            && matches!(
+                (w[0], w[4]),
+                (b' ', b' ') | (b'[', b']') | (b'(', b')') | (b'{', b'}')
+            )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<&str> {
+        let f = EmailFinder::new();
+        let mut out = Vec::new();
+        f.find(s, &mut out);
+        if may_be_obfuscated(s) {
+            f.find_obfuscated(s, &mut out);
+        }
+        out.iter().map(|sp| &s[sp.start..sp.end]).collect()
+    }
+
+    #[test]
+    fn plain_addresses() {
+        assert_eq!(
+            texts("mail John.Smith+tag@Mail.Example.co.uk."),
+            ["John.Smith+tag@Mail.Example.co.uk"]
+        );
+        assert_eq!(texts("<jose.garcía@correo.es>"), ["jose.garcía@correo.es"]);
+        assert_eq!(
+            texts("a@b.c user@localhost @handle x@1.23"),
+            Vec::<&str>::new()
+        );
+    }
+
+    #[test]
+    fn obfuscated_addresses() {
+        assert_eq!(
+            texts("write to jane.doe at example dot com today"),
+            ["jane.doe at example dot com"]
+        );
+        assert_eq!(
+            texts("jane[at]example[dot]org"),
+            ["jane[at]example[dot]org"]
+        );
+        assert!(may_be_obfuscated("x (DOT) y"));
+        assert!(!may_be_obfuscated("dotted at home"));
+    }
+}

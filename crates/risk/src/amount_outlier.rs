@@ -1,0 +1,148 @@
+//! Amount outlier: a card purchase far above anything the account usually spends (account
+//! takeover, stolen card used for one big purchase).
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Channel, Detector, Event, Finding};
+
+/// Hard bound on the remembered amounts, whatever the configuration says.
+const MAX_HISTORY: usize = 64;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AmountOutlierConfig {
+    /// Card amounts remembered (at most 64).
+    pub history_len: usize,
+    /// Amounts needed before judging.
+    pub min_history: usize,
+    /// Flag at least this multiple of the median remembered amount...
+    pub min_ratio: f64,
+    /// ...and at least this multiple of the largest remembered amount...
+    pub min_ratio_to_max: f64,
+    /// ...and at least this much (EUR equivalent).
+    pub min_amount_eur: f64,
+    /// Typical ticket size of a merchant category relative to everyday spending, as
+    /// `(first MCC, last MCC, factor)`; amounts are divided by the factor before comparison
+    /// (a flight is expected to cost several times a grocery bill). First match wins;
+    /// unlisted categories have factor 1.
+    pub mcc_ticket_factors: Vec<(u16, u16, f64)>,
+}
+
+impl Default for AmountOutlierConfig {
+    fn default() -> Self {
+        AmountOutlierConfig {
+            history_len: 32,
+            min_history: 5,
+            min_ratio: 8.0,
+            min_ratio_to_max: 2.0,
+            min_amount_eur: 150.0,
+            mcc_ticket_factors: vec![
+                (3000, 3350, 8.0),  // airlines by carrier
+                (4511, 4511, 8.0),  // airlines
+                (4722, 4722, 8.0),  // travel agencies
+                (4411, 4411, 10.0), // cruise lines
+                (3351, 3500, 4.0),  // car rental by company
+                (7512, 7512, 4.0),  // car rental
+                (3501, 3999, 5.0),  // hotels by chain
+                (7011, 7011, 5.0),  // hotels
+                (5732, 5732, 2.5),  // electronics
+                (5045, 5045, 2.5),  // computers
+                (5946, 5946, 2.5),  // photo equipment
+                (5944, 5944, 3.0),  // jewellery
+                (4900, 4900, 2.5),  // utilities
+                (4814, 4814, 2.0),  // telecom
+                (5311, 5311, 1.5),  // department stores
+                (5651, 5651, 1.5),  // family clothing
+                (5691, 5691, 1.5),  // clothing
+            ],
+        }
+    }
+}
+
+/// Recent card amounts (EUR equivalent divided by the category's ticket factor) that raised
+/// no finding.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct State {
+    amounts: VecDeque<f32>,
+}
+
+impl State {
+    pub(crate) fn len(&self) -> usize {
+        self.amounts.len()
+    }
+}
+
+fn ticket_factor(cfg: &AmountOutlierConfig, mcc: u16) -> f64 {
+    cfg.mcc_ticket_factors
+        .iter()
+        .find(|(lo, hi, _)| (*lo..=*hi).contains(&mcc))
+        .map(|(_, _, f)| *f)
+        .filter(|f| *f > 0.0)
+        .unwrap_or(1.0)
+}
+
+/// The card amount in EUR and its category-adjusted ("everyday-equivalent") value.
+fn card_amount(cfg: &AmountOutlierConfig, ev: &Event) -> Option<(f64, f64)> {
+    if !matches!(ev.txn.channel, Channel::CardPresent | Channel::Online) {
+        return None;
+    }
+    let eur = ev.eur?;
+    Some((eur, eur / ticket_factor(cfg, ev.txn.mcc)))
+}
+
+pub(crate) fn check(cfg: &AmountOutlierConfig, state: &State, ev: &Event) -> Option<Finding> {
+    let (eur, adjusted) = card_amount(cfg, ev)?;
+    let n = state.amounts.len();
+    if n < cfg.min_history.max(1) || eur < cfg.min_amount_eur {
+        return None;
+    }
+    let mut buf = [0f32; MAX_HISTORY];
+    let held = &mut buf[..n.min(MAX_HISTORY)];
+    for (slot, a) in held.iter_mut().zip(state.amounts.iter()) {
+        *slot = *a;
+    }
+    held.sort_unstable_by(f32::total_cmp);
+    let median = f64::from(if held.len() % 2 == 1 {
+        held[held.len() / 2]
+    } else {
+        (held[held.len() / 2 - 1] + held[held.len() / 2]) / 2.0
+    });
+    let max = f64::from(held[held.len() - 1]);
+    if median <= 0.0 {
+        return None;
+    }
+    let ratio = adjusted / median;
+    if ratio < cfg.min_ratio || adjusted < cfg.min_ratio_to_max * max {
+        return None;
+    }
+    let excess = (ratio / cfg.min_ratio).ln() / 10f64.ln();
+    let score = (0.5 + 0.5 * excess.min(1.0)).clamp(0.5, 1.0);
+    Some(Finding {
+        detector: Detector::AmountOutlier,
+        score,
+        reason: format!(
+            "amount of {eur:.0} EUR is {ratio:.0}x the account's median card amount for the \
+             category ({median:.2} EUR everyday-equivalent over the last {n}) and {:.1}x its \
+             largest",
+            adjusted / max.max(f64::MIN_POSITIVE)
+        ),
+    })
+}
+
+/// Remembers the amount; `learn` is false when the transaction raised any finding, so fraud
+/// does not drag the baseline towards itself.
+pub(crate) fn record(cfg: &AmountOutlierConfig, state: &mut State, ev: &Event, learn: bool) {
+    let Some((_, adjusted)) = card_amount(cfg, ev) else {
+        return;
+    };
+    if !learn {
+        return;
+    }
+    let cap = cfg.history_len.clamp(1, MAX_HISTORY);
+    while state.amounts.len() >= cap {
+        state.amounts.pop_front();
+    }
+    state.amounts.push_back(adjusted as f32);
+}

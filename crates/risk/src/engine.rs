@@ -1,0 +1,64 @@
+//! Runs every detector on a transaction against the account's state.
+
+use crate::{
+    amount_outlier, card_testing, impossible_travel, structuring, velocity, AccountState, Event,
+    Finding, RiskConfig, TxnFeatures,
+};
+
+/// The detectors with their parameters. Stateless itself: all memory is in the
+/// [`AccountState`] passed to [`RiskEngine::assess`], so one engine serves every account and
+/// thread.
+#[derive(Clone, Debug, Default)]
+pub struct RiskEngine {
+    config: RiskConfig,
+}
+
+impl RiskEngine {
+    pub fn new(config: RiskConfig) -> Self {
+        RiskEngine { config }
+    }
+
+    pub fn config(&self) -> &RiskConfig {
+        &self.config
+    }
+
+    /// Judges `txn` against what `state` remembers of its account, then updates `state` with
+    /// it. Call in timestamp order per account. Returns the findings for this transaction
+    /// (empty when nothing is suspicious).
+    pub fn assess(&self, state: &mut AccountState, txn: &TxnFeatures) -> Vec<Finding> {
+        let c = &self.config;
+        let ev = Event {
+            t: txn.timestamp.timestamp_millis(),
+            eur: c.to_eur(txn.amount, txn.currency),
+            txn,
+        };
+        let mut findings = Vec::new();
+        findings.extend(card_testing::check(
+            &c.card_testing,
+            &state.card_testing,
+            &ev,
+        ));
+        findings.extend(velocity::check(&c.velocity, &state.velocity, &ev));
+        let travel = impossible_travel::check(&c.impossible_travel, &state.travel, &ev);
+        let travel_flagged = travel.is_some();
+        findings.extend(travel);
+        findings.extend(structuring::check(c, &state.structuring, &ev));
+        findings.extend(amount_outlier::check(
+            &c.amount_outlier,
+            &state.amounts,
+            &ev,
+        ));
+
+        card_testing::record(&c.card_testing, &mut state.card_testing, &ev);
+        velocity::record(&c.velocity, &mut state.velocity, &ev);
+        impossible_travel::record(&c.impossible_travel, &mut state.travel, &ev, travel_flagged);
+        structuring::record(c, &mut state.structuring, &ev);
+        amount_outlier::record(
+            &c.amount_outlier,
+            &mut state.amounts,
+            &ev,
+            findings.is_empty(),
+        );
+        findings
+    }
+}

@@ -1,0 +1,124 @@
+//! Impossible travel: the card is used in person in two countries too far apart for the time
+//! between the two uses (a cloned card, or stolen card details used at a terminal abroad).
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::geo::country_distance_km;
+use crate::window::{self, ms, Timed};
+use crate::{Detector, Event, Finding};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImpossibleTravelConfig {
+    /// Fastest plausible door-to-door speed.
+    pub max_speed_kmh: f64,
+    /// Closer countries are ignored (capital-to-capital distance says little about
+    /// border regions).
+    pub min_distance_km: f64,
+    /// How far back in-person uses are compared.
+    pub lookback_secs: i64,
+    /// Bound on remembered in-person uses (consecutive uses in one country share an entry).
+    pub max_events: usize,
+}
+
+impl Default for ImpossibleTravelConfig {
+    fn default() -> Self {
+        ImpossibleTravelConfig {
+            max_speed_kmh: 900.0,
+            min_distance_km: 500.0,
+            lookback_secs: 24 * 3600,
+            max_events: 8,
+        }
+    }
+}
+
+/// Recent in-person (card present, ATM) uses: where and when.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct State {
+    seen: VecDeque<Seen>,
+}
+
+impl State {
+    pub(crate) fn len(&self) -> usize {
+        self.seen.len()
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Seen {
+    t: i64,
+    /// ISO country code.
+    c: String,
+}
+
+impl Timed for Seen {
+    fn t(&self) -> i64 {
+        self.t
+    }
+}
+
+/// Shortest interval used for speeds (clock skew between terminals).
+const MIN_INTERVAL_MS: i64 = 60_000;
+
+pub(crate) fn check(cfg: &ImpossibleTravelConfig, state: &State, ev: &Event) -> Option<Finding> {
+    if !ev.txn.channel.is_physical() {
+        return None;
+    }
+    let here = ev.txn.country;
+    let mut worst: Option<(f64, f64, i64, &str)> = None; // (speed, km, ms apart, country)
+    for seen in window::within(&state.seen, ev.t, ms(cfg.lookback_secs)) {
+        if seen.c.eq_ignore_ascii_case(here) {
+            continue;
+        }
+        let Some(km) = country_distance_km(&seen.c, here) else {
+            continue;
+        };
+        if km < cfg.min_distance_km {
+            continue;
+        }
+        let apart = ev.t.saturating_sub(seen.t).abs();
+        let hours = apart.max(MIN_INTERVAL_MS) as f64 / 3_600_000.0;
+        let speed = km / hours;
+        if speed > cfg.max_speed_kmh && worst.is_none_or(|w| speed > w.0) {
+            worst = Some((speed, km, apart, seen.c.as_str()));
+        }
+    }
+    let (speed, km, apart, there) = worst?;
+    let score = (0.6 + 0.4 * (1.0 - cfg.max_speed_kmh / speed)).clamp(0.6, 1.0);
+    Some(Finding {
+        detector: Detector::ImpossibleTravel,
+        score,
+        reason: format!(
+            "in-person use in {here} {km:.0} km from {there} {} min apart ({speed:.0} km/h needed)",
+            apart / 60_000
+        ),
+    })
+}
+
+/// Remembers an in-person use. A use this detector just flagged is not remembered: its
+/// location is suspect, and remembering it would flag the customer's next genuine use back
+/// home as well.
+pub(crate) fn record(cfg: &ImpossibleTravelConfig, state: &mut State, ev: &Event, flagged: bool) {
+    if !ev.txn.channel.is_physical() || flagged {
+        return;
+    }
+    if let Some(last) = state.seen.back_mut() {
+        if last.c.eq_ignore_ascii_case(ev.txn.country) {
+            last.t = last.t.max(ev.t);
+            return;
+        }
+    }
+    let seen = Seen {
+        t: ev.t,
+        c: ev.txn.country.chars().take(3).collect(),
+    };
+    window::push(
+        &mut state.seen,
+        seen,
+        ev.t,
+        ms(cfg.lookback_secs),
+        cfg.max_events,
+    );
+}

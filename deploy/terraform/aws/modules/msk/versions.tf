@@ -1,0 +1,9 @@
+terraform {
+  required_version = ">= 1.11.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.90.0, < 6.0.0"
+    }
+  }
+}

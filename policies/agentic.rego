@@ -1,0 +1,71 @@
+# Governance policy for every transaction. Evaluated per record at data.agentic.allow
+# (OPA_POLICY_PATH=agentic/allow), by the embedded engine or by an OPA sidecar unchanged.
+#
+# The decision is an object: {"decision": "allow"|"review"|"deny", "reasons": [...]}.
+# Fail-closed: when the input is not a well-formed transaction document, no rule matches,
+# the decision is undefined, and the pipeline treats undefined as deny.
+package agentic
+
+import rego.v1
+
+cfg := data.agentic_config
+
+allow := {"decision": "deny", "reasons": sort(deny_reasons)} if {
+	well_formed
+	count(deny_reasons) > 0
+}
+
+allow := {"decision": "review", "reasons": sort(review_reasons)} if {
+	well_formed
+	count(deny_reasons) == 0
+	count(review_reasons) > 0
+}
+
+allow := {"decision": "allow", "reasons": []} if {
+	well_formed
+	count(deny_reasons) == 0
+	count(review_reasons) == 0
+}
+
+well_formed if {
+	is_string(input.transaction.id)
+	is_number(input.transaction.amount)
+	input.transaction.amount > 0
+	is_array(input.risk.findings)
+}
+
+# --- deny -------------------------------------------------------------------------------
+
+deny_reasons contains "sanctioned_country" if {
+	input.transaction.country in cfg.sanctioned_countries
+}
+
+deny_reasons contains sprintf("risk_%s", [f.detector]) if {
+	some f in input.risk.findings
+	f.score >= object.get(cfg.deny_score, f.detector, cfg.deny_score_default)
+}
+
+deny_reasons contains "amount_over_hard_limit" if {
+	input.transaction.amount > cfg.hard_limit_amount
+}
+
+# --- review -----------------------------------------------------------------------------
+
+review_reasons contains sprintf("risk_%s", [f.detector]) if {
+	some f in input.risk.findings
+	f.score >= cfg.review_score
+}
+
+review_reasons contains "high_value" if {
+	input.transaction.amount >= cfg.high_value_amount
+}
+
+review_reasons contains "high_risk_category" if {
+	input.transaction.category in cfg.review_categories
+	input.transaction.amount >= cfg.review_category_min_amount
+}
+
+review_reasons contains "pii_in_description" if {
+	count(input.pii.description_kinds) > 0
+	cfg.review_on_pii_in_description
+}

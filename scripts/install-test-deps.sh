@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine; idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need_apt=()
+command -v initdb >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
+command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
+if [ ${#need_apt[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+id postgres >/dev/null 2>&1 || useradd --system --create-home postgres
+# Independent readers for the lakehouse read-back test.
+if [ ! -x .venv-test/bin/python ]; then
+  python3 -m venv .venv-test
+fi
+.venv-test/bin/python -c 'import pyarrow' 2>/dev/null || .venv-test/bin/pip install -q pyarrow

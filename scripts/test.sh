@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: starts a throwaway PostgreSQL, runs every test in the workspace against
+# it (and the embedded SQLite), then stops it. Needs scripts/install-test-deps.sh first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d /tmp/pfm-test.XXXXXX)
+chmod 755 "$tmp"
+cleanup() { bash scripts/pg-test-server.sh stop "$tmp/pg"; rm -rf "$tmp"; }
+trap cleanup EXIT
+PFM_TEST_PG_URL=$(bash scripts/pg-test-server.sh start "$tmp/pg")
+export PFM_TEST_PG_URL
+export PFM_TEST_PYTHON="$PWD/.venv-test/bin/python"
+cargo nextest run --workspace --no-fail-fast "$@"

@@ -1,0 +1,503 @@
+//! Configuration, read from the environment once at start-up. A bad value stops start-up
+//! with an error that names the variable and the form it expects; secret values are held in
+//! [`Secret`] so that no `Debug` or log line can print them.
+
+use base64::Engine as _;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid {variable}: expected {expected}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub expected: String,
+}
+
+fn bad(variable: &'static str, expected: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        expected: expected.into(),
+    }
+}
+
+/// A value that must never be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(v: T) -> Self {
+        Self(v)
+    }
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseConfig {
+    /// Embedded default.
+    Sqlite { path: PathBuf },
+    /// The URL carries the password, so it is a secret as a whole.
+    Postgres { url: Secret<String> },
+}
+
+impl DatabaseConfig {
+    pub fn is_embedded(&self) -> bool {
+        matches!(self, Self::Sqlite { .. })
+    }
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "sqlite",
+            Self::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    pub bootstrap_servers: String,
+    pub topic: String,
+    pub group_id: String,
+    pub consumer_properties: Secret<Vec<(String, String)>>,
+    pub producer_properties: Secret<Vec<(String, String)>>,
+    pub publish_enabled: bool,
+    pub publish_topic: String,
+    pub alerts_topic: String,
+    pub dlq_topic: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LakehouseConfig {
+    pub enabled: bool,
+    /// `None`: the local folder `./data/lakehouse`.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub access_key: Option<Secret<String>>,
+    pub secret_key: Option<Secret<String>>,
+    pub local_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    pub fn as_filter(self) -> tracing::Level {
+        match self {
+            Self::Debug => tracing::Level::DEBUG,
+            Self::Info => tracing::Level::INFO,
+            Self::Warn => tracing::Level::WARN,
+            Self::Error => tracing::Level::ERROR,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub data_dir: PathBuf,
+    pub kafka: Option<KafkaConfig>,
+    pub lakehouse: LakehouseConfig,
+    pub batch_size: usize,
+    pub opa_policy_path: String,
+    pub opa_url: Option<String>,
+    pub policy_dir: Option<PathBuf>,
+    pub encryption_key: Option<Secret<[u8; 32]>>,
+    pub log_level: LogLevel,
+    pub http_port: u16,
+    pub shutdown_timeout: Duration,
+}
+
+pub const MAX_BATCH_SIZE: usize = 100_000;
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// `lookup` returns the raw value of a variable; empty strings count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database = database(&get, &data_dir)?;
+        let kafka = match get("KAFKA_BOOTSTRAP_SERVERS") {
+            None => None,
+            Some(servers) => Some(KafkaConfig {
+                bootstrap_servers: servers,
+                topic: topic(&get, "KAFKA_TOPIC", "agentic-transactions")?,
+                group_id: get("KAFKA_GROUP_ID").unwrap_or_else(|| "agentic-pipeline".into()),
+                consumer_properties: Secret::new(properties(&get, "KAFKA_CONSUMER_PROPERTIES")?),
+                producer_properties: Secret::new(properties(&get, "KAFKA_PRODUCER_PROPERTIES")?),
+                publish_enabled: boolean(&get, "ENABLE_KAFKA_PUBLISH")?,
+                publish_topic: topic(
+                    &get,
+                    "KAFKA_PUBLISH_TOPIC",
+                    "agentic-transactions-processed",
+                )?,
+                alerts_topic: topic(&get, "KAFKA_ALERTS_TOPIC", "agentic-alerts")?,
+                dlq_topic: topic(&get, "KAFKA_DLQ_TOPIC", "agentic-transactions-dlq")?,
+            }),
+        };
+        let lakehouse = LakehouseConfig {
+            enabled: boolean(&get, "ENABLE_S3_LAKEHOUSE_EXPORT")?,
+            endpoint: match get("S3_ENDPOINT") {
+                None => None,
+                Some(e) if e.starts_with("http://") || e.starts_with("https://") => Some(e),
+                Some(_) => return Err(bad("S3_ENDPOINT", "an http:// or https:// URL")),
+            },
+            bucket: get("S3_BUCKET").unwrap_or_else(|| "agentic-lakehouse".into()),
+            access_key: get("MINIO_ROOT_USER").map(Secret::new),
+            secret_key: get("MINIO_ROOT_PASSWORD").map(Secret::new),
+            local_dir: data_dir.join("lakehouse"),
+        };
+        let batch_size = match get("BATCH_SIZE") {
+            None => 100,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_BATCH_SIZE).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        "BATCH_SIZE",
+                        format!("an integer from 1 to {MAX_BATCH_SIZE}"),
+                    )
+                })?,
+        };
+        let opa_policy_path = get("OPA_POLICY_PATH").unwrap_or_else(|| "agentic/allow".into());
+        let valid_path = !opa_policy_path.is_empty()
+            && opa_policy_path
+                .split('/')
+                .all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if !valid_path {
+            return Err(bad(
+                "OPA_POLICY_PATH",
+                "slash-separated rule path such as agentic/allow",
+            ));
+        }
+        let opa_url = match get("OPA_URL") {
+            None => None,
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                Some(u.trim_end_matches('/').to_owned())
+            }
+            Some(_) => return Err(bad("OPA_URL", "an http:// or https:// URL")),
+        };
+        let policy_dir = get("POLICY_DIR").map(PathBuf::from);
+        if let Some(dir) = &policy_dir {
+            if !dir.is_dir() {
+                return Err(bad(
+                    "POLICY_DIR",
+                    "an existing directory of .rego and data files",
+                ));
+            }
+        }
+        let encryption_key = match lookup("ENCRYPTION_KEY").filter(|v| !v.trim().is_empty()) {
+            None if database.is_embedded() => None,
+            None => {
+                return Err(bad(
+                    "ENCRYPTION_KEY",
+                    "a 32-byte key in base64 (required outside embedded mode)",
+                ))
+            }
+            Some(v) => Some(Secret::new(parse_key(&v)?)),
+        };
+        let log_level = match get("LOG_LEVEL")
+            .map(|v| v.trim().to_ascii_uppercase())
+            .as_deref()
+        {
+            None | Some("INFO") => LogLevel::Info,
+            Some("DEBUG") => LogLevel::Debug,
+            Some("WARN") | Some("WARNING") => LogLevel::Warn,
+            Some("ERROR") => LogLevel::Error,
+            Some(_) => return Err(bad("LOG_LEVEL", "one of DEBUG, INFO, WARN, ERROR")),
+        };
+        let http_port = match get("HTTP_PORT") {
+            None => 8000,
+            Some(v) => v
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| bad("HTTP_PORT", "a TCP port number from 0 to 65535"))?,
+        };
+        let shutdown_timeout = match get("SHUTDOWN_TIMEOUT") {
+            None => Duration::from_secs(20),
+            Some(v) => parse_duration(&v)
+                .ok_or_else(|| bad("SHUTDOWN_TIMEOUT", "a duration such as 20s, 1500ms or 1m"))?,
+        };
+        Ok(Self {
+            database,
+            data_dir,
+            kafka,
+            lakehouse,
+            batch_size,
+            opa_policy_path,
+            opa_url,
+            policy_dir,
+            encryption_key,
+            log_level,
+            http_port,
+            shutdown_timeout,
+        })
+    }
+}
+
+fn database(
+    get: &impl Fn(&str) -> Option<String>,
+    data_dir: &std::path::Path,
+) -> Result<DatabaseConfig, ConfigError> {
+    if let Some(url) = get("DATABASE_URL") {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseConfig::Postgres {
+                url: Secret::new(url),
+            });
+        }
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if !path.is_empty() {
+                return Ok(DatabaseConfig::Sqlite {
+                    path: PathBuf::from(path),
+                });
+            }
+        }
+        return Err(bad(
+            "DATABASE_URL",
+            "postgres://user:password@host:port/dbname or sqlite://PATH",
+        ));
+    }
+    if let Some(host) = get("DB_HOST") {
+        let port = match get("DB_PORT") {
+            None => 5432,
+            Some(p) => p
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| bad("DB_PORT", "a TCP port number"))?,
+        };
+        let name =
+            get("DB_NAME").ok_or_else(|| bad("DB_NAME", "a database name (DB_HOST is set)"))?;
+        let user = get("DB_USER").ok_or_else(|| bad("DB_USER", "a user name (DB_HOST is set)"))?;
+        let enc = |s: &str| -> String {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        let auth = match get("DB_PASSWORD") {
+            Some(pw) => format!("{}:{}", enc(&user), enc(&pw)),
+            None => enc(&user),
+        };
+        let url = format!("postgres://{auth}@{host}:{port}/{}", enc(&name));
+        return Ok(DatabaseConfig::Postgres {
+            url: Secret::new(url),
+        });
+    }
+    Ok(DatabaseConfig::Sqlite {
+        path: data_dir.join("pipeline.db"),
+    })
+}
+
+fn boolean(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool, ConfigError> {
+    match get(var).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("false") | Some("0") | Some("no") => Ok(false),
+        Some("true") | Some("1") | Some("yes") => Ok(true),
+        Some(_) => Err(bad(var, "true or false")),
+    }
+}
+
+fn topic(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let t = get(var).unwrap_or_else(|| default.to_owned());
+    let ok = t.len() <= 249
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(t)
+    } else {
+        Err(bad(
+            var,
+            "a Kafka topic name ([a-zA-Z0-9._-], at most 249 characters)",
+        ))
+    }
+}
+
+fn properties(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let Some(raw) = get(var) else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+            _ => Err(bad(
+                var,
+                "comma-separated key=value pairs, e.g. security.protocol=SSL",
+            )),
+        })
+        .collect()
+}
+
+fn parse_key(v: &str) -> Result<[u8; 32], ConfigError> {
+    let expected = "a 32-byte key in base64 (e.g. the output of `openssl rand -base64 32`)";
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(v.trim())
+        .map_err(|_| bad("ENCRYPTION_KEY", expected))?;
+    bytes
+        .try_into()
+        .map_err(|_| bad("ENCRYPTION_KEY", expected))
+}
+
+/// Accepts `20s`, `1500ms`, `1m`, or a bare number of seconds.
+pub fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let (num, unit) = match v.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => v.split_at(i),
+        None => (v, "s"),
+    };
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0 && secs <= 3600.0).then(|| Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_mode() {
+        let c = cfg(&[]).expect("defaults");
+        assert!(c.database.is_embedded());
+        assert_eq!(c.batch_size, 100);
+        assert_eq!(c.http_port, 8000);
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(20));
+        assert_eq!(c.opa_policy_path, "agentic/allow");
+        assert!(c.kafka.is_none() && !c.lakehouse.enabled && c.encryption_key.is_none());
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable() {
+        let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let cases = [
+            ("BATCH_SIZE", "0"),
+            ("BATCH_SIZE", "ten"),
+            ("HTTP_PORT", "70000"),
+            ("LOG_LEVEL", "chatty"),
+            ("SHUTDOWN_TIMEOUT", "soon"),
+            ("ENABLE_S3_LAKEHOUSE_EXPORT", "maybe"),
+            ("DATABASE_URL", "mysql://x"),
+            ("ENCRYPTION_KEY", "c2hvcnQ="),
+            ("OPA_POLICY_PATH", "data.agentic.allow"),
+            ("OPA_URL", "localhost:8181"),
+            ("S3_ENDPOINT", "minio:9000"),
+            ("POLICY_DIR", "/definitely/not/here"),
+        ];
+        for (var, val) in cases {
+            let err = cfg(&[(var, val), ("ENCRYPTION_KEY_UNUSED", key)]).expect_err(var);
+            assert_eq!(err.variable, var);
+            assert!(err.to_string().contains(var));
+        }
+        let err = cfg(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+            ("KAFKA_TOPIC", "bad topic"),
+        ])
+        .expect_err("topic");
+        assert_eq!(err.variable, "KAFKA_TOPIC");
+        let err = cfg(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+            ("KAFKA_CONSUMER_PROPERTIES", "x"),
+        ])
+        .expect_err("props");
+        assert_eq!(err.variable, "KAFKA_CONSUMER_PROPERTIES");
+    }
+
+    #[test]
+    fn postgres_requires_a_key_and_never_prints_secrets() {
+        let url = "postgres://u:hunter2@db:5432/agentic_pfm";
+        let err = cfg(&[("DATABASE_URL", url)]).expect_err("key required");
+        assert_eq!(err.variable, "ENCRYPTION_KEY");
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let c = cfg(&[("DATABASE_URL", url), ("ENCRYPTION_KEY", key)]).expect("ok");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains(key));
+    }
+
+    #[test]
+    fn db_parts_build_an_encoded_url() {
+        let c = cfg(&[
+            ("DB_HOST", "db"),
+            ("DB_NAME", "agentic_pfm"),
+            ("DB_USER", "pipeline_user"),
+            ("DB_PASSWORD", "p@ss:w/rd"),
+            (
+                "ENCRYPTION_KEY",
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
+        ])
+        .expect("ok");
+        match c.database {
+            DatabaseConfig::Postgres { url } => assert_eq!(
+                url.expose(),
+                "postgres://pipeline_user:p%40ss%3Aw%2Frd@db:5432/agentic_pfm"
+            ),
+            other => panic!("expected postgres, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn durations_and_properties_parse() {
+        assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_duration("-1s"), None);
+        let c = cfg(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+            (
+                "KAFKA_CONSUMER_PROPERTIES",
+                "security.protocol=SASL_SSL, sasl.password=a=b",
+            ),
+        ])
+        .expect("ok");
+        let k = c.kafka.expect("kafka");
+        assert_eq!(
+            k.consumer_properties.expose(),
+            &vec![
+                ("security.protocol".to_owned(), "SASL_SSL".to_owned()),
+                ("sasl.password".to_owned(), "a=b".to_owned())
+            ]
+        );
+    }
+}

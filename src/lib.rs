@@ -1,0 +1,12 @@
+//! agentic-pfm: a streaming pipeline for financial transactions where agents act on every
+//! record: decode → validate → PII scrub → categorise → risk → govern → protect → commit.
+
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod policy;
+pub mod runtime;
+pub mod sink;
+pub mod source;
+pub mod stage;
+pub mod store;

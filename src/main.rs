@@ -1,0 +1,450 @@
+//! The `pipeline` binary: parses the command line and the environment, wires the
+//! components, and turns library errors into messages with context and exit codes.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use pfm::config::{Config, DatabaseConfig};
+use pfm::crypto::Kek;
+use pfm::runtime::health::Health;
+use pfm::runtime::http::{serve, HttpState};
+use pfm::runtime::metrics::Metrics;
+use pfm::runtime::{build_processor, run_loop, shutdown_signal};
+use pfm::sink::Lakehouse;
+use pfm::source::{FileSource, SyntheticSource};
+use pfm::store::{audit_verify, PgStore, SqliteStore, Store, VerifyReport};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "pipeline",
+    version,
+    about = "agentic-pfm: governed streaming pipeline for financial transactions"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service: consume, process and commit until drained or signalled.
+    Run(RunArgs),
+    /// Write synthetic transactions (with labels) as JSON lines to stdout.
+    Generate(GenerateArgs),
+    /// Create or upgrade the database schema (idempotent, safe to run concurrently).
+    Migrate,
+    /// Exit 0 if the database is reachable, 1 otherwise.
+    Healthcheck,
+    /// Decision-log audit commands.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Process this JSON-lines file (`-` for stdin) and exit when it is drained.
+    #[arg(long, value_name = "FILE", conflicts_with = "count")]
+    input: Option<String>,
+    /// Process N synthetic records and exit.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Seed of the synthetic source.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    /// Number of transactions to write.
+    #[arg(long, value_name = "N")]
+    count: u64,
+    /// Seed: the same seed gives the same output.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Share of records that belong to an injected fraud/AML pattern (0..=1).
+    #[arg(long, default_value_t = 0.02)]
+    fraud_rate: f64,
+    /// Produce to KAFKA_TOPIC instead of stdout.
+    #[arg(long)]
+    to_kafka: bool,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the decision log's hash chain; exit 0 if intact, 1 and the first broken row if not.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let logs_to_stderr = matches!(cli.command, Command::Generate(_));
+    init_logging(&cfg, logs_to_stderr);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, cfg)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "fatal");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(cfg: &Config, to_stderr: bool) {
+    let builder = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(cfg.log_level.as_filter())
+        .with_current_span(false)
+        .flatten_event(true);
+    if to_stderr {
+        builder.with_writer(std::io::stderr).init();
+    } else {
+        builder.with_writer(std::io::stdout).init();
+    }
+}
+
+async fn dispatch(command: Command, cfg: Config) -> Result<ExitCode> {
+    match command {
+        Command::Generate(args) => generate(args).map(|_| ExitCode::SUCCESS),
+        Command::Run(args) => match &cfg.database {
+            DatabaseConfig::Sqlite { path } => {
+                let store = SqliteStore::open(path)
+                    .await
+                    .context("opening the embedded database")?;
+                store
+                    .migrate()
+                    .await
+                    .context("migrating the embedded database")?;
+                run(store, cfg, args).await
+            }
+            DatabaseConfig::Postgres { url } => {
+                let store = connect_pg(url.expose(), 8).await?;
+                store
+                    .check_schema()
+                    .await
+                    .context("checking the database schema")?;
+                run(store, cfg, args).await
+            }
+        },
+        Command::Migrate => {
+            with_store(
+                &cfg,
+                |s| async move { s.migrate().await.context("migrating") },
+            )
+            .await?;
+            tracing::info!(database = cfg.database.kind(), "schema is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck => {
+            let ok = match &cfg.database {
+                DatabaseConfig::Sqlite { path } => match SqliteStore::open(path).await {
+                    Ok(s) => s.ping().await,
+                    Err(_) => false,
+                },
+                DatabaseConfig::Postgres { url } => match PgStore::connect(url.expose(), 1).await {
+                    Ok(s) => s.ping().await,
+                    Err(_) => false,
+                },
+            };
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let report = match &cfg.database {
+                DatabaseConfig::Sqlite { path } => {
+                    audit_verify(&SqliteStore::open(path).await?).await?
+                }
+                DatabaseConfig::Postgres { url } => {
+                    audit_verify(&connect_pg(url.expose(), 2).await?).await?
+                }
+            };
+            match report {
+                VerifyReport::Intact { rows } => {
+                    println!("{}", serde_json::json!({"status": "intact", "rows": rows}));
+                    Ok(ExitCode::SUCCESS)
+                }
+                VerifyReport::Broken { seq, problem } => {
+                    println!(
+                        "{}",
+                        serde_json::json!({"status": "broken", "first_broken_seq": seq, "problem": problem})
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+async fn with_store<F, Fut>(cfg: &Config, f: F) -> Result<()>
+where
+    F: FnOnce(AnyStore) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let store = match &cfg.database {
+        DatabaseConfig::Sqlite { path } => AnyStore::Sqlite(SqliteStore::open(path).await?),
+        DatabaseConfig::Postgres { url } => AnyStore::Postgres(connect_pg(url.expose(), 2).await?),
+    };
+    f(store).await
+}
+
+enum AnyStore {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl AnyStore {
+    async fn migrate(&self) -> Result<(), pfm::store::StoreError> {
+        match self {
+            Self::Sqlite(s) => s.migrate().await,
+            Self::Postgres(s) => s.migrate().await,
+        }
+    }
+}
+
+/// Start-up fails fast: a database that stays unreachable after a short bounded retry is a
+/// non-zero exit with the cause.
+async fn connect_pg(url: &str, max_connections: u32) -> Result<PgStore> {
+    let mut last = None;
+    for attempt in 1..=5u32 {
+        match PgStore::connect(url, max_connections).await {
+            Ok(s) => return Ok(s),
+            Err(e) => {
+                tracing::warn!(attempt, error = %e, "database not reachable yet");
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            }
+        }
+    }
+    match last {
+        Some(e) => Err(e).context("database unreachable after 5 attempts"),
+        None => bail!("database unreachable"),
+    }
+}
+
+fn load_kek(cfg: &Config) -> Result<Kek> {
+    match &cfg.encryption_key {
+        Some(k) => Ok(Kek::new(k.expose())),
+        None => {
+            let (key, created) = pfm::crypto::load_or_create_embedded_kek(&cfg.data_dir)
+                .context("reading or creating the embedded encryption key")?;
+            if created {
+                tracing::warn!(
+                    path = %cfg.data_dir.join(pfm::crypto::EMBEDDED_KEY_FILE).display(),
+                    "ENCRYPTION_KEY is unset: generated an embedded key; set ENCRYPTION_KEY outside local use"
+                );
+            }
+            Ok(Kek::new(&key))
+        }
+    }
+}
+
+async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<ExitCode> {
+    if cfg.kafka.is_some() {
+        bail!("KAFKA_BOOTSTRAP_SERVERS is set, but this build has no Kafka source yet; unset it to use --input or the synthetic source");
+    }
+    if cfg.opa_url.is_some() {
+        bail!("OPA_URL is set, but this build has no remote OPA client yet; unset it to use the embedded engine");
+    }
+    let kek = Arc::new(load_kek(&cfg)?);
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = Arc::new(Metrics::new(&mut registry));
+    let health = Arc::new(Health::new(false, false));
+    health.set_database(store.ping().await);
+    let (mut processor, policy) =
+        build_processor(&cfg, kek, metrics.clone()).context("loading the governance policies")?;
+    let shutdown = shutdown_signal();
+    let http_stop = {
+        let mut rx = shutdown.clone();
+        async move {
+            let _ = rx.wait_for(|v| *v).await;
+        }
+    };
+    let state = HttpState {
+        health: health.clone(),
+        registry: Arc::new(registry),
+    };
+    let (addr, http) = serve(cfg.http_port, state, http_stop)
+        .await
+        .with_context(|| format!("binding HTTP_PORT {}", cfg.http_port))?;
+    tracing::info!(
+        http = %addr, database = store.kind(), batch_size = cfg.batch_size,
+        policy_version = policy.version(), "pipeline started"
+    );
+    let deadline = {
+        let mut rx = shutdown.clone();
+        let timeout = cfg.shutdown_timeout;
+        async move {
+            let _ = rx.wait_for(|v| *v).await;
+            tokio::time::sleep(timeout).await;
+        }
+    };
+    let lakehouse = if cfg.lakehouse.enabled {
+        if cfg.lakehouse.endpoint.is_some() {
+            bail!("S3_ENDPOINT is set, but this build exports only to the local folder; unset S3_ENDPOINT");
+        }
+        let lh = Arc::new(
+            Lakehouse::local(&cfg.lakehouse.local_dir)
+                .context("opening the local lakehouse folder")?,
+        );
+        let (store, lh2, metrics, stop) =
+            (store.clone(), lh.clone(), metrics.clone(), shutdown.clone());
+        tokio::spawn(async move { export_periodically(store, lh2, metrics, stop).await });
+        Some(lh)
+    } else {
+        None
+    };
+    let summary = {
+        let work = async {
+            match &args.input {
+                Some(path) => {
+                    let mut src = FileSource::open(path).await?;
+                    run_loop(
+                        &store,
+                        &mut src,
+                        &mut processor,
+                        &health,
+                        cfg.batch_size,
+                        shutdown.clone(),
+                    )
+                    .await
+                }
+                None => {
+                    let mut src = SyntheticSource::new(args.seed, args.count);
+                    run_loop(
+                        &store,
+                        &mut src,
+                        &mut processor,
+                        &health,
+                        cfg.batch_size,
+                        shutdown.clone(),
+                    )
+                    .await
+                }
+            }
+        };
+        tokio::select! {
+            r = work => r.context("pipeline stopped")?,
+            _ = deadline => {
+                bail!("drain exceeded SHUTDOWN_TIMEOUT ({:?}); the uncommitted batch will be re-read on restart", cfg.shutdown_timeout);
+            }
+        }
+    };
+    if let Some(lh) = lakehouse {
+        // Fail soft: what cannot be exported now stays pending in the ledger for next time.
+        match lh.export_ready(&store, true).await {
+            Ok(r) => tracing::info!(
+                rows = r.rows,
+                objects = r.objects.len(),
+                bytes = r.bytes,
+                "lakehouse export flushed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "lakehouse export deferred"),
+        }
+    }
+    http.abort();
+    tracing::info!(records_in = summary.records_in, "pipeline stopped");
+    let line = serde_json::to_string(&summary).context("encoding the summary")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").context("writing the summary")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exports every few seconds: a full range as soon as one is ready, and whatever is waiting
+/// at least every `FLUSH_EVERY`, so files stay large without data waiting long.
+async fn export_periodically<S: Store>(
+    store: S,
+    lakehouse: Arc<Lakehouse>,
+    metrics: Arc<Metrics>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    const TICK: Duration = Duration::from_secs(5);
+    const FLUSH_EVERY: Duration = Duration::from_secs(60);
+    let mut last_flush = std::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(TICK) => {}
+            _ = stop.wait_for(|v| *v) => return,
+        }
+        let flush = last_flush.elapsed() >= FLUSH_EVERY;
+        match lakehouse.export_ready(&store, flush).await {
+            Ok(r) => {
+                if flush {
+                    last_flush = std::time::Instant::now();
+                }
+                if r.rows > 0 {
+                    metrics
+                        .exported_rows
+                        .get_or_create(&pfm::runtime::metrics::StageLabel {
+                            stage: "all".into(),
+                        })
+                        .inc_by(r.rows);
+                    tracing::info!(
+                        rows = r.rows,
+                        objects = r.objects.len(),
+                        bytes = r.bytes,
+                        "lakehouse export"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "lakehouse export failed; will retry"),
+        }
+        if let Ok(n) = store.export_backlog().await {
+            metrics.export_backlog.set(n);
+        }
+    }
+}
+
+fn generate(args: GenerateArgs) -> Result<()> {
+    if args.to_kafka {
+        bail!("--to-kafka needs the Kafka producer, which this build does not have yet");
+    }
+    if !(0.0..=1.0).contains(&args.fraud_rate) {
+        bail!("--fraud-rate must be between 0 and 1");
+    }
+    let gen = pfm_synth::Generator::new(pfm_synth::GenConfig {
+        seed: args.seed,
+        fraud_rate: args.fraud_rate,
+        ..pfm_synth::GenConfig::default()
+    });
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    for txn in gen.take(args.count as usize) {
+        serde_json::to_writer(&mut out, &txn).context("encoding a record")?;
+        match out.write_all(b"\n") {
+            Ok(()) => {}
+            // A closed pipe (e.g. `| head`) is a normal way to stop.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(e).context("writing to stdout"),
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
+        _ => Ok(()),
+    }
+}

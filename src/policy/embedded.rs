@@ -1,0 +1,233 @@
+use super::{PolicyError, Verdict};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// The policies shipped inside the binary, used when `POLICY_DIR` is not set.
+const SHIPPED: [(&str, &str); 2] = [
+    ("agentic.rego", include_str!("../../policies/agentic.rego")),
+    ("data.json", include_str!("../../policies/data.json")),
+];
+
+/// Rego evaluated in-process by regorus; the same files run unchanged in OPA.
+pub struct EmbeddedPolicy {
+    compiled: regorus::CompiledPolicy,
+    version: String,
+    path: String,
+}
+
+impl EmbeddedPolicy {
+    /// `rule_path` is `OPA_POLICY_PATH`, e.g. `agentic/allow`.
+    pub fn load(dir: Option<&Path>, rule_path: &str) -> Result<Self, PolicyError> {
+        let files = match dir {
+            None => SHIPPED
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.to_string()))
+                .collect(),
+            Some(dir) => read_dir(dir)?,
+        };
+        Self::from_sources(files, rule_path)
+    }
+
+    pub fn from_sources(
+        mut files: Vec<(String, String)>,
+        rule_path: &str,
+    ) -> Result<Self, PolicyError> {
+        files.sort();
+        let mut engine = regorus::Engine::new();
+        let mut hasher = Sha256::new();
+        let mut data_version = None;
+        let mut rego_count = 0;
+        for (name, text) in &files {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(text.as_bytes());
+            if name.ends_with(".rego") {
+                rego_count += 1;
+                engine.add_policy(name.clone(), text.clone()).map_err(|e| {
+                    PolicyError::Compile {
+                        path: name.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+            } else if name.ends_with(".json") {
+                let json: serde_json::Value =
+                    serde_json::from_str(text).map_err(|e| PolicyError::Data {
+                        path: name.clone(),
+                        message: e.to_string(),
+                    })?;
+                data_version = data_version.or_else(|| find_version(&json));
+                engine
+                    .add_data(regorus::Value::from(json))
+                    .map_err(|e| PolicyError::Data {
+                        path: name.clone(),
+                        message: e.to_string(),
+                    })?;
+            }
+        }
+        if rego_count == 0 {
+            return Err(PolicyError::Empty("the policy directory".into()));
+        }
+        let rule = format!("data.{}", rule_path.replace('/', "."));
+        let compiled = engine
+            .compile_with_entrypoint(&rule.as_str().into())
+            .map_err(|e| PolicyError::Compile {
+                path: rule.clone(),
+                message: e.to_string(),
+            })?;
+        let digest = hex::encode(&hasher.finalize()[..6]);
+        let version = match data_version {
+            Some(v) => format!("{v}+{digest}"),
+            None => digest,
+        };
+        Ok(Self {
+            compiled,
+            version,
+            path: rule_path.to_owned(),
+        })
+    }
+
+    /// `<data version>+<digest of every policy and data file>`: two replicas report the
+    /// same version only when they run exactly the same policy.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn evaluate(&self, input: serde_json::Value) -> Verdict {
+        match self.compiled.eval_with_input(regorus::Value::from(input)) {
+            Ok(regorus::Value::Undefined) => Verdict::deny("policy_undefined"),
+            Ok(v) => match v
+                .to_json_str()
+                .ok()
+                .and_then(|s| serde_json::from_str(&s).ok())
+            {
+                Some(json) => Verdict::from_json(&json),
+                None => Verdict::deny("policy_malformed_result"),
+            },
+            Err(_) => Verdict::deny("policy_error"),
+        }
+    }
+}
+
+fn find_version(v: &serde_json::Value) -> Option<String> {
+    let obj = v.as_object()?;
+    obj.values()
+        .filter_map(|inner| inner.get("version").and_then(|x| x.as_str()))
+        .next()
+        .map(str::to_owned)
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, PolicyError> {
+    let shown = dir.display().to_string();
+    let entries = std::fs::read_dir(dir).map_err(|source| PolicyError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| PolicyError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let path = entry.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if !(name.ends_with(".rego") || name.ends_with(".json")) || name.ends_with("_test.rego") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| PolicyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        files.push((name, text));
+    }
+    if !files.iter().any(|(n, _)| n.ends_with(".rego")) {
+        return Err(PolicyError::Empty(shown));
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::DecisionResult;
+    use serde_json::json;
+
+    fn input(amount: f64, country: &str, findings: serde_json::Value) -> serde_json::Value {
+        json!({
+            "transaction": {"id": "t", "amount": amount, "country": country, "category": "groceries"},
+            "risk": {"findings": findings, "max_score": 0.0},
+            "pii": {"description_kinds": []}
+        })
+    }
+
+    #[test]
+    fn shipped_policy_allows_reviews_and_denies_from_data_thresholds() {
+        let p = EmbeddedPolicy::load(None, "agentic/allow").expect("loads");
+        assert!(p.version().starts_with("2026.11.1+"));
+        assert_eq!(
+            p.evaluate(input(10.0, "DE", json!([]))).result,
+            DecisionResult::Allow
+        );
+        let v = p.evaluate(input(12_000.0, "DE", json!([])));
+        assert_eq!(
+            (v.result, v.reasons),
+            (DecisionResult::Review, vec!["high_value".to_owned()])
+        );
+        let v = p.evaluate(input(10.0, "KP", json!([])));
+        assert_eq!(v.result, DecisionResult::Deny);
+        let f = json!([{"detector": "card_testing", "score": 0.95, "reason": "x"}]);
+        let v = p.evaluate(input(1.0, "DE", f));
+        assert_eq!(
+            (v.result, v.reasons),
+            (DecisionResult::Deny, vec!["risk_card_testing".to_owned()])
+        );
+        let f = json!([{"detector": "structuring", "score": 0.7, "reason": "x"}]);
+        assert_eq!(
+            p.evaluate(input(9500.0, "DE", f)).result,
+            DecisionResult::Review
+        );
+    }
+
+    #[test]
+    fn malformed_input_fails_closed() {
+        let p = EmbeddedPolicy::load(None, "agentic/allow").expect("loads");
+        let v = p.evaluate(json!({"transaction": {"id": 5}}));
+        assert_eq!(v, Verdict::deny("policy_undefined"));
+        assert_eq!(p.evaluate(json!("nonsense")).result, DecisionResult::Deny);
+    }
+
+    #[test]
+    fn bad_policies_are_rejected_at_load() {
+        let r = EmbeddedPolicy::from_sources(
+            vec![("x.rego".into(), "package x\nallow if {".into())],
+            "x/allow",
+        );
+        assert!(matches!(r, Err(PolicyError::Compile { .. })));
+        let r = EmbeddedPolicy::from_sources(vec![("d.json".into(), "{}".into())], "x/allow");
+        assert!(matches!(r, Err(PolicyError::Empty(_))));
+    }
+
+    #[test]
+    fn verdict_parsing_is_fail_closed() {
+        assert_eq!(
+            Verdict::from_json(&json!(true)).result,
+            DecisionResult::Allow
+        );
+        assert_eq!(
+            Verdict::from_json(&json!({"decision": "maybe"})).result,
+            DecisionResult::Deny
+        );
+        assert_eq!(
+            Verdict::from_json(&json!({"decision": "allow", "reasons": [1]})).result,
+            DecisionResult::Deny
+        );
+        assert_eq!(Verdict::from_json(&json!(42)).result, DecisionResult::Deny);
+    }
+}

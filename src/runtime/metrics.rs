@@ -1,0 +1,155 @@
+//! Prometheus metrics. Names are part of the contract (dashboards, alerts and the HPA read
+//! them): see docs/ARCHITECTURE.md.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabel {
+    pub stage: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PartitionLabel {
+    pub topic: String,
+    pub partition: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TopicLabel {
+    pub topic: String,
+}
+
+pub struct Metrics {
+    pub records: Family<OutcomeLabel, Counter>,
+    pub batch_duration: Histogram,
+    pub stage_duration: Family<StageLabel, Histogram>,
+    pub decisions: Family<ResultLabel, Counter>,
+    pub dead_letters: Family<ReasonLabel, Counter>,
+    pub consumer_lag: Family<PartitionLabel, Gauge>,
+    pub group_lag: Family<TopicLabel, Gauge>,
+    pub database_up: Gauge,
+    pub up: Gauge,
+    pub export_backlog: Gauge,
+    pub export_backlog_age: Gauge<f64, AtomicU64>,
+    pub exported_rows: Family<StageLabel, Counter>,
+    pub last_commit: Gauge<f64, AtomicU64>,
+}
+
+impl Metrics {
+    pub fn new(registry: &mut Registry) -> Self {
+        let m = Self {
+            records: Family::default(),
+            batch_duration: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            stage_duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.00005, 2.0, 16))
+            }),
+            decisions: Family::default(),
+            dead_letters: Family::default(),
+            consumer_lag: Family::default(),
+            group_lag: Family::default(),
+            database_up: Gauge::default(),
+            up: Gauge::default(),
+            export_backlog: Gauge::default(),
+            export_backlog_age: Gauge::default(),
+            exported_rows: Family::default(),
+            last_commit: Gauge::default(),
+        };
+        registry.register(
+            "pipeline_records",
+            "Input records by final outcome (transaction, quarantine, dead_letter, replay)",
+            m.records.clone(),
+        );
+        registry.register(
+            "pipeline_batch_duration_seconds",
+            "Wall time per batch from read to commit",
+            m.batch_duration.clone(),
+        );
+        registry.register(
+            "pipeline_stage_duration_seconds",
+            "Wall time per stage per batch",
+            m.stage_duration.clone(),
+        );
+        registry.register(
+            "pipeline_policy_decisions",
+            "Governance decisions by result",
+            m.decisions.clone(),
+        );
+        registry.register(
+            "pipeline_dead_letters",
+            "Dead letters by reason",
+            m.dead_letters.clone(),
+        );
+        registry.register(
+            "kafka_consumer_lag",
+            "Messages behind the high watermark, per partition this pod owns",
+            m.consumer_lag.clone(),
+        );
+        registry.register(
+            "kafka_consumergroup_lag_sum",
+            "Sum of kafka_consumer_lag over this pod's partitions",
+            m.group_lag.clone(),
+        );
+        registry.register(
+            "pipeline_database_up",
+            "1 when the last database check succeeded",
+            m.database_up.clone(),
+        );
+        registry.register(
+            "pipeline_up",
+            "1 while the pipeline loop runs",
+            m.up.clone(),
+        );
+        registry.register(
+            "pipeline_export_backlog",
+            "Decision-log rows committed but not yet exported to the lakehouse",
+            m.export_backlog.clone(),
+        );
+        registry.register(
+            "pipeline_export_backlog_age_seconds",
+            "Age of the oldest unexported commit",
+            m.export_backlog_age.clone(),
+        );
+        registry.register(
+            "pipeline_exported_rows",
+            "Rows written to the lakehouse by table",
+            m.exported_rows.clone(),
+        );
+        registry.register(
+            "pipeline_last_commit_timestamp_seconds",
+            "Unix time of the last committed batch",
+            m.last_commit.clone(),
+        );
+        m
+    }
+
+    pub fn outcome(&self, outcome: &str, n: u64) {
+        if n > 0 {
+            self.records
+                .get_or_create(&OutcomeLabel {
+                    outcome: outcome.to_owned(),
+                })
+                .inc_by(n);
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The batch loop, shutdown, health, metrics and HTTP.
+
+mod batch;
+pub mod health;
+pub mod http;
+pub mod metrics;
+
+pub use batch::{BatchError, BatchProcessor};
+
+use crate::config::Config;
+use crate::crypto::Kek;
+use crate::policy::EmbeddedPolicy;
+use crate::source::{Source, SourceError};
+use crate::stage::{Categorise, Decode, Govern, Protect, Risk, Scrub, StageContext};
+use crate::store::{CommitOutcome, Store, StoreError};
+use health::Health;
+use metrics::Metrics;
+use pfm_pii::Scrubber;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Builds the stage chain: decode → scrub → categorise → risk → govern → protect.
+pub fn build_processor(
+    cfg: &Config,
+    kek: Arc<Kek>,
+    metrics: Arc<Metrics>,
+) -> Result<(BatchProcessor, Arc<EmbeddedPolicy>), crate::policy::PolicyError> {
+    let scrubber = Arc::new(Scrubber::new());
+    let policy = Arc::new(EmbeddedPolicy::load(
+        cfg.policy_dir.as_deref(),
+        &cfg.opa_policy_path,
+    )?);
+    let processor = BatchProcessor {
+        decode: Box::new(Decode::new(scrubber.clone())),
+        stages: vec![
+            Box::new(Scrub::new(scrubber)),
+            Box::new(Categorise),
+            Box::new(Risk::new(pfm_risk::RiskEngine::new(
+                pfm_risk::RiskConfig::default(),
+            ))),
+            Box::new(Govern::new(policy.clone())),
+            Box::new(Protect),
+        ],
+        ctx: StageContext::default(),
+        kek,
+        metrics,
+    };
+    Ok((processor, policy))
+}
+
+/// The one-line JSON printed on exit.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Summary {
+    pub records_in: u64,
+    pub transactions: u64,
+    pub quarantined: u64,
+    pub dead_letters: u64,
+    pub replays: u64,
+    pub duplicate_ids: u64,
+    pub decisions: Decisions,
+    pub batches: u64,
+    pub elapsed_seconds: f64,
+    pub records_per_second: f64,
+    pub stopped_by_signal: bool,
+}
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Decisions {
+    pub allow: u64,
+    pub review: u64,
+    pub deny: u64,
+}
+
+/// Reads, processes and commits batches until the source drains or `shutdown` flips.
+/// A batch in flight when the signal arrives is finished and committed first.
+pub async fn run_loop<S: Store, Src: Source>(
+    store: &S,
+    source: &mut Src,
+    processor: &mut BatchProcessor,
+    health: &Health,
+    batch_size: usize,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<Summary, RunError> {
+    let started = Instant::now();
+    let mut total = CommitOutcome::default();
+    let mut summary = Summary::default();
+    let offsets = retry(health, || store.load_offsets(source.name())).await?;
+    source.resume(&offsets).await?;
+    processor.metrics.up.set(1);
+    loop {
+        health.beat();
+        if *shutdown.borrow() {
+            summary.stopped_by_signal = true;
+            break;
+        }
+        let next = tokio::select! {
+            b = source.next_batch(batch_size) => b?,
+            _ = shutdown.changed() => continue,
+        };
+        let Some(input) = next else { break };
+        let batch_started = Instant::now();
+        let commit = loop {
+            match processor.prepare(store, &input).await {
+                Ok(c) => break c,
+                Err(e) if e.is_transient() => {
+                    wait_for_database(health, &e).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let outcome = retry(health, || store.commit(&commit)).await?;
+        health.set_database(true);
+        processor.metrics.database_up.set(1);
+        processor
+            .metrics
+            .batch_duration
+            .observe(batch_started.elapsed().as_secs_f64());
+        processor
+            .metrics
+            .last_commit
+            .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
+        processor.record_metrics(&commit, &outcome);
+        summary.records_in += input.envelopes.len() as u64;
+        summary.batches += 1;
+        total.add(&outcome);
+    }
+    processor.metrics.up.set(0);
+    let elapsed = started.elapsed().as_secs_f64();
+    summary.transactions = total.transactions;
+    summary.quarantined = total.quarantined;
+    summary.dead_letters = total.dead_letters;
+    summary.replays = total.replays;
+    summary.duplicate_ids = total.duplicate_ids;
+    summary.decisions = Decisions {
+        allow: total.allow,
+        review: total.review,
+        deny: total.deny,
+    };
+    summary.elapsed_seconds = (elapsed * 1000.0).round() / 1000.0;
+    summary.records_per_second = if elapsed > 0.0 {
+        (summary.records_in as f64 / elapsed).round()
+    } else {
+        0.0
+    };
+    Ok(summary)
+}
+
+/// Retries `op` while the database is unavailable: `/health` turns 503, nothing commits,
+/// and the loop resumes by itself when the database returns.
+async fn retry<T, F, Fut>(health: &Health, mut op: F) -> Result<T, RunError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_unavailable() => {
+                wait_for_database(health, &e).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+async fn wait_for_database(health: &Health, error: &dyn std::fmt::Display) {
+    let was_up = health
+        .database
+        .swap(false, std::sync::atomic::Ordering::Relaxed);
+    if was_up {
+        tracing::error!(error = %error, "database unavailable: pausing consumption until it returns");
+    }
+    for _ in 0..4 {
+        health.beat();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    health.beat();
+}
+
+/// Flips the returned receiver on SIGTERM or SIGINT.
+pub fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!(signal = "SIGINT", "shutdown requested: finishing the batch in flight"),
+            _ = term => tracing::info!(signal = "SIGTERM", "shutdown requested: finishing the batch in flight"),
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}

@@ -1,0 +1,53 @@
+use super::{Batch, Stage, StageContext, StageError};
+use pfm_pii::Scrubber;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// PII scrub: replaces PII in free text (the description and any unknown string field)
+/// with typed tokens, so nothing downstream can store or publish it.
+pub struct Scrub {
+    scrubber: Arc<Scrubber>,
+}
+
+impl Scrub {
+    pub fn new(scrubber: Arc<Scrubber>) -> Self {
+        Self { scrubber }
+    }
+}
+
+impl Stage for Scrub {
+    fn name(&self) -> &'static str {
+        "scrub"
+    }
+
+    fn execute(&mut self, batch: &mut Batch, _ctx: &mut StageContext) -> Result<(), StageError> {
+        for r in &mut batch.records {
+            let name = r.txn.pii.name.as_deref();
+            if let Some(desc) = r.txn.description.as_deref() {
+                let out = self.scrubber.scrub(desc, name);
+                if !out.spans.is_empty() {
+                    r.pii_found.extend(out.spans.iter().map(|s| s.kind));
+                    r.txn.description = Some(out.text);
+                }
+            }
+            for v in r.txn.extra.values_mut() {
+                scrub_value(&self.scrubber, v, name);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn scrub_value(s: &Scrubber, v: &mut Value, name: Option<&str>) {
+    match v {
+        Value::String(text) => {
+            let out = s.scrub(text, name);
+            if !out.spans.is_empty() {
+                *text = out.text;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| scrub_value(s, i, name)),
+        Value::Object(map) => map.values_mut().for_each(|i| scrub_value(s, i, name)),
+        _ => {}
+    }
+}

@@ -1,0 +1,142 @@
+//! Durable state behind one trait, with SQLite (embedded) and PostgreSQL implementations
+//! that pass the same conformance suite. A batch's rows, dead letters, decision-log
+//! entries, detector state and source offsets are committed in one database transaction.
+
+mod chain;
+mod postgres;
+mod rows;
+mod sqlite;
+
+pub use chain::{verify_chain, ChainRow, VerifyReport, GENESIS};
+pub use postgres::PgStore;
+pub use rows::*;
+pub use sqlite::SqliteStore;
+
+use crate::crypto::WrappedKey;
+use std::collections::HashMap;
+use std::future::Future;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Query(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database schema is at version {found}, this binary needs {expected}: run `pipeline migrate`")]
+    SchemaTooOld { found: i64, expected: i64 },
+    #[error("database schema is at version {found}, newer than this binary ({expected}); upgrade the binary")]
+    SchemaTooNew { found: i64, expected: i64 },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Connection-level failures pause the pipeline and are retried; others are bugs or
+    /// data problems.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(e),
+            sqlx::Error::Database(db) if is_unavailable_code(db.code().as_deref()) => {
+                Self::Unavailable(e)
+            }
+            _ => Self::Query(e),
+        }
+    }
+}
+
+fn is_unavailable_code(code: Option<&str>) -> bool {
+    // PostgreSQL: admin shutdown, crash shutdown, cannot connect now, connection failures.
+    matches!(
+        code,
+        Some("57P01")
+            | Some("57P02")
+            | Some("57P03")
+            | Some("08000")
+            | Some("08003")
+            | Some("08006")
+    )
+}
+
+pub trait Store: Send + Sync + 'static {
+    fn kind(&self) -> &'static str;
+    /// Applies the embedded migrations; safe when several processes run it at once.
+    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Refuses a schema older (or newer) than this binary expects.
+    fn check_schema(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn ping(&self) -> impl Future<Output = bool> + Send;
+    fn load_offsets(
+        &self,
+        source: &str,
+    ) -> impl Future<Output = Result<HashMap<i32, i64>, StoreError>> + Send;
+    fn load_detector_state(
+        &self,
+        accounts: &[String],
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    /// Stores each proposed key unless the account already has one; returns the key each
+    /// account actually has (so concurrent replicas agree on one key per account).
+    fn get_or_create_data_keys(
+        &self,
+        proposed: &[(String, WrappedKey)],
+    ) -> impl Future<Output = Result<Vec<(String, WrappedKey)>, StoreError>> + Send;
+    fn commit(
+        &self,
+        batch: &CommitBatch,
+    ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
+    fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
+    /// The decision log in chain order, from `after_seq`, at most `limit` rows.
+    fn chain_rows(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<ChainRow>, StoreError>> + Send;
+    fn chain_head(&self) -> impl Future<Output = Result<(i64, String), StoreError>> + Send;
+    /// The next decision-log range to export: a pending one left by a crash, else a new
+    /// range after the last exported one, recorded as pending. `None` when fewer than
+    /// `min_rows` are waiting (unless `flush`).
+    fn export_claim(
+        &self,
+        min_rows: i64,
+        max_rows: i64,
+        flush: bool,
+    ) -> impl Future<Output = Result<Option<ExportRange>, StoreError>> + Send;
+    fn export_rows(
+        &self,
+        range: ExportRange,
+    ) -> impl Future<Output = Result<ExportRows, StoreError>> + Send;
+    fn export_done(
+        &self,
+        range: ExportRange,
+        objects: &[String],
+        rows: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Decision-log rows committed but not exported yet.
+    fn export_backlog(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+}
+
+/// Walks the whole decision log in pages and checks the hash chain.
+pub async fn audit_verify<S: Store>(store: &S) -> Result<VerifyReport, StoreError> {
+    let head = store.chain_head().await?;
+    let mut state = chain::Verifier::default();
+    let mut after = 0;
+    loop {
+        let rows = store.chain_rows(after, 10_000).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        if let Some(report) = state.feed(&rows) {
+            return Ok(report);
+        }
+    }
+    Ok(state.finish(head))
+}

@@ -1,0 +1,540 @@
+use super::rows::{classify, dedupe_within_batch, extend_chain, format_ts};
+use super::{ChainRow, CommitBatch, CommitOutcome, Counts, Store, StoreError};
+use crate::crypto::WrappedKey;
+use chrono::Utc;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The embedded default: one file, WAL mode. `synchronous=NORMAL` keeps every commit across
+/// a process crash (the WAL is written before commit returns); only an OS crash or power
+/// loss can drop the newest commits, and the source offsets roll back with them.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn expected_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+impl Store for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn check_schema(&self) -> Result<(), StoreError> {
+        let exists: Option<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='_sqlx_migrations'",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let found: i64 = match exists {
+            None => 0,
+            Some(_) => {
+                sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
+                )
+                .fetch_one(&self.pool)
+                .await?
+            }
+        };
+        let expected = expected_version();
+        match found.cmp(&expected) {
+            std::cmp::Ordering::Less => Err(StoreError::SchemaTooOld { found, expected }),
+            std::cmp::Ordering::Greater => Err(StoreError::SchemaTooNew { found, expected }),
+            std::cmp::Ordering::Equal => Ok(()),
+        }
+    }
+
+    async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    async fn load_offsets(&self, source: &str) -> Result<HashMap<i32, i64>, StoreError> {
+        let rows: Vec<(i32, i64)> = sqlx::query_as(
+            "SELECT source_partition, next_offset FROM source_offsets WHERE source = ?",
+        )
+        .bind(source)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn load_detector_state(
+        &self,
+        accounts: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in accounts.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT account_id, state FROM detector_state WHERE account_id IN ({placeholders})"
+            );
+            let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+            for a in chunk {
+                q = q.bind(a);
+            }
+            out.extend(q.fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
+    async fn get_or_create_data_keys(
+        &self,
+        proposed: &[(String, WrappedKey)],
+    ) -> Result<Vec<(String, WrappedKey)>, StoreError> {
+        let now = format_ts(Utc::now());
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(proposed.len());
+        for (account, key) in proposed {
+            sqlx::query(
+                "INSERT INTO data_keys (account_id, key_id, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (account_id) DO NOTHING",
+            )
+            .bind(account)
+            .bind(&key.key_id)
+            .bind(&key.kek_id)
+            .bind(&key.wrapped)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+            let (key_id, kek_id, wrapped): (String, String, Vec<u8>) = sqlx::query_as(
+                "SELECT key_id, kek_id, wrapped FROM data_keys WHERE account_id = ?",
+            )
+            .bind(account)
+            .fetch_one(&mut *tx)
+            .await?;
+            out.push((
+                account.clone(),
+                WrappedKey {
+                    key_id,
+                    kek_id,
+                    wrapped,
+                },
+            ));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn commit(&self, batch: &CommitBatch) -> Result<CommitOutcome, StoreError> {
+        let now = Utc::now();
+        let now_s = format_ts(now);
+        let mut outcome = CommitOutcome::default();
+        let (rows, mut dead) = dedupe_within_batch(&batch.rows, &mut outcome, now);
+        let mut tx = self.pool.begin().await?;
+        let mut inserted = HashSet::new();
+        let mut existing = HashMap::new();
+        for r in &rows {
+            let outcome_name = if r.is_quarantine() {
+                "quarantine"
+            } else {
+                "transaction"
+            };
+            let res = sqlx::query(
+                "INSERT INTO record_ids (transaction_id, digest, outcome) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(&r.transaction_id)
+            .bind(&r.digest)
+            .bind(outcome_name)
+            .execute(&mut *tx)
+            .await?;
+            if res.rows_affected() == 1 {
+                inserted.insert(r.transaction_id.clone());
+            } else {
+                let d: String =
+                    sqlx::query_scalar("SELECT digest FROM record_ids WHERE transaction_id = ?")
+                        .bind(&r.transaction_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                existing.insert(r.transaction_id.clone(), d);
+            }
+        }
+        let (fresh, dups) = classify(&rows, &existing, &inserted, &mut outcome, now);
+        dead.extend(dups);
+        outcome.duplicate_ids = dead.len() as u64;
+        for r in &fresh {
+            let table = if r.is_quarantine() {
+                "quarantine"
+            } else {
+                "transactions"
+            };
+            let sql = format!(
+                "INSERT INTO {table} (transaction_id, account_id, ts, amount, currency, merchant, mcc, country, \
+                 channel, category, description, customer_name_enc, customer_email_enc, card_number_enc, iban_enc, \
+                 key_id, extra, risk_score, findings, decision, reasons, policy_version, source, source_partition, \
+                 source_offset, committed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            );
+            sqlx::query(&sql)
+                .bind(&r.transaction_id)
+                .bind(&r.account_id)
+                .bind(format_ts(r.ts))
+                .bind(&r.amount)
+                .bind(&r.currency)
+                .bind(&r.merchant)
+                .bind(&r.mcc)
+                .bind(&r.country)
+                .bind(&r.channel)
+                .bind(&r.category)
+                .bind(&r.description)
+                .bind(&r.customer_name_enc)
+                .bind(&r.customer_email_enc)
+                .bind(&r.card_number_enc)
+                .bind(&r.iban_enc)
+                .bind(&r.key_id)
+                .bind(&r.extra)
+                .bind(r.risk_score)
+                .bind(&r.findings)
+                .bind(&r.decision)
+                .bind(&r.reasons)
+                .bind(&r.policy_version)
+                .bind(&r.source)
+                .bind(r.partition)
+                .bind(r.offset)
+                .bind(&now_s)
+                .execute(&mut *tx)
+                .await?;
+        }
+        dead.extend(batch.dead_letters.iter().cloned());
+        for d in &dead {
+            let res = sqlx::query(
+                "INSERT INTO dead_letters (source, source_partition, source_offset, transaction_id, reason, detail, \
+                 payload, received_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+            )
+            .bind(&d.source)
+            .bind(d.partition)
+            .bind(d.offset)
+            .bind(&d.transaction_id)
+            .bind(&d.reason)
+            .bind(&d.detail)
+            .bind(&d.payload)
+            .bind(format_ts(d.received_at))
+            .execute(&mut *tx)
+            .await?;
+            outcome.dead_letters += res.rows_affected();
+        }
+        for (account, state) in &batch.detector_state {
+            sqlx::query(
+                "INSERT INTO detector_state (account_id, state, updated_at) VALUES (?, ?, ?) \
+                 ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            )
+            .bind(account)
+            .bind(state)
+            .bind(&now_s)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for o in &batch.offsets {
+            sqlx::query(
+                "INSERT INTO source_offsets (source, source_partition, next_offset, updated_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (source, source_partition) DO UPDATE SET next_offset = excluded.next_offset, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(&o.source)
+            .bind(o.partition)
+            .bind(o.next_offset)
+            .bind(&now_s)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !fresh.is_empty() {
+            let head: (i64, String) =
+                sqlx::query_as("SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let chain = extend_chain(head, &fresh);
+            for c in &chain {
+                sqlx::query(
+                    "INSERT INTO decision_log (seq, transaction_id, account_id, policy_path, policy_version, result, \
+                     reasons, findings, decided_at, prev_hash, row_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                )
+                .bind(c.seq)
+                .bind(&c.transaction_id)
+                .bind(&c.account_id)
+                .bind(&c.policy_path)
+                .bind(&c.policy_version)
+                .bind(&c.result)
+                .bind(&c.reasons)
+                .bind(&c.findings)
+                .bind(&c.decided_at)
+                .bind(&c.prev_hash)
+                .bind(&c.row_hash)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(last) = chain.last() {
+                sqlx::query("UPDATE audit_chain_head SET last_seq = ?, last_hash = ? WHERE id = 1")
+                    .bind(last.seq)
+                    .bind(&last.row_hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM transactions), (SELECT COUNT(*) FROM quarantine), \
+             (SELECT COUNT(*) FROM dead_letters), (SELECT COUNT(*) FROM decision_log)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Counts {
+            transactions: row.try_get(0)?,
+            quarantine: row.try_get(1)?,
+            dead_letters: row.try_get(2)?,
+            decision_log: row.try_get(3)?,
+        })
+    }
+
+    async fn chain_rows(&self, after_seq: i64, limit: i64) -> Result<Vec<ChainRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, transaction_id, account_id, policy_path, policy_version, result, reasons, findings, \
+             decided_at, prev_hash, row_hash FROM decision_log WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ChainRow {
+                    seq: r.try_get(0)?,
+                    transaction_id: r.try_get(1)?,
+                    account_id: r.try_get(2)?,
+                    policy_path: r.try_get(3)?,
+                    policy_version: r.try_get(4)?,
+                    result: r.try_get(5)?,
+                    reasons: r.try_get(6)?,
+                    findings: r.try_get(7)?,
+                    decided_at: r.try_get(8)?,
+                    prev_hash: r.try_get(9)?,
+                    row_hash: r.try_get(10)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    async fn export_claim(
+        &self,
+        min_rows: i64,
+        max_rows: i64,
+        flush: bool,
+    ) -> Result<Option<super::ExportRange>, StoreError> {
+        self.export_claim_impl(min_rows, max_rows, flush).await
+    }
+
+    async fn export_rows(
+        &self,
+        range: super::ExportRange,
+    ) -> Result<super::ExportRows, StoreError> {
+        self.export_rows_impl(range).await
+    }
+
+    async fn export_done(
+        &self,
+        range: super::ExportRange,
+        objects: &[String],
+        rows: i64,
+    ) -> Result<(), StoreError> {
+        self.export_done_impl(range, objects, rows).await
+    }
+
+    async fn export_backlog(&self) -> Result<i64, StoreError> {
+        self.export_backlog_impl().await
+    }
+
+    async fn chain_head(&self) -> Result<(i64, String), StoreError> {
+        Ok(
+            sqlx::query_as("SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}
+
+fn parse_ts(s: &str) -> Result<chrono::DateTime<Utc>, sqlx::Error> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn export_row(r: &sqlx::sqlite::SqliteRow) -> Result<(i64, super::TxnRow), sqlx::Error> {
+    let ts: String = r.try_get(3)?;
+    let decided: String = r.try_get(24)?;
+    Ok((
+        r.try_get(0)?,
+        super::TxnRow {
+            transaction_id: r.try_get(1)?,
+            digest: String::new(),
+            account_id: r.try_get(2)?,
+            ts: parse_ts(&ts)?,
+            amount: r.try_get(4)?,
+            currency: r.try_get(5)?,
+            merchant: r.try_get(6)?,
+            mcc: r.try_get(7)?,
+            country: r.try_get(8)?,
+            channel: r.try_get(9)?,
+            category: r.try_get(10)?,
+            description: r.try_get(11)?,
+            customer_name_enc: r.try_get(12)?,
+            customer_email_enc: r.try_get(13)?,
+            card_number_enc: r.try_get(14)?,
+            iban_enc: r.try_get(15)?,
+            key_id: r.try_get(16)?,
+            extra: r.try_get(17)?,
+            risk_score: r.try_get(18)?,
+            findings: r.try_get(19)?,
+            decision: r.try_get(20)?,
+            reasons: r.try_get(21)?,
+            policy_path: r.try_get(22)?,
+            policy_version: r.try_get(23)?,
+            decided_at: parse_ts(&decided)?,
+            source: r.try_get(25)?,
+            partition: r.try_get(26)?,
+            offset: r.try_get(27)?,
+        },
+    ))
+}
+
+impl SqliteStore {
+    pub(crate) async fn export_claim_impl(
+        &self,
+        min_rows: i64,
+        max_rows: i64,
+        flush: bool,
+    ) -> Result<Option<super::ExportRange>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // A write first, so this transaction takes SQLite's write lock up front.
+        sqlx::query("UPDATE export_ledger SET status = status WHERE 0")
+            .execute(&mut *tx)
+            .await?;
+        let pending: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT start_seq, end_seq FROM export_ledger WHERE status = 'pending' ORDER BY start_seq LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((start, end)) = pending {
+            tx.commit().await?;
+            return Ok(Some(super::ExportRange { start, end }));
+        }
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(end_seq), 0) FROM export_ledger")
+            .fetch_one(&mut *tx)
+            .await?;
+        let head: i64 = sqlx::query_scalar("SELECT last_seq FROM audit_chain_head WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        let waiting = head - last;
+        if waiting <= 0 || (waiting < min_rows && !flush) {
+            return Ok(None);
+        }
+        let range = super::ExportRange {
+            start: last,
+            end: head.min(last + max_rows),
+        };
+        sqlx::query("INSERT INTO export_ledger (start_seq, end_seq, status, created_at) VALUES (?, ?, 'pending', ?)")
+            .bind(range.start)
+            .bind(range.end)
+            .bind(format_ts(Utc::now()))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(range))
+    }
+
+    pub(crate) async fn export_rows_impl(
+        &self,
+        range: super::ExportRange,
+    ) -> Result<super::ExportRows, StoreError> {
+        let mut out = super::ExportRows::default();
+        for (table, dest) in [
+            ("transactions", &mut out.transactions),
+            ("quarantine", &mut out.quarantine),
+        ] {
+            let sql = format!(
+                "SELECT {} FROM decision_log d JOIN {table} t ON t.transaction_id = d.transaction_id \
+                 WHERE d.seq > ? AND d.seq <= ? ORDER BY d.seq",
+                super::rows::EXPORT_COLUMNS
+            );
+            let rows = sqlx::query(&sql)
+                .bind(range.start)
+                .bind(range.end)
+                .fetch_all(&self.pool)
+                .await?;
+            for r in &rows {
+                dest.push(export_row(r)?);
+            }
+        }
+        out.decisions = self
+            .chain_rows(range.start, range.end - range.start)
+            .await?;
+        Ok(out)
+    }
+
+    pub(crate) async fn export_done_impl(
+        &self,
+        range: super::ExportRange,
+        objects: &[String],
+        rows: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE export_ledger SET status = 'done', objects = ?, rows_exported = ?, finished_at = ? \
+             WHERE start_seq = ? AND end_seq = ?",
+        )
+        .bind(serde_json::to_string(objects).unwrap_or_else(|_| "[]".into()))
+        .bind(rows)
+        .bind(format_ts(Utc::now()))
+        .bind(range.start)
+        .bind(range.end)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn export_backlog_impl(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT (SELECT last_seq FROM audit_chain_head WHERE id = 1) - \
+             COALESCE((SELECT MAX(end_seq) FROM export_ledger WHERE status = 'done'), 0)",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
