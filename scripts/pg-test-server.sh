@@ -2,6 +2,8 @@
 # Throwaway PostgreSQL 15 on 127.0.0.1 for tests and benchmarks.
 #   scripts/pg-test-server.sh start DIR [PORT] [--durable]  -> prints the URL
 #   scripts/pg-test-server.sh stop DIR
+#   scripts/pg-test-server.sh crash DIR     (stop -m immediate: an outage, data kept)
+#   scripts/pg-test-server.sh restart DIR   (start again on the same port after crash)
 # Tests run with fsync off (speed); --durable keeps PostgreSQL's defaults (benchmarks).
 set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?DIR}
@@ -18,9 +20,15 @@ case "$cmd" in
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
     as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres >"$dir/initdb.log" 2>&1
-    as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 $extra" -w start >/dev/null
+    echo "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 $extra" > "$dir/options"
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -o "$(cat "$dir/options")" -w start >/dev/null
     echo "postgres://postgres@127.0.0.1:$port/postgres"
+    ;;
+  crash)
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    ;;
+  restart)
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -o "$(cat "$dir/options")" -w start >/dev/null
     ;;
   stop)
     [ -d "$dir/data" ] && as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The test command: starts a throwaway PostgreSQL, runs every test in the workspace against
-# it (and the embedded SQLite), then stops it. Needs scripts/install-test-deps.sh first.
+# The test command: starts a throwaway PostgreSQL and an S3 server (moto), runs every test
+# in the workspace against them (and the embedded SQLite), then stops them. Needs
+# scripts/install-test-deps.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d /tmp/pfm-test.XXXXXX)
 chmod 755 "$tmp"
-cleanup() { bash scripts/pg-test-server.sh stop "$tmp/pg"; rm -rf "$tmp"; }
+cleanup() { bash scripts/s3-test-server.sh stop "$tmp/s3"; bash scripts/pg-test-server.sh stop "$tmp/pg"; rm -rf "$tmp"; }
 trap cleanup EXIT
 PFM_TEST_PG_URL=$(bash scripts/pg-test-server.sh start "$tmp/pg")
 export PFM_TEST_PG_URL
+PFM_TEST_S3_URL=$(bash scripts/s3-test-server.sh start "$tmp/s3")
+export PFM_TEST_S3_URL
 export PFM_TEST_PYTHON="$PWD/.venv-test/bin/python"
 cargo nextest run --workspace --no-fail-fast "$@"

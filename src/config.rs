@@ -381,7 +381,7 @@ pub fn parse_duration(v: &str) -> Option<Duration> {
         "m" => n * 60.0,
         _ => return None,
     };
-    (secs.is_finite() && secs >= 0.0 && secs <= 3600.0).then(|| Duration::from_secs_f64(secs))
+    (secs.is_finite() && (0.0..=3600.0).contains(&secs)).then(|| Duration::from_secs_f64(secs))
 }
 
 #[cfg(test)]

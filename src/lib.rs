@@ -10,3 +10,4 @@ pub mod sink;
 pub mod source;
 pub mod stage;
 pub mod store;
+pub mod workflow;

@@ -43,6 +43,8 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Run durable workflow steps (investigations, audits) until SIGTERM.
+    Worker(pfm::workflow::WorkerArgs),
 }
 
 #[derive(clap::Args)]
@@ -173,6 +175,9 @@ async fn dispatch(command: Command, cfg: Config) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Worker(args) => pfm::workflow::run_worker(&cfg, args)
+            .await
+            .context("workflow worker"),
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -231,18 +236,21 @@ impl AnyStore {
 /// non-zero exit with the cause.
 async fn connect_pg(url: &str, max_connections: u32) -> Result<PgStore> {
     let mut last = None;
-    for attempt in 1..=5u32 {
+    const ATTEMPTS: u32 = 3;
+    for attempt in 1..=ATTEMPTS {
         match PgStore::connect(url, max_connections).await {
             Ok(s) => return Ok(s),
             Err(e) => {
                 tracing::warn!(attempt, error = %e, "database not reachable yet");
                 last = Some(e);
-                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                if attempt < ATTEMPTS {
+                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                }
             }
         }
     }
     match last {
-        Some(e) => Err(e).context("database unreachable after 5 attempts"),
+        Some(e) => Err(e).context(format!("database unreachable after {ATTEMPTS} attempts")),
         None => bail!("database unreachable"),
     }
 }
@@ -275,6 +283,7 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(Metrics::new(&mut registry));
     let health = Arc::new(Health::new(false, false));
+    health.attach_database_gauge(metrics.database_up.clone());
     health.set_database(store.ping().await);
     let (mut processor, policy) =
         build_processor(&cfg, kek, metrics.clone()).context("loading the governance policies")?;
@@ -305,13 +314,12 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
         }
     };
     let lakehouse = if cfg.lakehouse.enabled {
-        if cfg.lakehouse.endpoint.is_some() {
-            bail!("S3_ENDPOINT is set, but this build exports only to the local folder; unset S3_ENDPOINT");
-        }
         let lh = Arc::new(
-            Lakehouse::local(&cfg.lakehouse.local_dir)
-                .context("opening the local lakehouse folder")?,
+            Lakehouse::from_config(&cfg.lakehouse).context("configuring the lakehouse export")?,
         );
+        // Fail soft: an unreachable store or a missing bucket is logged, not fatal.
+        let probe = lh.clone();
+        tokio::spawn(async move { probe.log_readiness().await });
         let (store, lh2, metrics, stop) =
             (store.clone(), lh.clone(), metrics.clone(), shutdown.clone());
         tokio::spawn(async move { export_periodically(store, lh2, metrics, stop).await });

@@ -1,6 +1,7 @@
 use super::{PolicyError, Verdict};
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The policies shipped inside the binary, used when `POLICY_DIR` is not set.
 const SHIPPED: [(&str, &str); 2] = [
@@ -11,8 +12,38 @@ const SHIPPED: [(&str, &str); 2] = [
 /// Rego evaluated in-process by regorus; the same files run unchanged in OPA.
 pub struct EmbeddedPolicy {
     compiled: regorus::CompiledPolicy,
+    /// The same policy compiled to regorus' bytecode VM: the per-record hot path.
+    program: Arc<regorus::rvm::program::Program>,
+    data: regorus::Value,
     version: String,
     path: String,
+}
+
+/// A VM loaded with the policy and its data. One per evaluating stage (it is mutable).
+pub struct Evaluator {
+    vm: regorus::rvm::vm::RegoVM,
+}
+
+impl Evaluator {
+    pub fn evaluate(&mut self, input: serde_json::Value) -> Verdict {
+        self.vm.set_input(regorus::Value::from(input));
+        verdict_of(self.vm.execute())
+    }
+}
+
+fn verdict_of(result: Result<regorus::Value, impl std::fmt::Display>) -> Verdict {
+    match result {
+        Ok(regorus::Value::Undefined) => Verdict::deny("policy_undefined"),
+        Ok(v) => match v
+            .to_json_str()
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+        {
+            Some(json) => Verdict::from_json(&json),
+            None => Verdict::deny("policy_malformed_result"),
+        },
+        Err(_) => Verdict::deny("policy_error"),
+    }
 }
 
 impl EmbeddedPolicy {
@@ -74,6 +105,15 @@ impl EmbeddedPolicy {
                 path: rule.clone(),
                 message: e.to_string(),
             })?;
+        let program = regorus::languages::rego::compiler::Compiler::compile_from_policy(
+            &compiled,
+            &[rule.as_str()],
+        )
+        .map_err(|e| PolicyError::Compile {
+            path: rule.clone(),
+            message: e.to_string(),
+        })?;
+        let data = engine.get_data();
         let digest = hex::encode(&hasher.finalize()[..6]);
         let version = match data_version {
             Some(v) => format!("{v}+{digest}"),
@@ -81,6 +121,8 @@ impl EmbeddedPolicy {
         };
         Ok(Self {
             compiled,
+            program,
+            data,
             version,
             path: rule_path.to_owned(),
         })
@@ -96,19 +138,20 @@ impl EmbeddedPolicy {
         &self.path
     }
 
+    /// The tree-walking interpreter: the reference the VM is checked against.
     pub fn evaluate(&self, input: serde_json::Value) -> Verdict {
-        match self.compiled.eval_with_input(regorus::Value::from(input)) {
-            Ok(regorus::Value::Undefined) => Verdict::deny("policy_undefined"),
-            Ok(v) => match v
-                .to_json_str()
-                .ok()
-                .and_then(|s| serde_json::from_str(&s).ok())
-            {
-                Some(json) => Verdict::from_json(&json),
-                None => Verdict::deny("policy_malformed_result"),
-            },
-            Err(_) => Verdict::deny("policy_error"),
-        }
+        verdict_of(self.compiled.eval_with_input(regorus::Value::from(input)))
+    }
+
+    pub fn evaluator(&self) -> Result<Evaluator, PolicyError> {
+        let mut vm = regorus::rvm::vm::RegoVM::new();
+        vm.load_program(self.program.clone());
+        vm.set_data(self.data.clone())
+            .map_err(|e| PolicyError::Data {
+                path: "policy data".into(),
+                message: e.to_string(),
+            })?;
+        Ok(Evaluator { vm })
     }
 }
 
@@ -212,6 +255,42 @@ mod tests {
         assert!(matches!(r, Err(PolicyError::Compile { .. })));
         let r = EmbeddedPolicy::from_sources(vec![("d.json".into(), "{}".into())], "x/allow");
         assert!(matches!(r, Err(PolicyError::Empty(_))));
+    }
+
+    #[test]
+    fn bytecode_vm_agrees_with_the_interpreter() {
+        let p = EmbeddedPolicy::load(None, "agentic/allow").expect("loads");
+        let mut vm = p.evaluator().expect("vm");
+        let detectors = [
+            "card_testing",
+            "velocity",
+            "impossible_travel",
+            "structuring",
+            "amount_outlier",
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..600u32 {
+            let amount =
+                [0.5, 9.99, 120.0, 5_000.0, 9_950.0, 10_000.0, 2_000_000.0][i as usize % 7];
+            let country = ["DE", "KP", "US"][i as usize % 3];
+            let findings: Vec<_> = (0..(i % 3))
+                .map(|k| json!({"detector": detectors[((i + k) % 5) as usize], "score": f64::from(i % 11) / 10.0, "reason": "r"}))
+                .collect();
+            let mut doc = input(amount, country, json!(findings));
+            doc["transaction"]["category"] = json!(["groceries", "gambling"][i as usize % 2]);
+            let want = p.evaluate(doc.clone());
+            assert_eq!(vm.evaluate(doc), want, "input #{i}");
+            seen.insert(want.result);
+        }
+        assert_eq!(
+            seen.len(),
+            3,
+            "the sample must exercise allow, review and deny"
+        );
+        assert_eq!(
+            vm.evaluate(json!({"transaction": {"id": 5}})),
+            Verdict::deny("policy_undefined")
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 mod embedded;
 mod input;
 
-pub use embedded::EmbeddedPolicy;
+pub use embedded::{EmbeddedPolicy, Evaluator};
 pub use input::policy_input;
 
 use chrono::{DateTime, Utc};

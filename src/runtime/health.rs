@@ -1,6 +1,8 @@
 //! Readiness and liveness state, shared by the batch loop and the HTTP server.
 
+use prometheus_client::metrics::gauge::Gauge;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Liveness fails when the loop has not beaten for this long. The loop beats while it
@@ -13,6 +15,7 @@ pub struct Health {
     pub kafka: Option<AtomicBool>,
     pub opa: Option<AtomicBool>,
     heartbeat: AtomicU64,
+    database_gauge: OnceLock<Gauge>,
 }
 
 impl Health {
@@ -22,6 +25,7 @@ impl Health {
             kafka: uses_kafka.then(|| AtomicBool::new(false)),
             opa: uses_opa.then(|| AtomicBool::new(false)),
             heartbeat: AtomicU64::new(now_secs()),
+            database_gauge: OnceLock::new(),
         }
     }
 
@@ -33,8 +37,17 @@ impl Health {
         now_secs().saturating_sub(self.heartbeat.load(Ordering::Relaxed)) < LIVENESS_STALE_SECS
     }
 
-    pub fn set_database(&self, up: bool) {
-        self.database.store(up, Ordering::Relaxed);
+    /// Mirrors the database check into `pipeline_database_up`.
+    pub fn attach_database_gauge(&self, g: Gauge) {
+        let _ = self.database_gauge.set(g);
+    }
+
+    /// Returns the previous state.
+    pub fn set_database(&self, up: bool) -> bool {
+        if let Some(g) = self.database_gauge.get() {
+            g.set(i64::from(up));
+        }
+        self.database.swap(up, Ordering::Relaxed)
     }
 
     /// The contract's `/health` body, and whether every check passes.

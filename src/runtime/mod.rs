@@ -49,7 +49,7 @@ pub fn build_processor(
             Box::new(Risk::new(pfm_risk::RiskEngine::new(
                 pfm_risk::RiskConfig::default(),
             ))),
-            Box::new(Govern::new(policy.clone())),
+            Box::new(Govern::new(&policy)?),
             Box::new(Protect),
         ],
         ctx: StageContext::default(),
@@ -120,8 +120,9 @@ pub async fn run_loop<S: Store, Src: Source>(
             }
         };
         let outcome = retry(health, || store.commit(&commit)).await?;
-        health.set_database(true);
-        processor.metrics.database_up.set(1);
+        if !health.set_database(true) {
+            tracing::info!("database available again: resuming");
+        }
         processor
             .metrics
             .batch_duration

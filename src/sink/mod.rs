@@ -1,6 +1,10 @@
-//! Where committed results go after the database: the Parquet lakehouse.
+//! Where committed results go after the database: the Parquet lakehouse, in a local folder
+//! or an S3-compatible bucket.
 
 mod lakehouse;
 mod parquet_files;
 
-pub use lakehouse::{ExportReport, Lakehouse, LakehouseError};
+pub use lakehouse::{
+    ExportReport, Lakehouse, LakehouseError, CONNECT_TIMEOUT, MAX_RETRIES, PROBE_TIMEOUT,
+    REQUEST_TIMEOUT, RETRY_TIMEOUT,
+};

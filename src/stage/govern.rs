@@ -1,24 +1,22 @@
 use super::{Batch, Stage, StageContext, StageError};
-use crate::policy::{policy_input, Decision, EmbeddedPolicy};
+use crate::policy::{policy_input, Decision, EmbeddedPolicy, Evaluator, PolicyError};
 use chrono::{SubsecRound, Utc};
 use std::sync::Arc;
 
 /// govern: one policy decision per record, fail-closed.
 pub struct Govern {
-    policy: Arc<EmbeddedPolicy>,
+    evaluator: Evaluator,
     path: Arc<str>,
     version: Arc<str>,
 }
 
 impl Govern {
-    pub fn new(policy: Arc<EmbeddedPolicy>) -> Self {
-        let path: Arc<str> = policy.path().into();
-        let version: Arc<str> = policy.version().into();
-        Self {
-            policy,
-            path,
-            version,
-        }
+    pub fn new(policy: &EmbeddedPolicy) -> Result<Self, PolicyError> {
+        Ok(Self {
+            evaluator: policy.evaluator()?,
+            path: policy.path().into(),
+            version: policy.version().into(),
+        })
     }
 }
 
@@ -31,7 +29,7 @@ impl Stage for Govern {
         // Microseconds: the precision both databases keep, so the audit hash stays verifiable.
         let now = Utc::now().trunc_subsecs(6);
         for r in &mut batch.records {
-            let verdict = self.policy.evaluate(policy_input(r));
+            let verdict = self.evaluator.evaluate(policy_input(r));
             r.decision = Some(Decision {
                 result: verdict.result,
                 reasons: verdict.reasons,

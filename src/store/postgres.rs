@@ -27,7 +27,7 @@ impl PgStore {
             .application_name("agentic-pfm");
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(3))
             .connect_with(opts)
             .await?;
         Ok(Self { pool })
@@ -254,6 +254,18 @@ impl Store for PgStore {
                 .await?;
         }
 
+        let review: Vec<_> = fresh.iter().filter(|r| r.decision == "review").collect();
+        if !review.is_empty() {
+            sqlx::query(
+                "INSERT INTO workflows (workflow_id, kind, subject, account_id, status, created_at, updated_at) \
+                 SELECT 'investigation:' || t, 'investigation', t, a, 'runnable', now(), now() \
+                 FROM UNNEST($1::text[], $2::text[]) AS x(t, a) ON CONFLICT DO NOTHING",
+            )
+            .bind(review.iter().map(|r| r.transaction_id.as_str()).collect::<Cols<_>>())
+            .bind(review.iter().map(|r| r.account_id.as_str()).collect::<Cols<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
         dead.extend(batch.dead_letters.iter().cloned());
         if !dead.is_empty() {
             let res = sqlx::query(
@@ -309,8 +321,7 @@ impl Store for PgStore {
             .await?;
             let chain = extend_chain(head, &fresh);
             let decided: Cols<DateTime<Utc>> = fresh.iter().map(|r| r.decided_at).collect();
-            let c =
-                |f: fn(&ChainRow) -> &str| -> Cols<&str> { chain.iter().map(|r| f(r)).collect() };
+            let c = |f: fn(&ChainRow) -> &str| -> Cols<&str> { chain.iter().map(f).collect() };
             sqlx::query(
                 "INSERT INTO decision_log (seq, transaction_id, account_id, policy_path, policy_version, result, \
                  reasons, findings, decided_at, prev_hash, row_hash) SELECT * FROM UNNEST($1::int8[], $2::text[], \

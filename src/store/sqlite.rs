@@ -1,12 +1,15 @@
 use super::rows::{classify, dedupe_within_batch, extend_chain, format_ts};
-use super::{ChainRow, CommitBatch, CommitOutcome, Counts, Store, StoreError};
+use super::{ChainRow, CommitBatch, CommitOutcome, Counts, Store, StoreError, TxnRow};
 use crate::crypto::WrappedKey;
 use chrono::Utc;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
+
+/// Rows per multi-row statement: 26 columns × 1000 stays under SQLite's 32,766 variables.
+const CHUNK: usize = 1000;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -158,106 +161,142 @@ impl Store for SqliteStore {
         let mut outcome = CommitOutcome::default();
         let (rows, mut dead) = dedupe_within_batch(&batch.rows, &mut outcome, now);
         let mut tx = self.pool.begin().await?;
+        // Multi-row statements: every statement is a round trip to sqlx's SQLite worker
+        // thread, which costs far more than the insert itself.
         let mut inserted = HashSet::new();
+        for chunk in rows.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO record_ids (transaction_id, digest, outcome) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.transaction_id)
+                    .push_bind(&r.digest)
+                    .push_bind(if r.is_quarantine() {
+                        "quarantine"
+                    } else {
+                        "transaction"
+                    });
+            });
+            q.push(" ON CONFLICT DO NOTHING RETURNING transaction_id");
+            let ids: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+            inserted.extend(ids);
+        }
         let mut existing = HashMap::new();
-        for r in &rows {
-            let outcome_name = if r.is_quarantine() {
-                "quarantine"
-            } else {
-                "transaction"
-            };
-            let res = sqlx::query(
-                "INSERT INTO record_ids (transaction_id, digest, outcome) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(&r.transaction_id)
-            .bind(&r.digest)
-            .bind(outcome_name)
-            .execute(&mut *tx)
-            .await?;
-            if res.rows_affected() == 1 {
-                inserted.insert(r.transaction_id.clone());
-            } else {
-                let d: String =
-                    sqlx::query_scalar("SELECT digest FROM record_ids WHERE transaction_id = ?")
-                        .bind(&r.transaction_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                existing.insert(r.transaction_id.clone(), d);
+        let others: Vec<&str> = rows
+            .iter()
+            .map(|r| r.transaction_id.as_str())
+            .filter(|id| !inserted.contains(*id))
+            .collect();
+        for chunk in others.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT transaction_id, digest FROM record_ids WHERE transaction_id IN (",
+            );
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
             }
+            q.push(")");
+            let found: Vec<(String, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            existing.extend(found);
         }
         let (fresh, dups) = classify(&rows, &existing, &inserted, &mut outcome, now);
         dead.extend(dups);
         outcome.duplicate_ids = dead.len() as u64;
-        for r in &fresh {
-            let table = if r.is_quarantine() {
-                "quarantine"
-            } else {
-                "transactions"
-            };
-            let sql = format!(
-                "INSERT INTO {table} (transaction_id, account_id, ts, amount, currency, merchant, mcc, country, \
-                 channel, category, description, customer_name_enc, customer_email_enc, card_number_enc, iban_enc, \
-                 key_id, extra, risk_score, findings, decision, reasons, policy_version, source, source_partition, \
-                 source_offset, committed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        for table in ["transactions", "quarantine"] {
+            let part: Vec<&TxnRow> = fresh
+                .iter()
+                .copied()
+                .filter(|r| r.is_quarantine() == (table == "quarantine"))
+                .collect();
+            for chunk in part.chunks(CHUNK) {
+                let mut q = QueryBuilder::<Sqlite>::new(format!(
+                    "INSERT INTO {table} (transaction_id, account_id, ts, amount, currency, merchant, mcc, country, \
+                     channel, category, description, customer_name_enc, customer_email_enc, card_number_enc, \
+                     iban_enc, key_id, extra, risk_score, findings, decision, reasons, policy_version, source, \
+                     source_partition, source_offset, committed_at) "
+                ));
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(&r.transaction_id)
+                        .push_bind(&r.account_id)
+                        .push_bind(format_ts(r.ts))
+                        .push_bind(&r.amount)
+                        .push_bind(&r.currency)
+                        .push_bind(&r.merchant)
+                        .push_bind(&r.mcc)
+                        .push_bind(&r.country)
+                        .push_bind(&r.channel)
+                        .push_bind(&r.category)
+                        .push_bind(&r.description)
+                        .push_bind(&r.customer_name_enc)
+                        .push_bind(&r.customer_email_enc)
+                        .push_bind(&r.card_number_enc)
+                        .push_bind(&r.iban_enc)
+                        .push_bind(&r.key_id)
+                        .push_bind(&r.extra)
+                        .push_bind(r.risk_score)
+                        .push_bind(&r.findings)
+                        .push_bind(&r.decision)
+                        .push_bind(&r.reasons)
+                        .push_bind(&r.policy_version)
+                        .push_bind(&r.source)
+                        .push_bind(r.partition)
+                        .push_bind(r.offset)
+                        .push_bind(&now_s);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+        }
+        let review: Vec<&TxnRow> = fresh
+            .iter()
+            .copied()
+            .filter(|r| r.decision == "review")
+            .collect();
+        for chunk in review.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO workflows (workflow_id, kind, subject, account_id, status, created_at, updated_at) ",
             );
-            sqlx::query(&sql)
-                .bind(&r.transaction_id)
-                .bind(&r.account_id)
-                .bind(format_ts(r.ts))
-                .bind(&r.amount)
-                .bind(&r.currency)
-                .bind(&r.merchant)
-                .bind(&r.mcc)
-                .bind(&r.country)
-                .bind(&r.channel)
-                .bind(&r.category)
-                .bind(&r.description)
-                .bind(&r.customer_name_enc)
-                .bind(&r.customer_email_enc)
-                .bind(&r.card_number_enc)
-                .bind(&r.iban_enc)
-                .bind(&r.key_id)
-                .bind(&r.extra)
-                .bind(r.risk_score)
-                .bind(&r.findings)
-                .bind(&r.decision)
-                .bind(&r.reasons)
-                .bind(&r.policy_version)
-                .bind(&r.source)
-                .bind(r.partition)
-                .bind(r.offset)
-                .bind(&now_s)
-                .execute(&mut *tx)
-                .await?;
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(format!("investigation:{}", r.transaction_id))
+                    .push_bind("investigation")
+                    .push_bind(&r.transaction_id)
+                    .push_bind(&r.account_id)
+                    .push_bind("runnable")
+                    .push_bind(&now_s)
+                    .push_bind(&now_s);
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            q.build().execute(&mut *tx).await?;
         }
         dead.extend(batch.dead_letters.iter().cloned());
-        for d in &dead {
-            let res = sqlx::query(
+        for chunk in dead.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO dead_letters (source, source_partition, source_offset, transaction_id, reason, detail, \
-                 payload, received_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-            )
-            .bind(&d.source)
-            .bind(d.partition)
-            .bind(d.offset)
-            .bind(&d.transaction_id)
-            .bind(&d.reason)
-            .bind(&d.detail)
-            .bind(&d.payload)
-            .bind(format_ts(d.received_at))
-            .execute(&mut *tx)
-            .await?;
-            outcome.dead_letters += res.rows_affected();
+                 payload, received_at) ",
+            );
+            q.push_values(chunk, |mut b, d| {
+                b.push_bind(&d.source)
+                    .push_bind(d.partition)
+                    .push_bind(d.offset)
+                    .push_bind(&d.transaction_id)
+                    .push_bind(&d.reason)
+                    .push_bind(&d.detail)
+                    .push_bind(&d.payload)
+                    .push_bind(format_ts(d.received_at));
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            outcome.dead_letters += q.build().execute(&mut *tx).await?.rows_affected();
         }
-        for (account, state) in &batch.detector_state {
-            sqlx::query(
-                "INSERT INTO detector_state (account_id, state, updated_at) VALUES (?, ?, ?) \
-                 ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-            )
-            .bind(account)
-            .bind(state)
-            .bind(&now_s)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in batch.detector_state.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO detector_state (account_id, state, updated_at) ",
+            );
+            q.push_values(chunk, |mut b, (account, state)| {
+                b.push_bind(account).push_bind(state).push_bind(&now_s);
+            });
+            q.push(
+                " ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            );
+            q.build().execute(&mut *tx).await?;
         }
         for o in &batch.offsets {
             sqlx::query(
@@ -278,24 +317,25 @@ impl Store for SqliteStore {
                     .fetch_one(&mut *tx)
                     .await?;
             let chain = extend_chain(head, &fresh);
-            for c in &chain {
-                sqlx::query(
+            for chunk in chain.chunks(CHUNK) {
+                let mut q = QueryBuilder::<Sqlite>::new(
                     "INSERT INTO decision_log (seq, transaction_id, account_id, policy_path, policy_version, result, \
-                     reasons, findings, decided_at, prev_hash, row_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                )
-                .bind(c.seq)
-                .bind(&c.transaction_id)
-                .bind(&c.account_id)
-                .bind(&c.policy_path)
-                .bind(&c.policy_version)
-                .bind(&c.result)
-                .bind(&c.reasons)
-                .bind(&c.findings)
-                .bind(&c.decided_at)
-                .bind(&c.prev_hash)
-                .bind(&c.row_hash)
-                .execute(&mut *tx)
-                .await?;
+                     reasons, findings, decided_at, prev_hash, row_hash) ",
+                );
+                q.push_values(chunk, |mut b, c| {
+                    b.push_bind(c.seq)
+                        .push_bind(&c.transaction_id)
+                        .push_bind(&c.account_id)
+                        .push_bind(&c.policy_path)
+                        .push_bind(&c.policy_version)
+                        .push_bind(&c.result)
+                        .push_bind(&c.reasons)
+                        .push_bind(&c.findings)
+                        .push_bind(&c.decided_at)
+                        .push_bind(&c.prev_hash)
+                        .push_bind(&c.row_hash);
+                });
+                q.build().execute(&mut *tx).await?;
             }
             if let Some(last) = chain.last() {
                 sqlx::query("UPDATE audit_chain_head SET last_seq = ?, last_hash = ? WHERE id = 1")

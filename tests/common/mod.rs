@@ -98,3 +98,88 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
         .unwrap_or_default();
     Ok((status, body))
 }
+
+pub const TEST_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// The binary with a clean environment pointing at `database_url`.
+pub fn pipeline_cmd(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pipeline"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATA_DIR", data_dir)
+        .env("HTTP_PORT", "0")
+        .env("LOG_LEVEL", "WARN");
+    if let Some(url) = database_url {
+        c.env("DATABASE_URL", url).env("ENCRYPTION_KEY", TEST_KEY);
+    }
+    c
+}
+
+/// `pipeline generate` output, plus `bad` malformed lines appended.
+pub fn generated_input(dir: &std::path::Path, count: u64, seed: u64) -> String {
+    let out = pipeline_cmd(dir, None)
+        .args([
+            "generate",
+            "--count",
+            &count.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .output()
+        .expect("run generate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+/// Per-table counts and integrity figures of a PostgreSQL database after a run.
+pub async fn pg_integrity(url: &str) -> PgIntegrity {
+    let s = PgStore::connect(url, 2).await.expect("connect");
+    let one = |sql: &'static str| {
+        let pool = s.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .expect(sql)
+        }
+    };
+    PgIntegrity {
+        transactions: one("SELECT COUNT(*) FROM transactions").await,
+        quarantine: one("SELECT COUNT(*) FROM quarantine").await,
+        dead_letters: one("SELECT COUNT(*) FROM dead_letters").await,
+        decision_log: one("SELECT COUNT(*) FROM decision_log").await,
+        distinct_ids: one(
+            "SELECT COUNT(DISTINCT id) FROM (SELECT transaction_id AS id FROM transactions UNION ALL \
+             SELECT transaction_id FROM quarantine UNION ALL \
+             SELECT COALESCE(transaction_id, source || ':' || source_offset) FROM dead_letters) x",
+        )
+        .await,
+        duplicate_decisions: one(
+            "SELECT COUNT(*) FROM (SELECT transaction_id FROM decision_log GROUP BY transaction_id HAVING COUNT(*) > 1) x",
+        )
+        .await,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgIntegrity {
+    pub transactions: i64,
+    pub quarantine: i64,
+    pub dead_letters: i64,
+    pub decision_log: i64,
+    pub distinct_ids: i64,
+    pub duplicate_decisions: i64,
+}
+
+impl PgIntegrity {
+    pub fn total(&self) -> i64 {
+        self.transactions + self.quarantine + self.dead_letters
+    }
+}

@@ -4,7 +4,7 @@ use crate::luhn::luhn_digits;
 use crate::numeric::{Attach, Gap, Sub};
 
 /// `sub` is a card number: contiguous or grouped 4-4-4-4(-3), 4-6-5 / 4-6-4, with one kind of
-/// separator, not starting with 0 (no issuer uses major industry identifier 0), Luhn-valid.
+/// separator (space, dash or dot), not starting with 0 (no issuer uses major industry identifier 0), Luhn-valid.
 pub(crate) fn is_card(sub: &Sub<'_>) -> bool {
     if sub.plus || sub.any_paren() || sub.left == Attach::Numeric || sub.right == Attach::Numeric {
         return false;
@@ -16,7 +16,7 @@ pub(crate) fn is_card(sub: &Sub<'_>) -> bool {
     let mut gaps = sub.gaps();
     let first_gap = gaps.next();
     if let Some(g) = first_gap {
-        if !matches!(g, Gap::Space | Gap::Dash) || gaps.any(|x| x != g) {
+        if !matches!(g, Gap::Space | Gap::Dash | Gap::Dot) || gaps.any(|x| x != g) {
             return false;
         }
     }

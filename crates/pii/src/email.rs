@@ -18,9 +18,9 @@ impl EmailFinder {
         // "john dot smith at example dot com", "john[at]example[dot]com", "john (at) example.com".
         let obfuscated = Regex::new(
             r"(?ix)
-            (?P<local>[\p{L}\p{N}_%+\-]+(?:(?:\.|\s*(?:\[dot\]|\(dot\)|\{dot\})\s*|\s+dot\s+)[\p{L}\p{N}_%+\-]+)*)
-            (?:\s*(?:\[at\]|\(at\)|\{at\}|<at>)\s*|(?P<plain>\s+at\s+))
-            (?P<domain>[\p{L}\p{N}\-]+)
+            [\p{L}\p{N}_%+\-]+(?:(?:\.|\s*(?:\[dot\]|\(dot\)|\{dot\})\s*|\s+dot\s+)[\p{L}\p{N}_%+\-]+)*
+            (?:\s*(?:\[at\]|\(at\)|\{at\}|<at>)\s*|\s+at\s+)
+            [\p{L}\p{N}\-]+
             (?:(?:\.|\s*(?:\[dot\]|\(dot\)|\{dot\})\s*|\s+dot\s+)[\p{L}\p{N}\-]+)*
             (?:\s*(?:\[dot\]|\(dot\)|\{dot\})\s*|\s+dot\s+)
             (?:com|net|org|edu|gov|io|co|uk|de|fr|nl|es|it|be|ch|at|eu|info|biz|me|us|ca|au)\b",
@@ -46,13 +46,9 @@ impl EmailFinder {
 
     /// Obfuscated addresses; only run when `may_be_obfuscated` says so.
     pub(crate) fn find_obfuscated(&self, text: &str, out: &mut Vec<PiiSpan>) {
-        for caps in self.obfuscated.captures_iter(text) {
-            let Some(m) = caps.get(0) else { continue };
-            if caps.name("plain").is_some() && !plain_at_is_address(&caps) {
-                continue;
-            }
+        for m in self.obfuscated.find_iter(text) {
             let prev = text[..m.start()].chars().next_back();
-            if prev.is_some_and(|c| c.is_alphanumeric()) {
+            if prev.is_some_and(|c| c.is_alphanumeric()) || !obfuscated_is_address(m.as_str()) {
                 continue;
             }
             out.push(PiiSpan {
@@ -95,15 +91,35 @@ const PROVIDERS: &[&str] = &[
     "laposte",
 ];
 
-/// With a bare " at " the match is only an address when the local part looks like one (dots,
-/// digits, '_' or '+') or the domain is a known mail provider: "paid at shop dot com" is not.
-fn plain_at_is_address(caps: &regex::Captures<'_>) -> bool {
-    let local = caps.name("local").map_or("", |m| m.as_str());
-    let domain = caps.name("domain").map_or("", |m| m.as_str());
-    local
-        .chars()
-        .any(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | '+') || c.is_whitespace())
-        || PROVIDERS.iter().any(|p| p.eq_ignore_ascii_case(domain))
+/// A bracketed "[at]" always makes an address. With a bare " at " the match is only an
+/// address when the local part looks like one (dots, digits, '_', '+', or spelled-out " dot ")
+/// or the domain is a known mail provider: "paid at shop dot com" is not.
+fn obfuscated_is_address(m: &str) -> bool {
+    let lower_has = |needle: &str| {
+        m.as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    };
+    if ["[at]", "(at)", "{at}", "<at>"]
+        .iter()
+        .any(|a| lower_has(a))
+    {
+        return true;
+    }
+    let mut words = m.split_whitespace();
+    let mut local_words = 0;
+    let mut local_marks = false;
+    for w in words.by_ref() {
+        if w.eq_ignore_ascii_case("at") {
+            break;
+        }
+        local_words += 1;
+        local_marks |= w
+            .chars()
+            .any(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | '+'));
+    }
+    let domain = words.next().and_then(|w| w.split('.').next()).unwrap_or("");
+    local_words > 1 || local_marks || PROVIDERS.iter().any(|p| p.eq_ignore_ascii_case(domain))
 }
 
 /// Cheap check for the markers an obfuscated address needs (" dot ", "[at]", "(dot)" ...).

@@ -1,14 +1,16 @@
 //! PII detection and scrubbing for free text (transaction descriptions).
 //!
 //! Detection is patterns plus validators: card numbers must pass Luhn, IBANs mod 97 with the
-//! country's length, SSNs the SSA allocation rules, UK NI numbers the prefix rules, BSNs the
-//! eleven-check. Phone numbers follow international, North American and trunk-prefix national
+//! country's length, SSNs the SSA allocation rules, UK NI numbers the prefix rules, other
+//! national identity numbers (BSN, DNI, PPS, HETU, personnummer, NIR, Steuer-ID ...) their
+//! check digits. Phone numbers follow international, North American and trunk-prefix national
 //! formats; dates, amounts and times are rejected by their shape and context. The record's
 //! own customer name is matched case- and accent-insensitively at word boundaries.
 //!
-//! The hot path is cheap when there is nothing to find: one byte scan decides which detectors
-//! run (digits → numeric kinds, '@' → e-mail, a name → name matching), and [`Scrubber::find`]
-//! does not allocate unless it finds something.
+//! The hot path is cheap when there is nothing to find: a byte scan decides which detectors
+//! run (digits → numeric kinds, '@' → e-mail, " dot " / "[at]" → obfuscated e-mail, a name →
+//! name matching); all numeric kinds share one tokenizer pass; and [`Scrubber::find`] does not
+//! allocate unless it finds something ([`Scrubber::scrub_cow`] borrows the text then).
 
 mod card;
 mod email;
@@ -110,7 +112,7 @@ pub struct Scrubbed {
 pub struct Scrubber {
     email: email::EmailFinder,
     iban: iban::IbanFinder,
-    nino: national_id::NinoFinder,
+    ids: national_id::IdFinder,
 }
 
 impl Default for Scrubber {
@@ -130,7 +132,7 @@ impl Scrubber {
         Self {
             email: email::EmailFinder::new(),
             iban: iban::IbanFinder::new(),
-            nino: national_id::NinoFinder::new(),
+            ids: national_id::IdFinder::new(),
         }
     }
 
@@ -151,7 +153,7 @@ impl Scrubber {
         }
         if has_digit {
             self.iban.find(text, &mut out);
-            self.nino.find(text, &mut out);
+            self.ids.find(text, &mut out);
             numeric::scan(text, &mut out);
         }
         if let Some(name) = customer_name {

@@ -3,41 +3,111 @@
 //! Case-insensitive and accent-insensitive, honouring word boundaries ("Ann" does not match
 //! inside "Annual"); scripts written without spaces (CJK) match without boundaries.
 
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
 use crate::{PiiKind, PiiSpan};
 
 const MAX_TOKENS: usize = 8;
 /// Full name, first+last, last+first, then one pattern per token.
-const MAX_PATTERNS: usize = 3 + MAX_TOKENS;
+/// Full name, surname first, last+first, first+last, two initial forms, each hyphenated word,
+/// each part.
+const MAX_PATTERNS: usize = 6 + 2 * MAX_TOKENS;
+/// Pattern token flag: match only the token's first letter (an initial, "J." or "J").
+const INITIAL: u8 = 0x80;
+/// Surname particles that are not matched on their own ("van" in "Bram van Dijk").
+const PARTICLES: &[&str] = &[
+    "van", "von", "der", "den", "del", "della", "dos", "das", "les", "ten", "ter", "bin", "binti",
+    "ibn", "zum", "zur", "mac",
+];
 /// Shortest name part matched on its own (in characters).
 const MIN_PART_CHARS: usize = 3;
 
-/// Lower-cases and strips common Latin diacritics so "JOSÉ" matches "jose"; maps typographic
-/// apostrophes to '\''. One char in, one char out, so offsets stay with the original text.
-pub(crate) fn fold_char(c: char) -> char {
+/// Up to four folded chars for one source char.
+#[derive(Clone, Copy)]
+pub(crate) struct Folded {
+    buf: [char; 4],
+    len: usize,
+}
+
+impl Folded {
+    fn new() -> Self {
+        Self {
+            buf: ['\0'; 4],
+            len: 0,
+        }
+    }
+
+    fn of(chars: &[char]) -> Self {
+        let mut f = Self::new();
+        for &c in chars {
+            f.push(c);
+        }
+        f
+    }
+
+    fn push(&mut self, c: char) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = c;
+            self.len += 1;
+        }
+    }
+
+    pub(crate) fn first(&self) -> Option<char> {
+        self.buf.get(..self.len).and_then(|s| s.first().copied())
+    }
+
+    fn chars(self) -> impl Iterator<Item = char> {
+        self.buf.into_iter().take(self.len)
+    }
+}
+
+/// Case- and accent-insensitive form of a char: compatibility decomposition (so full-width
+/// "Ｍ" is "m" and "ễ" is "e"), combining marks dropped, lower-cased, plus the letters that
+/// plain ASCII writes differently ("ß" → "ss", "ø" → "o", "æ" → "ae"); typographic
+/// apostrophes become '\''. A lone combining mark folds to nothing.
+pub(crate) fn fold(c: char) -> Folded {
     if c.is_ascii() {
-        return c.to_ascii_lowercase();
+        return Folded::of(&[c.to_ascii_lowercase()]);
     }
-    let l = c.to_lowercase().next().unwrap_or(c);
-    match l {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
-        'ç' | 'ć' | 'ĉ' | 'č' => 'c',
-        'ď' | 'đ' => 'd',
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => 'e',
-        'ğ' | 'ĝ' | 'ģ' => 'g',
-        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => 'i',
-        'ķ' => 'k',
-        'ĺ' | 'ļ' | 'ľ' | 'ł' => 'l',
-        'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => 'o',
-        'ŕ' | 'ř' => 'r',
-        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => 's',
-        'ţ' | 'ť' | 'ț' => 't',
-        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => 'u',
-        'ý' | 'ÿ' => 'y',
-        'ź' | 'ż' | 'ž' => 'z',
-        '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`' | '´' => '\'',
-        other => other,
+    match c {
+        'ß' | 'ẞ' => return Folded::of(&['s', 's']),
+        'æ' | 'Æ' => return Folded::of(&['a', 'e']),
+        'œ' | 'Œ' => return Folded::of(&['o', 'e']),
+        'þ' | 'Þ' => return Folded::of(&['t', 'h']),
+        'ø' | 'Ø' => return Folded::of(&['o']),
+        'ł' | 'Ł' => return Folded::of(&['l']),
+        'đ' | 'Đ' => return Folded::of(&['d']),
+        'ı' => return Folded::of(&['i']),
+        '\u{2019}' | '\u{2018}' | '\u{02BC}' | '´' => return Folded::of(&['\'']),
+        _ => {}
     }
+    let mut f = Folded::new();
+    decompose_compatible(c, |d| {
+        if !is_combining_mark(d) {
+            for l in d.to_lowercase() {
+                f.push(l);
+            }
+        }
+    });
+    f
+}
+
+/// First char of [`fold`], or the char itself when it folds to nothing.
+pub(crate) fn fold_char(c: char) -> char {
+    fold(c).first().unwrap_or(c)
+}
+
+/// Folded chars of `s`, each with the byte offset (relative to `s`) just after its source char
+/// when it is the last char of that char's expansion.
+fn folded(s: &str) -> impl Iterator<Item = (char, Option<usize>)> + '_ {
+    s.char_indices().flat_map(|(i, c)| {
+        let end = i + c.len_utf8();
+        let f = fold(c);
+        let last = f.len.saturating_sub(1);
+        f.chars()
+            .enumerate()
+            .map(move |(k, x)| (x, (k == last).then_some(end)))
+    })
 }
 
 /// Han, Hiragana, Katakana: written without spaces between words.
@@ -68,61 +138,101 @@ struct Pattern {
 
 /// Finds `name` in `text`; pushes one span per occurrence (longest pattern first).
 pub(crate) fn find(text: &str, name: &str, out: &mut Vec<PiiSpan>) {
+    // Tokens are the name's parts; words group the parts joined by '-' or '.' ("Ann-Marie").
     let mut tokens = [""; MAX_TOKENS];
-    let mut n = 0;
-    for t in name.split(is_name_separator) {
-        let t = t.trim_matches(|c: char| !c.is_alphanumeric());
-        if t.is_empty() {
-            continue;
+    let mut words = [(0usize, 0usize); MAX_TOKENS];
+    let (mut n, mut w) = (0, 0);
+    for word in name.split(|c: char| c.is_whitespace() || c == ',') {
+        let first = n;
+        for t in word.split(['-', '.']) {
+            let t = t.trim_matches(|c: char| !c.is_alphanumeric());
+            if !t.is_empty() && n < MAX_TOKENS {
+                tokens[n] = t;
+                n += 1;
+            }
         }
-        if n == MAX_TOKENS {
-            break;
+        if n > first {
+            words[w] = (first, n);
+            w += 1;
         }
-        tokens[n] = t;
-        n += 1;
     }
     let tokens = &tokens[..n];
-    if tokens.is_empty() {
+    let words = &words[..w];
+    let (Some(&first_word), Some(&last_word)) = (words.first(), words.last()) else {
         return;
-    }
+    };
 
     let mut patterns = [Pattern {
         tokens: [0; MAX_TOKENS],
         len: 0,
     }; MAX_PATTERNS];
     let mut p = 0;
-    let mut add = |idx: &[usize]| {
+    // `parts` are token ranges; `initial` turns the first token into its first letter.
+    let mut add = |parts: &[(usize, usize)], initial: bool| {
+        let idx = parts.iter().flat_map(|&(a, b)| a..b);
         let chars: usize = idx
-            .iter()
-            .filter_map(|&i| tokens.get(i))
+            .clone()
+            .filter_map(|i| tokens.get(i))
             .map(|t| t.chars().count())
             .sum();
-        if chars < MIN_PART_CHARS || p == MAX_PATTERNS {
+        let lone_particle = matches!(parts, [(a, b)] if b - a == 1
+            && tokens
+                .get(*a)
+                .is_some_and(|t| PARTICLES.iter().any(|x| x.eq_ignore_ascii_case(t))));
+        if chars < MIN_PART_CHARS || lone_particle || p == MAX_PATTERNS {
             return;
         }
         let mut pat = Pattern {
             tokens: [0; MAX_TOKENS],
-            len: idx.len(),
+            len: 0,
         };
-        for (slot, &i) in pat.tokens.iter_mut().zip(idx) {
-            // i < MAX_TOKENS <= u8::MAX
+        for (slot, i) in pat.tokens.iter_mut().zip(idx) {
+            // i < MAX_TOKENS < INITIAL
             *slot = i as u8;
+            pat.len += 1;
+        }
+        if initial {
+            pat.tokens[0] |= INITIAL;
         }
         patterns[p] = pat;
         p += 1;
     };
-    let all: [usize; MAX_TOKENS] = [0, 1, 2, 3, 4, 5, 6, 7];
-    add(&all[..n]);
-    if n >= 3 {
-        add(&[0, n - 1]);
+    // Longest first: at each position the first pattern that matches wins.
+    let (fw, lw) = (first_word, last_word);
+    let surname = (fw.1, n);
+    add(&[(0, n)], false);
+    if w >= 2 {
+        // "van Dijk, Bram", "GARCÍA LÓPEZ María".
+        add(&[surname, fw], false);
+        // "J. Smith", "B. van Dijk".
+        add(&[(fw.0, fw.0 + 1), surname], true);
+    }
+    if w >= 3 {
+        add(&[lw, fw], false);
+        add(&[fw, lw], false);
+        add(&[(fw.0, fw.0 + 1), lw], true);
     }
     if n >= 2 {
-        add(&[n - 1, 0]);
+        for &(a, b) in words.iter().filter(|(a, b)| b - a >= 2) {
+            add(&[(a, b)], false);
+        }
         for i in 0..n {
-            add(&[i]);
+            add(&[(i, i + 1)], false);
         }
     }
     let patterns = &patterns[..p];
+    // Each pattern's first letter (as written, and folded) for a cheap pre-check per position.
+    let mut heads = [(' ', None); MAX_PATTERNS];
+    for (head, pat) in heads.iter_mut().zip(patterns) {
+        let edge = pat
+            .tokens
+            .first()
+            .and_then(|&i| tokens.get(usize::from(i & !INITIAL)))
+            .and_then(|t| t.chars().next());
+        if let Some(edge) = edge {
+            *head = (edge, fold(edge).first());
+        }
+    }
 
     let mut prev: Option<char> = None;
     let mut skip_until = 0;
@@ -132,15 +242,11 @@ pub(crate) fn find(text: &str, name: &str, out: &mut Vec<PiiSpan>) {
         if pos < skip_until {
             continue;
         }
-        let fc = fold_char(c);
-        for pat in patterns {
-            let Some(first) = pat.tokens.first().and_then(|&i| tokens.get(usize::from(i))) else {
-                continue;
-            };
-            let Some(edge) = first.chars().next() else {
-                continue;
-            };
-            if fold_char(edge) != fc || !boundary_ok(before, edge) {
+        let Some(fc) = fold(c).first() else {
+            continue;
+        };
+        for (pat, &(edge, head)) in patterns.iter().zip(&heads) {
+            if head != Some(fc) || !boundary_ok(before, edge) {
                 continue;
             }
             if let Some(end) = match_at(text, pos, tokens, pat) {
@@ -160,12 +266,13 @@ pub(crate) fn find(text: &str, name: &str, out: &mut Vec<PiiSpan>) {
 /// the end offset if the match ends at a word boundary.
 fn match_at(text: &str, pos: usize, tokens: &[&str], pat: &Pattern) -> Option<usize> {
     let rest = text.get(pos..)?;
-    let mut it = rest.char_indices().peekable();
+    let mut it = folded(rest).peekable();
     let mut last_edge = ' ';
+    let mut end = None;
     for (k, &ti) in pat.tokens.iter().take(pat.len).enumerate() {
         if k > 0 {
             let mut seps = 0;
-            while it.peek().is_some_and(|&(_, c)| is_name_separator(c)) {
+            while it.peek().is_some_and(|&(c, _)| is_name_separator(c)) {
                 it.next();
                 seps += 1;
                 if seps > 3 {
@@ -176,17 +283,37 @@ fn match_at(text: &str, pos: usize, tokens: &[&str], pat: &Pattern) -> Option<us
                 return None;
             }
         }
-        let token = tokens.get(usize::from(ti))?;
-        for want in token.chars() {
-            let (_, got) = it.next()?;
-            if fold_char(got) != fold_char(want) {
+        let token = tokens.get(usize::from(ti & !INITIAL))?;
+        if ti & INITIAL != 0 {
+            // One letter; the separator loop then takes "." and spaces, and requires one.
+            let want = token.chars().next().and_then(|c| fold(c).first())?;
+            let (got, got_end) = it.next()?;
+            if got != want || got_end.is_none() {
                 return None;
             }
+            end = got_end;
             last_edge = want;
+            continue;
         }
+        for (want, _) in folded(token) {
+            let (got, got_end) = it.next()?;
+            if got != want {
+                return None;
+            }
+            end = got_end;
+        }
+        last_edge = token.chars().next_back().unwrap_or(last_edge);
     }
-    let end = it.peek().map_or(rest.len(), |&(i, _)| i);
-    let next = it.peek().map(|&(_, c)| c);
+    // The match must not stop inside an expanded char ("ss" of "ß" against "s"), and takes
+    // the combining marks of its last letter along ("e" + U+0301).
+    let mut end = end?;
+    let tail = rest.get(end..).unwrap_or("");
+    end += tail
+        .chars()
+        .take_while(|&c| is_combining_mark(c))
+        .map(char::len_utf8)
+        .sum::<usize>();
+    let next = rest.get(end..).and_then(|r| r.chars().next());
     boundary_ok(next, last_edge).then_some(pos + end)
 }
 
@@ -211,6 +338,28 @@ mod tests {
             ["smith, john", "John"]
         );
         assert_eq!(found("John Smith", "John Michael Smith"), ["John Smith"]);
+        assert_eq!(found("gift from J. Smith", "John Smith"), ["J. Smith"]);
+        assert_eq!(found("É. Lefèvre <x>", "Élodie Lefèvre"), ["É. Lefèvre"]);
+        assert_eq!(
+            found("VAN DIJK Bram paid", "Bram van Dijk"),
+            ["VAN DIJK Bram"]
+        );
+        assert_eq!(found("van Dijk, Bram", "Bram van Dijk"), ["van Dijk, Bram"]);
+        assert_eq!(found("B. van Dijk", "Bram van Dijk"), ["B. van Dijk"]);
+        assert!(found("a van arrived", "Bram van Dijk").is_empty());
+        assert_eq!(found("JS Smith", "John Smith"), ["Smith"]);
+        assert_eq!(
+            found("Ann-Marie paid Annmarie", "Ann-Marie Jones"),
+            ["Ann-Marie"]
+        );
+        assert_eq!(
+            found("Ann Marie JONES", "Ann-Marie Jones"),
+            ["Ann Marie JONES"]
+        );
+        assert_eq!(
+            found("Jones, Ann-Marie", "Ann-Marie Jones"),
+            ["Jones, Ann-Marie"]
+        );
     }
 
     #[test]
@@ -228,6 +377,16 @@ mod tests {
         assert_eq!(found("Pago a jose garcia", "José García"), ["jose garcia"]);
         assert_eq!(found("付款给王小明的", "王小明"), ["王小明"]);
         assert_eq!(found("Brief an Müller", "Jörg Müller"), ["Müller"]);
+        assert_eq!(
+            found("an STRAUSS und Strauß", "Johann Strauß"),
+            ["STRAUSS", "Strauß"]
+        );
+        assert_eq!(found("Fa. Groß", "Anna Gross"), ["Groß"]);
+        assert!(found("Straus", "Johann Strauß").is_empty());
+        assert_eq!(found("ＭＡＲＴＩＮ paid", "Martin Roux"), ["ＭＡＲＴＩＮ"]);
+        assert_eq!(found("Nguyễn Văn An", "Nguyen Van An"), ["Nguyễn Văn An"]);
+        assert_eq!(found("Jose\u{301} paid", "José Ruiz"), ["Jose\u{301}"]);
+        assert_eq!(found("Łukasz Żółć", "Lukasz Zolc"), ["Łukasz Żółć"]);
     }
 
     #[test]

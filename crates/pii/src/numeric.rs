@@ -1,8 +1,9 @@
 //! Tokenizer for numeric runs ("+44 (0)20 7946 0958", "4111-1111-1111-1111", "123-45-6789")
 //! and the single pass that classifies them as card, national id or phone number.
 //!
-//! A run is a sequence of digit groups joined by one separator each (space, dash, dot, a
-//! parenthesised group). Every kind is decided on a contiguous range of a run's groups, so one
+//! A run is a sequence of digit groups joined by one separator each (space, dash, dot, slash,
+//! a parenthesised group), with an optional leading '+'. How the run touches its neighbours
+//! ("1,234", "ORD-5551234") and the context word before it ("tel", "ID", "invoice") go with it. Every kind is decided on a contiguous range of a run's groups, so one
 //! scan over the text serves all numeric kinds, and a run can hold several numbers in a row.
 
 use crate::name::fold_char;
@@ -16,10 +17,12 @@ const MAX_GROUPS: usize = 12;
 pub(crate) enum Gap {
     /// First group of a run.
     First,
-    /// Space, no-break space or " - ".
+    /// One or two spaces, a no-break or thin space, or " - ".
     Space,
     Dash,
     Dot,
+    /// "030/1234567", "710319/2745".
+    Slash,
     /// No separator: next to a parenthesised group, as in "(212)555" or "44(0)20".
     Tight,
 }
@@ -71,9 +74,65 @@ pub(crate) enum Attach {
 pub(crate) enum Keyword {
     None,
     Phone,
+    /// "ID", "tax id", "DNI", "passport" ...: an identity number of any scheme follows.
+    Id,
+    /// "SSN", "social security": a US SSN follows.
     Ssn,
+    /// "BSN", "sofinummer": a Dutch BSN follows.
     Bsn,
+    /// "Invoice", "order", "account", "ref" ...: a national-format number is not a phone.
+    Reference,
 }
+
+impl Keyword {
+    /// Any identity keyword.
+    pub(crate) fn is_identity(self) -> bool {
+        matches!(self, Keyword::Id | Keyword::Ssn | Keyword::Bsn)
+    }
+}
+
+/// Words that introduce reference numbers rather than phone numbers.
+const REFERENCE_WORDS: &[&str] = &[
+    "invoice",
+    "inv",
+    "order",
+    "ord",
+    "ref",
+    "reference",
+    "account",
+    "acct",
+    "acc",
+    "konto",
+    "kontonr",
+    "rechnung",
+    "facture",
+    "commande",
+    "booking",
+    "ticket",
+    "policy",
+    "contract",
+    "kundennr",
+    "auftrag",
+    "tracking",
+    "batch",
+    "serial",
+    "sn",
+    "iban",
+    "mandate",
+    "transaction",
+    "txn",
+    "receipt",
+    "parcel",
+    "package",
+    "shipment",
+    "bill",
+    "terminal",
+    "merchant",
+    "device",
+    "session",
+    "user",
+    "client",
+];
 
 /// A candidate range of groups, with what surrounds it.
 pub(crate) struct Sub<'a> {
@@ -149,11 +208,20 @@ fn scan_run(text: &str, first: usize, out: &mut Vec<PiiSpan>) -> usize {
 
     let first_paren = first > 0 && b.get(first - 1) == Some(&b'(') && closes(b, first);
     let outer_start = first - usize::from(first_paren);
-    let plus = (outer_start > 0 && b.get(outer_start - 1) == Some(&b'+')).then(|| outer_start - 1);
+    // "(+44) 20 ..." : the country code in parentheses together with its '+'.
+    let paren_plus = !first_paren
+        && first >= 2
+        && b.get(first - 2..first) == Some(b"(+".as_slice())
+        && closes(b, first);
+    let plus = if paren_plus {
+        Some(first - 2)
+    } else {
+        (outer_start > 0 && b.get(outer_start - 1) == Some(&b'+')).then(|| outer_start - 1)
+    };
     let run_start = plus.unwrap_or(outer_start);
 
     let mut start = first;
-    let mut paren = first_paren;
+    let mut paren = first_paren || paren_plus;
     let mut gap = Gap::First;
     let end = loop {
         let digits_end = digits_end(b, start);
@@ -198,10 +266,10 @@ fn classify_run(
 ) {
     let n = groups.len();
     let mut i = 0;
-    // A card may only start where the run starts or right after another finding, so that a
-    // card-shaped tail of a longer number (an IBAN's digits, an account number) is not taken.
-    // Other kinds may also start after unclassified groups ("Order 12345 020 7946 0958"),
-    // unless the run is glued to a word, as the digits of a mistyped IBAN are.
+    // A finding may start after unclassified groups ("Order 12345 020 7946 0958") unless the
+    // run is glued to a word, as the digits of a mistyped IBAN are; cards only where the run
+    // starts, after another finding, or after groups that are not a 4-digit chain, so the
+    // card-shaped tail of a longer grouped number is not taken.
     let mut fresh = true;
     while i < n {
         if i > 0 && (groups[i].gap != Gap::Space || (!fresh && left != Attach::None)) {
@@ -220,9 +288,14 @@ fn classify_run(
                 plus: i == 0 && plus.is_some(),
                 left: if i == 0 { left } else { Attach::None },
                 right: if j == n { right } else { Attach::None },
-                keyword: if i == 0 { keyword } else { Keyword::None },
+                // The context word governs the whole run: after "ID" or "invoice" no part of it
+                // is read as a phone number.
+                keyword,
             };
-            if let Some(kind) = classify(&sub, fresh) {
+            let card_ok = fresh
+                || (left == Attach::None
+                    && groups.get(i.wrapping_sub(1)).is_some_and(|g| g.len() != 4));
+            if let Some(kind) = classify(&sub, card_ok) {
                 found = Some((j, kind));
                 break;
             }
@@ -249,15 +322,20 @@ fn classify_run(
     }
 }
 
-fn classify(sub: &Sub<'_>, fresh: bool) -> Option<PiiKind> {
+fn classify(sub: &Sub<'_>, card_ok: bool) -> Option<PiiKind> {
     let d = sub.digit_count();
     if !(7..=19).contains(&d) {
         return None;
     }
-    if fresh && card::is_card(sub) {
+    // After "ID" a checksum-valid identity number wins over a Luhn-valid card reading.
+    let id_first = sub.keyword.is_identity();
+    if id_first && national_id::is_national_id(sub) {
+        return Some(PiiKind::NationalId);
+    }
+    if card_ok && card::is_card(sub) {
         return Some(PiiKind::CardNumber);
     }
-    if national_id::is_national_id(sub) {
+    if !id_first && national_id::is_national_id(sub) {
         return Some(PiiKind::NationalId);
     }
     if phone::is_phone(sub) {
@@ -282,9 +360,11 @@ fn closes(b: &[u8], i: usize) -> bool {
 fn next_group(b: &[u8], after: usize, prev_paren: bool) -> Option<(Gap, usize, bool)> {
     let (gap, k) = match b.get(after..).unwrap_or_default() {
         [b' ', b'-', b' ', ..] => (Gap::Space, after + 3),
+        [b' ', b' ', ..] => (Gap::Space, after + 2),
         [b' ', ..] => (Gap::Space, after + 1),
         [b'-', ..] => (Gap::Dash, after + 1),
         [b'.', ..] => (Gap::Dot, after + 1),
+        [b'/', ..] => (Gap::Slash, after + 1),
         [0xC2, 0xA0, ..] => (Gap::Space, after + 2),
         [0xE2, 0x80, 0xAF | 0x89, ..] => (Gap::Space, after + 3),
         _ => (Gap::Tight, after),
@@ -341,12 +421,14 @@ fn attach_after(text: &str, pos: usize) -> Attach {
 /// Words that may sit between a keyword and the number: "phone no.", "SSN is", "call me on".
 const FILLERS: &[&str] = &[
     "no", "nr", "num", "number", "nummer", "numero", "is", "on", "me", "at", "to", "us", "my",
+    "back", "under", "via", "the", "your", "our",
 ];
 
-/// Looks at up to three words before `pos` for a phone / SSN / BSN keyword.
-fn keyword_before(text: &str, pos: usize) -> Keyword {
+/// Looks at up to four words before `pos` for a phone, identity or reference keyword.
+pub(crate) fn keyword_before(text: &str, pos: usize) -> Keyword {
     let mut it = text.get(..pos).unwrap_or("").chars().rev().peekable();
-    for _ in 0..3 {
+    let mut found = Keyword::None;
+    for _ in 0..4 {
         // Skip separators such as ": ", " #", ". ".
         let mut skipped = 0;
         while it.peek().is_some_and(|c| !c.is_alphanumeric()) {
@@ -371,19 +453,39 @@ fn keyword_before(text: &str, pos: usize) -> Keyword {
             word[word.len() - len] = f as u8;
         }
         if len == 0 {
-            return Keyword::None;
+            return found;
         }
         let w = &word[word.len() - len..];
-        let kw = match w {
-            _ if phone::KEYWORDS.iter().any(|k| k.as_bytes() == w) => Keyword::Phone,
-            _ if national_id::SSN_KEYWORDS.iter().any(|k| k.as_bytes() == w) => Keyword::Ssn,
-            _ if national_id::BSN_KEYWORDS.iter().any(|k| k.as_bytes() == w) => Keyword::Bsn,
-            _ if FILLERS.iter().any(|k| k.as_bytes() == w) => continue,
-            _ => Keyword::None,
+        let is = |list: &[&str]| list.iter().any(|k| k.as_bytes() == w);
+        if found == Keyword::Id {
+            // "order id", "transaction id": a reference, not an identity number.
+            return if is(REFERENCE_WORDS) {
+                Keyword::Reference
+            } else {
+                Keyword::Id
+            };
+        }
+        if w == b"id" {
+            found = Keyword::Id;
+            continue;
+        }
+        return if is(phone::KEYWORDS) {
+            Keyword::Phone
+        } else if is(national_id::SSN_KEYWORDS) {
+            Keyword::Ssn
+        } else if is(national_id::BSN_KEYWORDS) {
+            Keyword::Bsn
+        } else if is(national_id::KEYWORDS) {
+            Keyword::Id
+        } else if is(REFERENCE_WORDS) {
+            Keyword::Reference
+        } else if is(FILLERS) {
+            continue;
+        } else {
+            Keyword::None
         };
-        return kw;
     }
-    Keyword::None
+    found
 }
 
 #[cfg(test)]
@@ -405,7 +507,13 @@ mod tests {
         assert_eq!(keyword_before("Hotel ", 6), Keyword::None);
         assert_eq!(keyword_before("SSN is ", 7), Keyword::Ssn);
         assert_eq!(keyword_before("BSN: ", 5), Keyword::Bsn);
+        assert_eq!(keyword_before("SSN/ID:", 7), Keyword::Id);
+        assert_eq!(keyword_before("Tax id ", 7), Keyword::Id);
+        assert_eq!(keyword_before("ID no. ", 7), Keyword::Id);
+        assert_eq!(keyword_before("order id ", 9), Keyword::Reference);
+        assert_eq!(keyword_before("pls call me back on ", 20), Keyword::Phone);
         assert_eq!(keyword_before("Tél. ", 6), Keyword::Phone);
+        assert_eq!(keyword_before("Invoice no ", 11), Keyword::Reference);
     }
 
     #[test]

@@ -146,3 +146,64 @@ pub(crate) fn record(cfg: &AmountOutlierConfig, state: &mut State, ev: &Event, l
     }
     state.amounts.push_back(adjusted as f32);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::{run, Tx};
+    use crate::{AccountState, Channel, Detector};
+
+    const D: Detector = Detector::AmountOutlier;
+
+    fn history(s: &mut AccountState, n: i64) {
+        for i in 0..n {
+            let tx = Tx::new(
+                i * 86_400,
+                25.0 + (i % 4) as f64 * 5.0,
+                Channel::CardPresent,
+            );
+            assert_eq!(run(s, &tx, D), None);
+        }
+    }
+
+    #[test]
+    fn far_above_the_usual() {
+        let mut s = AccountState::default();
+        history(&mut s, 10);
+        let big = Tx::new(11 * 86_400, 1_500.0, Channel::Online).mcc(5732);
+        let score = run(&mut s, &big, D).expect("1,500 EUR against ~30 EUR");
+        assert!(score > 0.5);
+        assert_eq!(
+            run(&mut s, &Tx::new(12 * 86_400, 35.0, Channel::CardPresent), D),
+            None
+        );
+        // Not learned: the same amount again is still an outlier.
+        let again = Tx::new(13 * 86_400, 1_500.0, Channel::Online).mcc(5732);
+        assert!(run(&mut s, &again, D).is_some());
+    }
+
+    #[test]
+    fn expected_big_tickets_and_thin_history_pass() {
+        let mut s = AccountState::default();
+        history(&mut s, 10);
+        let flight = Tx::new(11 * 86_400, 600.0, Channel::Online).mcc(4511);
+        assert_eq!(
+            run(&mut s, &flight, D),
+            None,
+            "a flight is expected to cost more"
+        );
+        let mut s = AccountState::default();
+        history(&mut s, 3);
+        let big = Tx::new(4 * 86_400, 1_500.0, Channel::Online);
+        assert_eq!(run(&mut s, &big, D), None, "not enough history");
+        let mut s = AccountState::default();
+        for i in 0..10 {
+            run(&mut s, &Tx::new(i * 3600, 2.0, Channel::Online), D);
+        }
+        let modest = Tx::new(11 * 3600, 100.0, Channel::CardPresent);
+        assert_eq!(run(&mut s, &modest, D), None, "below the minimum amount");
+        let mut s = AccountState::default();
+        history(&mut s, 10);
+        let cash = Tx::new(11 * 86_400, 1_500.0, Channel::Atm);
+        assert_eq!(run(&mut s, &cash, D), None, "cash is not a card purchase");
+    }
+}

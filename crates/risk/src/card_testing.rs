@@ -116,3 +116,78 @@ pub(crate) fn record(cfg: &CardTestingConfig, state: &mut State, ev: &Event) {
         window::prune(&mut state.small, ev.t, ms(cfg.window_secs));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::{run, Tx};
+    use crate::{AccountState, Channel, Detector};
+
+    const D: Detector = Detector::CardTesting;
+
+    #[test]
+    fn burst_of_tiny_online_charges() {
+        let mut s = AccountState::default();
+        let merchants = ["AppVault", "GameCloud"];
+        let scores: Vec<Option<f64>> = (0..6)
+            .map(|i| {
+                let tx = Tx::new(i * 40, 0.5 + 0.25 * i as f64, Channel::Online)
+                    .merchant(merchants[i as usize % 2]);
+                run(&mut s, &tx, D)
+            })
+            .collect();
+        assert_eq!(scores[0], None, "a single tiny charge is not card testing");
+        assert!(scores[1..].iter().all(Option::is_some));
+        assert!(
+            scores[5] > scores[1],
+            "more charges, more evidence: {scores:?}"
+        );
+    }
+
+    #[test]
+    fn spread_out_or_in_person_or_large_is_not_card_testing() {
+        let mut s = AccountState::default();
+        for i in 0..5 {
+            assert_eq!(
+                run(&mut s, &Tx::new(i * 3600, 0.99, Channel::Online), D),
+                None
+            );
+        }
+        let mut s = AccountState::default();
+        for i in 0..5 {
+            assert_eq!(
+                run(&mut s, &Tx::new(i * 30, 1.5, Channel::CardPresent), D),
+                None
+            );
+        }
+        let mut s = AccountState::default();
+        for i in 0..5 {
+            assert_eq!(
+                run(&mut s, &Tx::new(i * 30, 25.0, Channel::Online), D),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn amounts_are_compared_in_eur() {
+        let mut s = AccountState::default();
+        run(
+            &mut s,
+            &Tx::new(0, 150.0, Channel::Online).currency("JPY"),
+            D,
+        );
+        let second = Tx::new(60, 200.0, Channel::Online).currency("JPY");
+        assert!(
+            run(&mut s, &second, D).is_some(),
+            "200 JPY is about 1.25 EUR"
+        );
+        let mut s = AccountState::default();
+        run(&mut s, &Tx::new(0, 1.0, Channel::Online).currency("XXX"), D);
+        let unknown = Tx::new(60, 1.0, Channel::Online).currency("XXX");
+        assert_eq!(
+            run(&mut s, &unknown, D),
+            None,
+            "unknown currency: no amount checks"
+        );
+    }
+}

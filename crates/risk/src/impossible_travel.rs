@@ -122,3 +122,71 @@ pub(crate) fn record(cfg: &ImpossibleTravelConfig, state: &mut State, ev: &Event
         cfg.max_events,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::{run, Tx};
+    use crate::{AccountState, Channel, Detector};
+
+    const D: Detector = Detector::ImpossibleTravel;
+
+    fn present(secs: i64, country: &'static str) -> Tx {
+        Tx::new(secs, 40.0, Channel::CardPresent).country(country)
+    }
+
+    #[test]
+    fn far_country_minutes_later() {
+        let mut s = AccountState::default();
+        assert_eq!(run(&mut s, &present(0, "DE"), D), None);
+        let score = run(&mut s, &present(30 * 60, "JP"), D).expect("Berlin to Tokyo in 30 min");
+        assert!(score > 0.9, "{score}");
+        let atm = Tx::new(40 * 60, 100.0, Channel::Atm).country("JP");
+        assert!(
+            run(&mut s, &atm, D).is_some(),
+            "still impossible from Berlin"
+        );
+        // The flagged location is not remembered: the customer back home is not flagged.
+        assert_eq!(run(&mut s, &present(60 * 60, "DE"), D), None);
+    }
+
+    #[test]
+    fn plausible_trips_and_neighbours_pass() {
+        let mut s = AccountState::default();
+        run(&mut s, &present(0, "DE"), D);
+        assert_eq!(
+            run(&mut s, &present(10 * 3600, "US"), D),
+            None,
+            "10 h flight"
+        );
+        let mut s = AccountState::default();
+        run(&mut s, &present(0, "DE"), D);
+        assert_eq!(
+            run(&mut s, &present(3 * 3600, "AT"), D),
+            None,
+            "Berlin-Vienna in 3 h"
+        );
+        let mut s = AccountState::default();
+        run(&mut s, &present(0, "NL"), D);
+        assert_eq!(run(&mut s, &present(300, "BE"), D), None, "border region");
+        let mut s = AccountState::default();
+        run(&mut s, &present(0, "DE"), D);
+        assert!(
+            run(&mut s, &present(600, "NL"), D).is_some(),
+            "577 km in 10 min"
+        );
+    }
+
+    #[test]
+    fn online_and_unknown_countries_are_ignored() {
+        let mut s = AccountState::default();
+        run(&mut s, &present(0, "DE"), D);
+        let online = Tx::new(600, 30.0, Channel::Online).country("JP");
+        assert_eq!(run(&mut s, &online, D), None);
+        assert_eq!(run(&mut s, &present(900, "ZZ"), D), None);
+        assert_eq!(
+            run(&mut s, &present(2 * 86_400, "JP"), D),
+            None,
+            "beyond lookback"
+        );
+    }
+}

@@ -129,3 +129,85 @@ pub(crate) struct Event<'a> {
     pub eur: Option<f64>,
     pub txn: &'a TxnFeatures<'a>,
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Hand-built transactions for the detector unit tests.
+
+    use chrono::{DateTime, Utc};
+
+    use crate::{AccountState, Channel, Detector, RiskConfig, RiskEngine, TxnFeatures};
+
+    /// 2026-01-01T00:00:00Z plus `secs`.
+    pub(crate) fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600 + secs, 0).unwrap_or_default()
+    }
+
+    pub(crate) struct Tx {
+        pub secs: i64,
+        pub amount: f64,
+        pub currency: &'static str,
+        pub country: &'static str,
+        pub channel: Channel,
+        pub mcc: u16,
+        pub merchant: &'static str,
+    }
+
+    impl Tx {
+        pub(crate) fn new(secs: i64, amount: f64, channel: Channel) -> Tx {
+            Tx {
+                secs,
+                amount,
+                currency: "EUR",
+                country: "DE",
+                channel,
+                mcc: 5411,
+                merchant: "Shop",
+            }
+        }
+
+        pub(crate) fn currency(mut self, c: &'static str) -> Tx {
+            self.currency = c;
+            self
+        }
+
+        pub(crate) fn country(mut self, c: &'static str) -> Tx {
+            self.country = c;
+            self
+        }
+
+        pub(crate) fn mcc(mut self, mcc: u16) -> Tx {
+            self.mcc = mcc;
+            self
+        }
+
+        pub(crate) fn merchant(mut self, m: &'static str) -> Tx {
+            self.merchant = m;
+            self
+        }
+    }
+
+    /// Runs `tx` through a default engine; returns the findings' scores for `detector`.
+    pub(crate) fn run(state: &mut AccountState, tx: &Tx, detector: Detector) -> Option<f64> {
+        let engine = RiskEngine::new(RiskConfig::default());
+        let features = TxnFeatures {
+            account_id: "acct-1",
+            timestamp: at(tx.secs),
+            amount: tx.amount,
+            currency: tx.currency,
+            country: tx.country,
+            channel: tx.channel,
+            mcc: tx.mcc,
+            merchant: tx.merchant,
+        };
+        let findings = engine.assess(state, &features);
+        for f in &findings {
+            assert!((0.0..=1.0).contains(&f.score), "{f:?}");
+            assert!(!f.reason.is_empty());
+        }
+        findings
+            .iter()
+            .find(|f| f.detector == detector)
+            .map(|f| f.score)
+    }
+}

@@ -38,6 +38,9 @@ impl Default for StructuringConfig {
             ("PLN", 40_000.0),
             ("CZK", 250_000.0),
             ("JPY", 1_000_000.0),
+            ("CAD", 10_000.0),
+            ("AUD", 10_000.0),
+            ("NZD", 10_000.0),
         ];
         StructuringConfig {
             window_secs: 24 * 3600,
@@ -164,5 +167,66 @@ pub(crate) fn record(cfg: &RiskConfig, state: &mut State, ev: &Event) {
             );
         }
         _ => window::prune(&mut state.large, ev.t, ms(s.window_secs)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::{run, Tx};
+    use crate::{AccountState, Channel, Detector};
+
+    const D: Detector = Detector::Structuring;
+    const HOUR: i64 = 3600;
+
+    #[test]
+    fn repeated_amounts_just_under_the_threshold() {
+        let mut s = AccountState::default();
+        let first = run(&mut s, &Tx::new(0, 9_500.0, Channel::Transfer), D).expect("just under");
+        let second = run(&mut s, &Tx::new(5 * HOUR, 9_800.0, Channel::Atm), D).expect("again");
+        let third = run(&mut s, &Tx::new(9 * HOUR, 9_400.0, Channel::Transfer), D).expect("3rd");
+        assert!(first < second && second < third, "{first} {second} {third}");
+        assert!(third >= 0.9);
+    }
+
+    #[test]
+    fn other_amounts_channels_and_windows() {
+        let mut s = AccountState::default();
+        assert_eq!(
+            run(&mut s, &Tx::new(0, 9_500.0, Channel::CardPresent), D),
+            None
+        );
+        assert_eq!(
+            run(&mut s, &Tx::new(60, 10_500.0, Channel::Transfer), D),
+            None
+        );
+        assert_eq!(
+            run(&mut s, &Tx::new(120, 4_000.0, Channel::Transfer), D),
+            None
+        );
+        let mut s = AccountState::default();
+        run(&mut s, &Tx::new(0, 9_500.0, Channel::Transfer), D);
+        let later = run(&mut s, &Tx::new(26 * HOUR, 9_500.0, Channel::Transfer), D);
+        assert_eq!(
+            later,
+            Some(0.45),
+            "the first one is outside the 24 h window"
+        );
+    }
+
+    #[test]
+    fn split_amounts_adding_up_over_the_threshold() {
+        let mut s = AccountState::default();
+        assert_eq!(run(&mut s, &Tx::new(0, 6_000.0, Channel::Atm), D), None);
+        assert!(run(&mut s, &Tx::new(2 * HOUR, 5_000.0, Channel::Transfer), D).is_some());
+    }
+
+    #[test]
+    fn thresholds_per_currency() {
+        let mut s = AccountState::default();
+        let sek = Tx::new(0, 95_000.0, Channel::Transfer).currency("SEK");
+        assert!(run(&mut s, &sek, D).is_some());
+        let mut s = AccountState::default();
+        let sek = Tx::new(0, 9_500.0, Channel::Transfer).currency("SEK");
+        assert_eq!(run(&mut s, &sek, D), None, "9,500 SEK is small money");
     }
 }

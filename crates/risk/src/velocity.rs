@@ -97,3 +97,38 @@ pub(crate) fn record(cfg: &VelocityConfig, state: &mut State, ev: &Event) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::{run, Tx};
+    use crate::{AccountState, Channel, Detector};
+
+    const D: Detector = Detector::Velocity;
+
+    #[test]
+    fn many_charges_within_minutes() {
+        let mut s = AccountState::default();
+        let scores: Vec<Option<f64>> = (0..6)
+            .map(|i| run(&mut s, &Tx::new(i * 120, 40.0, Channel::CardPresent), D))
+            .collect();
+        assert_eq!(&scores[..2], &[None, None]);
+        assert!(scores[2..].iter().all(Option::is_some), "{scores:?}");
+        assert!(scores[5] > scores[2]);
+    }
+
+    #[test]
+    fn ordinary_pace_and_transfers_do_not_count() {
+        let mut s = AccountState::default();
+        for i in 0..10 {
+            let tx = Tx::new(i * 20 * 60, 40.0, Channel::Online);
+            assert_eq!(run(&mut s, &tx, D), None);
+        }
+        let mut s = AccountState::default();
+        for i in 0..10 {
+            assert_eq!(
+                run(&mut s, &Tx::new(i * 30, 400.0, Channel::Transfer), D),
+                None
+            );
+        }
+    }
+}

@@ -29,8 +29,12 @@ pub(crate) struct Account {
     pub daily_rate: f64,
     /// Seed for the account's favourite merchants.
     pub favourite: u64,
+    /// City (index into the home country's cities) the customer lives in.
+    pub home_city: usize,
     /// Country the customer is in now.
     pub location: usize,
+    /// City (index into the current country's cities) the customer is in now.
+    pub city: usize,
     /// Simulated ms until which the customer is travelling (no card-present use).
     pub busy_until: i64,
     /// When the current trip abroad ends.
@@ -64,6 +68,7 @@ pub(crate) fn build<R: Rng>(rng: &mut R, count: usize) -> Vec<Account> {
             let (first, last) = names::person(rng, country.lang);
             let email = email(rng, first, last, country.tld);
             let birth = identity::birth_date(rng);
+            let home_city = rng.gen_range(0..country.cities.len());
             Account {
                 id: format!("acct-{i:06}"),
                 home,
@@ -77,7 +82,9 @@ pub(crate) fn build<R: Rng>(rng: &mut R, count: usize) -> Vec<Account> {
                 spend: lognormal(rng, 1.0, 0.4).clamp(0.3, 4.0),
                 daily_rate: lognormal(rng, 2.2, 0.5).clamp(0.3, 12.0),
                 favourite: rng.gen(),
+                home_city,
                 location: home,
+                city: home_city,
                 busy_until: 0,
                 trip_end: None,
                 episode_until: 0,

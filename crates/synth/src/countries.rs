@@ -651,7 +651,8 @@ pub(crate) fn minor_units(currency: &str) -> u32 {
 }
 
 /// The cash/transfer reporting threshold that structuring stays just under, in the currency.
-/// 10,000 in EUR, USD, GBP, CHF and similar; a comparable round figure elsewhere.
+/// 10,000 in EUR, USD, GBP, CHF, CAD and similar; a comparable round figure elsewhere
+/// (`pfm-risk`'s `StructuringConfig` defaults carry the same table).
 pub(crate) fn reporting_threshold(currency: &str) -> f64 {
     match currency {
         "SEK" | "NOK" => 100_000.0,

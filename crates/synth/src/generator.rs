@@ -44,7 +44,7 @@ impl Generator {
     pub fn new(config: GenConfig) -> Generator {
         // The world gets its own random stream so that its shape does not depend on how the
         // traffic consumes randomness.
-        let mut world_rng = StdRng::seed_from_u64(config.seed ^ 0x5eed_0f_70_7a11);
+        let mut world_rng = StdRng::seed_from_u64(config.seed ^ 0x5eed_0f70_7a11);
         let accounts = accounts::build(&mut world_rng, config.accounts.max(1));
         let merchants = Merchants::build(&mut world_rng, config.merchants);
         let mut cumulative_rate = Vec::with_capacity(accounts.len());

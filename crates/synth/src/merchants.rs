@@ -264,6 +264,8 @@ pub(crate) struct Merchant {
     pub mcc: u16,
     pub cat: usize,
     pub country: usize,
+    /// Index into the country's `cities` (meaningful for physical merchants and ATMs).
+    pub city: usize,
 }
 
 /// All merchants, indexed by category and country.
@@ -331,21 +333,34 @@ impl Merchants {
         list[rng.gen_range(0..list.len())] as usize
     }
 
-    /// A merchant of the category in the country; `favourite` (an account-specific number)
-    /// makes the same customer return to the same few merchants.
+    /// A merchant of the category in the country, in `city` when it has one there;
+    /// `favourite` (an account-specific number) makes the same customer return to the same
+    /// few merchants.
     pub(crate) fn pick<R: Rng>(
         &self,
         rng: &mut R,
         cat: usize,
         country: usize,
+        city: Option<usize>,
         favourite: Option<u64>,
     ) -> usize {
-        let list = self.in_country(cat, country);
-        let i = match favourite {
-            Some(f) => (f.wrapping_add(rng.gen_range(0..3u64) * 7919) % list.len() as u64) as usize,
-            None => rng.gen_range(0..list.len()),
+        let all = self.in_country(cat, country);
+        let in_city = |i: &&u32| city.is_none_or(|c| self.list[**i as usize].city == c);
+        let mut n = all.iter().filter(in_city).count();
+        let restrict = n > 0;
+        if !restrict {
+            n = all.len();
+        }
+        let k = match favourite {
+            Some(f) => (f.wrapping_add(rng.gen_range(0..3u64) * 7919) % n as u64) as usize,
+            None => rng.gen_range(0..n),
         };
-        list[i] as usize
+        let chosen = if restrict {
+            all.iter().filter(in_city).nth(k)
+        } else {
+            all.get(k)
+        };
+        chosen.map_or(all[0] as usize, |i| *i as usize)
     }
 }
 
@@ -358,7 +373,8 @@ fn make<R: Rng>(
     let c = &CATEGORIES[cat];
     let k = &COUNTRIES[country];
     let brand = c.brands[rng.gen_range(0..c.brands.len())];
-    let city = k.cities[rng.gen_range(0..k.cities.len())];
+    let city_index = rng.gen_range(0..k.cities.len());
+    let city = k.cities[city_index];
     let base = match c.kind {
         Kind::Physical => format!("{brand} {city}"),
         Kind::Online => format!("{brand}.{}", k.tld),
@@ -377,6 +393,7 @@ fn make<R: Rng>(
         mcc: c.mccs[rng.gen_range(0..c.mccs.len())],
         cat,
         country,
+        city: city_index,
     }
 }
 

@@ -19,21 +19,6 @@ pub(crate) enum Lang {
 }
 
 impl Lang {
-    const ALL: [Lang; 12] = [
-        Lang::En,
-        Lang::De,
-        Lang::Fr,
-        Lang::Es,
-        Lang::It,
-        Lang::Nl,
-        Lang::Pt,
-        Lang::Pl,
-        Lang::Cs,
-        Lang::Sv,
-        Lang::Fi,
-        Lang::Ja,
-    ];
-
     fn pools(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
             Lang::En => (
@@ -284,12 +269,6 @@ pub(crate) fn person<R: Rng>(rng: &mut R, lang: Lang) -> (&'static str, &'static
         first[rng.gen_range(0..first.len())],
         last[rng.gen_range(0..last.len())],
     )
-}
-
-/// A random name from any language (third parties in descriptions).
-pub(crate) fn anyone<R: Rng>(rng: &mut R) -> (&'static str, &'static str) {
-    let lang = Lang::ALL[rng.gen_range(0..Lang::ALL.len())];
-    person(rng, lang)
 }
 
 /// Lowercase ASCII rendering of a name part for e-mail local parts: diacritics folded,

@@ -87,7 +87,9 @@ fn card_testing<R: Rng>(world: &World, rng: &mut R, t0: i64, acct: usize) -> Epi
             }
             let m = merchants[rng.gen_range(0..merchants.len())];
             let currency = COUNTRIES[world.merchants.list[m].country].currency;
-            let scale = per_eur(currency).max(1.0);
+            // Same nominal 0.50-2.00 in currencies close to the euro, scaled in the others.
+            let rate = per_eur(currency);
+            let scale = if rate < 3.0 { 1.0 } else { rate };
             let amount = Amount::Local(rng.gen_range(0.50..=2.00) * scale);
             (
                 t,
@@ -121,7 +123,10 @@ fn velocity<R: Rng>(world: &World, rng: &mut R, t0: i64, acct: usize) -> Episode
                 (c, world.merchants.anywhere(rng, c))
             } else {
                 let c = IN_PERSON[rng.gen_range(0..IN_PERSON.len())];
-                (c, world.merchants.pick(rng, c, a.location, None))
+                (
+                    c,
+                    world.merchants.pick(rng, c, a.location, Some(a.city), None),
+                )
             };
             let category = &CATEGORIES[c];
             let amount = lognormal(rng, a.spend * category.median_eur, category.sigma);
@@ -155,7 +160,7 @@ fn impossible_travel<R: Rng>(world: &World, rng: &mut R, t0: i64, acct: usize) -
     let anchor_cat = ANCHOR[rng.gen_range(0..ANCHOR.len())];
     let m = world
         .merchants
-        .pick(rng, anchor_cat, a.home, Some(a.favourite));
+        .pick(rng, anchor_cat, a.home, Some(a.city), Some(a.favourite));
     let c = &CATEGORIES[anchor_cat];
     let amount = lognormal(rng, a.spend * c.median_eur, c.sigma);
     out.push((t0, world.txn(rng, t0, acct, m, Amount::Eur(amount), None)));
@@ -170,6 +175,7 @@ fn impossible_travel<R: Rng>(world: &World, rng: &mut R, t0: i64, acct: usize) -
         })
         .collect();
     let far = pick_weighted(rng, &weights);
+    let far_city = rng.gen_range(0..COUNTRIES[far].cities.len());
     let mut t = t0 + rng.gen_range(5 * MIN..=90 * MIN);
     for i in 0..rng.gen_range(1..=4) {
         if i > 0 {
@@ -180,7 +186,7 @@ fn impossible_travel<R: Rng>(world: &World, rng: &mut R, t0: i64, acct: usize) -
         } else {
             FRAUD[rng.gen_range(0..FRAUD.len())]
         };
-        let m = world.merchants.pick(rng, c, far, None);
+        let m = world.merchants.pick(rng, c, far, Some(far_city), None);
         let category = &CATEGORIES[c];
         let amount = lognormal(rng, 1.5 * a.spend * category.median_eur, category.sigma);
         let txn = world.txn(
@@ -214,7 +220,7 @@ fn structuring<R: Rng>(world: &World, rng: &mut R, t0: i64, acct: usize) -> Epis
             } else {
                 cat::ATM
             };
-            let m = world.merchants.pick(rng, c, a.home, None);
+            let m = world.merchants.pick(rng, c, a.home, Some(a.city), None);
             let raw = threshold * rng.gen_range(0.90..0.999);
             let unit = if rng.gen_bool(0.4) {
                 threshold / 200.0
@@ -255,7 +261,7 @@ fn amount_outlier<R: Rng>(world: &World, rng: &mut R, t0: i64, acct: usize) -> E
             let m = if online {
                 world.merchants.anywhere(rng, c)
             } else {
-                world.merchants.pick(rng, c, a.location, None)
+                world.merchants.pick(rng, c, a.location, Some(a.city), None)
             };
             let factor = rng.gen_range(20f64.ln()..100f64.ln()).exp();
             let amount = Amount::Eur(a.typical_eur() * factor);

@@ -28,13 +28,15 @@ enum Part {
     T(&'static str),
     /// The customer's own data.
     Own(Slot),
-    /// A third party's data.
+    /// A third party's data (the same person throughout one description).
     Other(Slot),
+    /// Yet another person's data.
+    Fresh(Slot),
     /// A harmless reference number.
     Num,
 }
 
-use Part::{Num, Other, Own, T};
+use Part::{Fresh, Num, Other, Own, T};
 use Slot::{Card, Email, Iban, Name, NationalId, Phone};
 
 const TEMPLATES: &[&[Part]] = &[
@@ -65,7 +67,7 @@ const TEMPLATES: &[&[Part]] = &[
     &[T("pago de "), Own(Name), T(" DNI/ID "), Own(NationalId)],
     &[Own(Name)],
     &[T("contact: "), Own(Phone), T(" / "), Own(Email)],
-    &[T("dinner w/ "), Other(Name), T(" and "), Other(Name)],
+    &[T("dinner w/ "), Other(Name), T(" and "), Fresh(Name)],
     &[
         T("order "),
         Num,
@@ -128,6 +130,7 @@ pub(crate) fn describe<R: Rng>(
     if rng.gen_bool(pii_rate.clamp(0.0, 1.0)) {
         let template = TEMPLATES[rng.gen_range(0..TEMPLATES.len())];
         let mut b = Builder::default();
+        let third = Person::random(rng);
         for part in template {
             match *part {
                 T(s) => b.text(s),
@@ -137,7 +140,11 @@ pub(crate) fn describe<R: Rng>(
                     b.pii(slot, v);
                 }
                 Other(slot) => {
-                    let v = other_value(rng, slot);
+                    let v = third.value(rng, slot);
+                    b.pii(slot, v);
+                }
+                Fresh(slot) => {
+                    let v = Person::random(rng).value(rng, slot);
                     b.pii(slot, v);
                 }
             }
@@ -208,44 +215,59 @@ fn own_value<R: Rng>(rng: &mut R, a: &Account, slot: Slot) -> String {
         Card => identity::format_card(rng, &a.card),
         Iban => match &a.iban {
             Some(i) => format_iban(rng, i),
-            None => other_value(rng, Iban),
+            None => Person::random(rng).value(rng, Iban),
         },
         NationalId => pick(rng, &a.national_ids).to_string(),
         Name => styled_name(rng, a.first, a.last),
     }
 }
 
-fn other_value<R: Rng>(rng: &mut R, slot: Slot) -> String {
-    let country = &COUNTRIES[rng.gen_range(0..COUNTRIES.len())];
-    match slot {
-        Email => {
-            let (f, l) = names::anyone(rng);
-            accounts::email(rng, f, l, country.tld)
+/// A third party mentioned in a description (not a customer of the simulated bank).
+struct Person {
+    first: &'static str,
+    last: &'static str,
+    country: usize,
+}
+
+impl Person {
+    fn random<R: Rng>(rng: &mut R) -> Person {
+        let country = rng.gen_range(0..COUNTRIES.len());
+        let (first, last) = names::person(rng, COUNTRIES[country].lang);
+        Person {
+            first,
+            last,
+            country,
         }
-        Phone => {
-            let variants = identity::phone_variants(rng, country);
-            pick(rng, &variants).to_string()
-        }
-        Card => {
-            let card = identity::card_number(rng);
-            identity::format_card(rng, &card)
-        }
-        Iban => {
-            let with_iban: Vec<_> = COUNTRIES.iter().filter(|c| c.bban.is_some()).collect();
-            let c = with_iban[rng.gen_range(0..with_iban.len())];
-            match identity::iban(rng, c) {
-                Some(i) => format_iban(rng, &i),
-                None => String::new(),
+    }
+
+    fn value<R: Rng>(&self, rng: &mut R, slot: Slot) -> String {
+        let country = &COUNTRIES[self.country];
+        match slot {
+            Email => accounts::email(rng, self.first, self.last, country.tld),
+            Phone => {
+                let variants = identity::phone_variants(rng, country);
+                pick(rng, &variants).to_string()
             }
-        }
-        NationalId => {
-            let birth = identity::birth_date(rng);
-            let variants = identity::national_id_variants(rng, country.code, birth);
-            pick(rng, &variants).to_string()
-        }
-        Name => {
-            let (f, l) = names::anyone(rng);
-            styled_name(rng, f, l)
+            Card => {
+                let card = identity::card_number(rng);
+                identity::format_card(rng, &card)
+            }
+            Iban => {
+                let home = if country.bban.is_some() {
+                    country
+                } else {
+                    &COUNTRIES[0]
+                };
+                identity::iban(rng, home)
+                    .map(|i| format_iban(rng, &i))
+                    .unwrap_or_default()
+            }
+            NationalId => {
+                let birth = identity::birth_date(rng);
+                let variants = identity::national_id_variants(rng, country.code, birth);
+                pick(rng, &variants).to_string()
+            }
+            Name => styled_name(rng, self.first, self.last),
         }
     }
 }

@@ -39,18 +39,27 @@ pub(crate) fn ordinary<R: Rng>(
     let c = &CATEGORIES[cat];
     let favourite = (rng.gen_bool(0.75)).then_some(a.favourite);
     let merchants = &world.merchants;
+    let city = rng.gen_bool(0.9).then_some(a.city);
     let merchant = match c.kind {
-        Kind::Physical | Kind::Atm => {
-            merchants.pick(rng, cat, a.location, if abroad { None } else { favourite })
-        }
+        Kind::Physical | Kind::Atm => merchants.pick(
+            rng,
+            cat,
+            a.location,
+            city,
+            if abroad { None } else { favourite },
+        ),
         Kind::Online => {
-            if rng.gen_bool(0.7) {
-                merchants.pick(rng, cat, a.home, favourite)
+            let cross_border = matches!(
+                cat,
+                cat::ONLINE_RETAIL | cat::DIGITAL | cat::BOOKS | cat::AIRLINES
+            );
+            if !cross_border || rng.gen_bool(0.8) {
+                merchants.pick(rng, cat, a.home, None, favourite)
             } else {
                 merchants.anywhere(rng, cat)
             }
         }
-        Kind::Transfer => merchants.pick(rng, cat, a.home, None),
+        Kind::Transfer => merchants.pick(rng, cat, a.home, None, None),
     };
     let amount = lognormal(rng, a.spend * c.median_eur, c.sigma);
     if matches!(c.kind, Kind::Physical | Kind::Online) {
@@ -87,6 +96,7 @@ fn update_trip<R: Rng>(a: &mut Account, rng: &mut R, at: i64) {
         if at >= end && a.idle(at) {
             let from = a.location;
             a.location = a.home;
+            a.city = a.home_city;
             a.trip_end = None;
             a.busy_until = at + travel_ms(from, a.home);
         }
@@ -98,6 +108,7 @@ fn update_trip<R: Rng>(a: &mut Account, rng: &mut R, at: i64) {
             .collect();
         let dest = pick_weighted(rng, &weights);
         a.location = dest;
+        a.city = rng.gen_range(0..COUNTRIES[dest].cities.len());
         a.busy_until = at + travel_ms(a.home, dest);
         a.trip_end = Some(a.busy_until + rng.gen_range(2..=9) * DAY_MS);
     }

@@ -45,7 +45,7 @@ resource "helm_release" "kube_prometheus_stack" {
       admin = {
         # Created out of band (or by an ExternalSecret) with the chart's default keys
         # admin-user and admin-password.
-        existingSecret = "grafana-admin"
+        existingSecret = "grafana-admin" # pragma: allowlist secret
       }
       sidecar = {
         dashboards = { enabled = true, label = "grafana_dashboard", searchNamespace = "ALL" }

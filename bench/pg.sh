@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# End-to-end throughput into PostgreSQL (BATCH_SIZE 100 and 1000) on 200,000 generated
+# records, against the physical limit: COPY of the same rows from psql. PostgreSQL runs
+# on this machine with its default durability settings (fsync on).
+#   bash bench/pg.sh [RECORDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-200000}
+tmp=$(mktemp -d /tmp/pfm-bench.XXXXXX); chmod 755 "$tmp"
+trap 'bash scripts/pg-test-server.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
+cargo build --release --bin pipeline -q
+bin=target/release/pipeline
+server=$(bash scripts/pg-test-server.sh start "$tmp/pg" "" --durable)
+base=${server%/*}
+export ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64) LOG_LEVEL=WARN HTTP_PORT=0 DATA_DIR="$tmp/data"
+"$bin" generate --count "$n" --seed 1 > "$tmp/in.jsonl"
+printf '%-28s %12s %14s %12s\n' "path" "records/s" "elapsed (s)" "peak RSS MiB"
+for bs in 100 1000; do
+  db="bench_$bs"
+  psql -q "$server" -c "CREATE DATABASE $db"
+  DATABASE_URL="$base/$db" "$bin" migrate
+  out=$(DATABASE_URL="$base/$db" BATCH_SIZE=$bs /usr/bin/time -f '%M' -o "$tmp/rss" "$bin" run --input "$tmp/in.jsonl" | tail -1)
+  rps=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["records_per_second"])' "$out")
+  el=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["elapsed_seconds"])' "$out")
+  printf '%-28s %12.0f %14s %12.1f\n' "pipeline BATCH_SIZE=$bs" "$rps" "$el" "$(echo "$(cat "$tmp/rss") / 1024" | bc -l)"
+done
+# Physical limit: the same rows (as stored) loaded with COPY into an empty copy of the table.
+psql -q "$base/bench_1000" -c "\copy transactions TO '$tmp/rows.csv' CSV"
+psql -q "$base/bench_1000" -c "CREATE TABLE copy_target (LIKE transactions INCLUDING ALL)"
+rows=$(wc -l < "$tmp/rows.csv")
+start=$(date +%s.%N)
+psql -q "$base/bench_1000" -c "\copy copy_target FROM '$tmp/rows.csv' CSV"
+end=$(date +%s.%N)
+copy_rps=$(echo "$rows / ($end - $start)" | bc -l)
+printf '%-28s %12.0f %14.3f %12s\n' "COPY baseline ($rows rows)" "$copy_rps" "$(echo "$end - $start" | bc -l)" "-"

@@ -1,0 +1,151 @@
+//! `cargo bench --bench pipeline`: records/s of the stage chain alone and end to end into
+//! SQLite on 100,000 generated records, p99 batch latency, and peak RSS. Prints figures;
+//! asserts nothing (see docs/benchmarks.md).
+
+use pfm::config::Config;
+use pfm::crypto::{DataKey, Kek};
+use pfm::runtime::metrics::Metrics;
+use pfm::runtime::{build_processor, BatchProcessor};
+use pfm::source::SourceBatch;
+use pfm::stage::{Batch, Envelope, Position};
+use pfm::store::{SqliteStore, Store};
+use std::sync::Arc;
+use std::time::Instant;
+
+const RECORDS: usize = 100_000;
+
+fn processor() -> BatchProcessor {
+    let cfg = Config::from_lookup(|_| None).expect("default config");
+    let mut reg = prometheus_client::registry::Registry::default();
+    let metrics = Arc::new(Metrics::new(&mut reg));
+    build_processor(&cfg, Arc::new(Kek::new(&[9u8; 32])), metrics)
+        .expect("processor")
+        .0
+}
+
+fn envelopes() -> Vec<Envelope> {
+    let src: Arc<str> = "bench".into();
+    pfm_synth::Generator::new(pfm_synth::GenConfig {
+        seed: 1,
+        ..Default::default()
+    })
+    .take(RECORDS)
+    .enumerate()
+    .map(|(i, t)| Envelope {
+        position: Position {
+            source: src.clone(),
+            partition: 0,
+            offset: i as i64,
+        },
+        payload: serde_json::to_vec(&t).expect("json"),
+    })
+    .collect()
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn stage_chain(input: &[Envelope], batch_size: usize) {
+    let mut p = processor();
+    let mut per_stage = std::collections::BTreeMap::<&'static str, f64>::new();
+    let start = Instant::now();
+    for chunk in input.chunks(batch_size) {
+        let mut batch = Batch::new(chunk.to_vec());
+        let t = Instant::now();
+        p.decode.execute(&mut batch, &mut p.ctx).expect("decode");
+        *per_stage.entry("decode").or_default() += t.elapsed().as_secs_f64();
+        for r in &batch.records {
+            let a = r.txn.account_id.as_str();
+            if !p.ctx.keys.contains(a) {
+                p.ctx.keys.insert(a.to_owned(), DataKey::generate());
+            }
+        }
+        for s in p.stages.iter_mut() {
+            let t = Instant::now();
+            s.execute(&mut batch, &mut p.ctx).expect("stage");
+            *per_stage.entry(s.name()).or_default() += t.elapsed().as_secs_f64();
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "stage chain (1 thread, batch {batch_size}): {:.0} records/s over {} records",
+        input.len() as f64 / secs,
+        input.len()
+    );
+    for (name, s) in per_stage {
+        println!(
+            "  {name:<10} {:>8.2} µs/record",
+            s * 1e6 / input.len() as f64
+        );
+    }
+}
+
+async fn end_to_end(input: &[Envelope], batch_size: usize) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = SqliteStore::open(&dir.path().join("bench.db"))
+        .await
+        .expect("open");
+    store.migrate().await.expect("migrate");
+    let mut p = processor();
+    let mut lat = Vec::new();
+    let start = Instant::now();
+    for (i, chunk) in input.chunks(batch_size).enumerate() {
+        let t = Instant::now();
+        let sb = SourceBatch {
+            envelopes: chunk.to_vec(),
+            offsets: vec![pfm::store::OffsetRow {
+                source: "bench".into(),
+                partition: 0,
+                next_offset: ((i + 1) * batch_size) as i64,
+            }],
+        };
+        let commit = p.prepare(&store, &sb).await.expect("prepare");
+        store.commit(&commit).await.expect("commit");
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let c = store.counts().await.expect("counts");
+    println!(
+        "end to end into SQLite (batch {batch_size}): {:.0} records/s; batch latency p50 {:.2} ms, p99 {:.2} ms; rows {}",
+        input.len() as f64 / secs,
+        percentile(&mut lat.clone(), 0.5),
+        percentile(&mut lat, 0.99),
+        c.transactions + c.quarantine + c.dead_letters
+    );
+}
+
+fn main() {
+    let input = envelopes();
+    println!(
+        "generated {} records ({} MiB of JSON)",
+        input.len(),
+        input.iter().map(|e| e.payload.len()).sum::<usize>() >> 20
+    );
+    stage_chain(&input, 1000);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(end_to_end(&input, 100));
+    rt.block_on(end_to_end(&input, 1000));
+    println!("peak RSS: {:.1} MiB", peak_rss_mib());
+}

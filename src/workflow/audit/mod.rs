@@ -1,0 +1,312 @@
+//! The audit agent: a periodic durable workflow (kind `audit`, id `audit:<window start>`)
+//! that looks at one closed time window of decisions against the windows before it and
+//! records what no per-record policy can see: drift in the data, spikes in denials or
+//! reviews, accounts that keep landing just under a threshold, and decisions taken under a
+//! policy version nobody expects.
+//!
+//! Steps: window_stats → baseline_stats → detect_and_record. The statistics are
+//! checkpointed, so a resumed audit judges exactly the numbers it first read.
+
+mod detect;
+mod stats;
+
+pub use detect::{
+    detect, psi, DetectConfig, Finding, AMOUNT_DRIFT, CURRENCY_DRIFT, DEAD_LETTER_DRIFT,
+    DENY_SPIKE, NEAR_THRESHOLD, REVIEW_SPIKE, UNEXPECTED_POLICY_VERSION,
+};
+pub use stats::{policy_thresholds, NearThreshold, Threshold, WindowStats, AMOUNT_EDGES};
+
+use super::step::{Effect, Step, StepContext, StepError, StepInput, StepOutput, WorkflowDef};
+use super::{WorkflowError, WorkflowMetrics};
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use std::path::Path;
+use std::sync::Arc;
+
+pub const KIND: &str = "audit";
+
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// The baseline is this many windows (of the audited window's length) just before it.
+    pub baseline_windows: i32,
+    /// Amount thresholds from the policy data.
+    pub thresholds: Vec<Threshold>,
+    /// "Just under" means within this fraction below a threshold.
+    pub near_band: f64,
+    /// How many just-under amounts (over baseline and window) make a pattern.
+    pub near_min_count: i64,
+    pub detect: DetectConfig,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            baseline_windows: 24,
+            thresholds: Vec::new(),
+            near_band: 0.10,
+            near_min_count: 3,
+            detect: DetectConfig::default(),
+        }
+    }
+}
+
+pub fn definition(cfg: AuditConfig) -> WorkflowDef {
+    let cfg = Arc::new(cfg);
+    WorkflowDef {
+        kind: KIND,
+        steps: vec![
+            Box::new(WindowStep(cfg.clone())),
+            Box::new(BaselineStep(cfg.clone())),
+            Box::new(DetectStep(cfg)),
+        ],
+    }
+}
+
+/// The policy data the pipeline decides with: `data.json` in `POLICY_DIR`, else the copy
+/// shipped in the binary.
+pub fn load_policy_data(dir: Option<&Path>) -> Result<serde_json::Value, WorkflowError> {
+    let text = match dir {
+        None => include_str!("../../../policies/data.json").to_owned(),
+        Some(d) => {
+            let path = d.join("data.json");
+            std::fs::read_to_string(&path).map_err(|e| WorkflowError::PolicyData {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?
+        }
+    };
+    serde_json::from_str(&text).map_err(|e| WorkflowError::PolicyData {
+        path: "data.json".into(),
+        message: e.to_string(),
+    })
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The latest window that has ended by `now`, aligned on multiples of its length.
+pub fn latest_closed_window(
+    now: DateTime<Utc>,
+    len: chrono::Duration,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let secs = len.num_seconds();
+    if secs <= 0 {
+        return None;
+    }
+    let end = now.timestamp().div_euclid(secs) * secs;
+    let end = Utc.timestamp_opt(end, 0).single()?;
+    Some((end - len, end))
+}
+
+/// Creates the audit workflow of `[start, end)` unless it exists; true if it was created.
+/// Every worker may call this: the window's id makes it one workflow.
+pub async fn schedule(
+    pool: &PgPool,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<bool, WorkflowError> {
+    let r = sqlx::query(
+        "INSERT INTO workflows (workflow_id, kind, subject, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'runnable', now(), now()) ON CONFLICT (workflow_id) DO NOTHING",
+    )
+    .bind(format!("{KIND}:{}", ts(start)))
+    .bind(KIND)
+    .bind(format!("{}/{}", ts(start), ts(end)))
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+fn parse_window(subject: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), StepError> {
+    let bad = || StepError::Permanent(format!("audit subject {subject:?} is not START/END"));
+    let (a, b) = subject.split_once('/').ok_or_else(bad)?;
+    let a = DateTime::parse_from_rfc3339(a).map_err(|_| bad())?;
+    let b = DateTime::parse_from_rfc3339(b).map_err(|_| bad())?;
+    Ok((a.with_timezone(&Utc), b.with_timezone(&Utc)))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WindowOutput {
+    pub window: WindowStats,
+    pub thresholds: Vec<Threshold>,
+    pub near_threshold: Vec<NearThreshold>,
+}
+
+struct WindowStep(Arc<AuditConfig>);
+
+impl Step for WindowStep {
+    fn name(&self) -> &'static str {
+        "window_stats"
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a StepContext<'a>,
+        _input: &'a StepInput,
+    ) -> BoxFuture<'a, Result<StepOutput, StepError>> {
+        async move {
+            let (start, end) = parse_window(ctx.subject)?;
+            let window = stats::window_stats(ctx.pool, start, end).await?;
+            let lookback = start - (end - start) * self.0.baseline_windows;
+            let near_threshold = stats::near_thresholds(
+                ctx.pool,
+                lookback,
+                end,
+                &self.0.thresholds,
+                self.0.near_band,
+                self.0.near_min_count,
+            )
+            .await?;
+            StepOutput::new(WindowOutput {
+                window,
+                thresholds: self.0.thresholds.clone(),
+                near_threshold,
+            })
+        }
+        .boxed()
+    }
+}
+
+struct BaselineStep(Arc<AuditConfig>);
+
+impl Step for BaselineStep {
+    fn name(&self) -> &'static str {
+        "baseline_stats"
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a StepContext<'a>,
+        _input: &'a StepInput,
+    ) -> BoxFuture<'a, Result<StepOutput, StepError>> {
+        async move {
+            let (start, end) = parse_window(ctx.subject)?;
+            let from = start - (end - start) * self.0.baseline_windows;
+            StepOutput::new(stats::window_stats(ctx.pool, from, start).await?)
+        }
+        .boxed()
+    }
+}
+
+struct DetectStep(Arc<AuditConfig>);
+
+impl Step for DetectStep {
+    fn name(&self) -> &'static str {
+        "detect_and_record"
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a StepContext<'a>,
+        input: &'a StepInput,
+    ) -> BoxFuture<'a, Result<StepOutput, StepError>> {
+        async move {
+            let (start, end) = parse_window(ctx.subject)?;
+            let w: WindowOutput = input.get("window_stats")?;
+            let baseline: WindowStats = input.get("baseline_stats")?;
+            let findings = detect(
+                &w.window,
+                &baseline,
+                &w.near_threshold,
+                self.0.near_min_count,
+                &self.0.detect,
+            );
+            let summary = serde_json::json!({
+                "findings": findings.len(),
+                "kinds": findings.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(),
+            });
+            let effect = RecordFindings {
+                workflow_id: ctx.workflow_id.to_owned(),
+                window: (start, end),
+                findings,
+            };
+            Ok(StepOutput::new(summary)?.with_effect(effect))
+        }
+        .boxed()
+    }
+}
+
+/// Writes the findings to `audit_findings`; after the commit, logs each and counts it.
+pub struct RecordFindings {
+    workflow_id: String,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    findings: Vec<Finding>,
+}
+
+impl Effect for RecordFindings {
+    fn name(&self) -> &'static str {
+        "audit_findings"
+    }
+
+    fn payload(&self) -> serde_json::Value {
+        serde_json::json!({
+            "findings": self.findings.iter().map(|f| format!("{}:{}", f.kind, f.subject)).collect::<Vec<_>>(),
+        })
+    }
+
+    fn apply<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+        _key: &'c str,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        async move {
+            for f in &self.findings {
+                sqlx::query(
+                    "INSERT INTO audit_findings (finding_id, workflow_id, window_start, window_end, kind, subject, \
+                     severity, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, now()) \
+                     ON CONFLICT (finding_id) DO NOTHING",
+                )
+                .bind(format!("{}/{}/{}", self.workflow_id, f.kind, f.subject))
+                .bind(&self.workflow_id)
+                .bind(self.window.0)
+                .bind(self.window.1)
+                .bind(&f.kind)
+                .bind(&f.subject)
+                .bind(&f.severity)
+                .bind(f.detail.to_string())
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn committed(&self, metrics: Option<&WorkflowMetrics>) {
+        for f in &self.findings {
+            tracing::warn!(
+                audit = %self.workflow_id, kind = %f.kind, subject = %f.subject,
+                severity = %f.severity, detail = %f.detail, "audit finding"
+            );
+            if let Some(m) = metrics {
+                m.finding(&f.kind);
+            }
+        }
+        tracing::info!(audit = %self.workflow_id, findings = self.findings.len(), "audit recorded");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_align_on_their_length_and_round_trip_through_the_subject() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 1, 13, 20, 5)
+            .single()
+            .expect("time");
+        let (s, e) = latest_closed_window(now, chrono::Duration::hours(1)).expect("window");
+        assert_eq!(ts(s), "2026-03-01T12:00:00Z");
+        assert_eq!(ts(e), "2026-03-01T13:00:00Z");
+        assert_eq!(
+            parse_window(&format!("{}/{}", ts(s), ts(e))).expect("parse"),
+            (s, e)
+        );
+        assert!(latest_closed_window(now, chrono::Duration::zero()).is_none());
+    }
+}

@@ -1,0 +1,594 @@
+//! The investigation of a record decided `review`: gather the account's history → score and
+//! explain → draft the case note → decide escalate or clear. Only the first step reads the
+//! database; the others work on its checkpoint, so a resumed investigation reaches the same
+//! verdict whatever was committed meanwhile.
+
+use super::step::{Effect, Step, StepContext, StepError, StepInput, StepOutput, WorkflowDef};
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Row};
+
+pub const KIND: &str = "investigation";
+
+#[derive(Debug, Clone)]
+pub struct InvestigationConfig {
+    /// History considered before the transaction's own time.
+    pub lookback_days: i64,
+    /// Score from which a case is escalated to an analyst.
+    pub escalate_at: f64,
+}
+
+impl Default for InvestigationConfig {
+    fn default() -> Self {
+        Self {
+            lookback_days: 90,
+            escalate_at: 0.5,
+        }
+    }
+}
+
+pub fn definition(cfg: InvestigationConfig) -> WorkflowDef {
+    WorkflowDef {
+        kind: KIND,
+        steps: vec![
+            Box::new(GatherHistory {
+                lookback_days: cfg.lookback_days,
+            }),
+            Box::new(ScoreAndExplain),
+            Box::new(DraftCaseNote),
+            Box::new(Decide {
+                escalate_at: cfg.escalate_at,
+            }),
+        ],
+    }
+}
+
+/// The reviewed transaction, as committed (no PII: identifiers are encrypted at rest and
+/// not read here).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Subject {
+    pub transaction_id: String,
+    pub account_id: String,
+    pub ts: DateTime<Utc>,
+    pub amount: f64,
+    pub amount_text: String,
+    pub currency: String,
+    pub merchant: String,
+    pub category: String,
+    pub country: String,
+    pub channel: String,
+    pub risk_score: f64,
+    pub detectors: Vec<String>,
+    pub reasons: Vec<String>,
+    pub policy_version: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AccountHistory {
+    pub lookback_days: i64,
+    pub transactions: i64,
+    pub mean_amount: f64,
+    pub stddev_amount: f64,
+    pub max_amount: f64,
+    pub reviews: i64,
+    pub denials: i64,
+    pub countries: Vec<String>,
+    pub prior_escalations: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Evidence {
+    pub subject: Subject,
+    pub history: AccountHistory,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Factor {
+    pub name: String,
+    pub weight: f64,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub score: f64,
+    pub factors: Vec<Factor>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseNote {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verdict {
+    pub decision: String,
+    pub score: f64,
+}
+
+struct GatherHistory {
+    lookback_days: i64,
+}
+
+#[derive(Deserialize)]
+struct RiskFinding {
+    #[serde(default)]
+    detector: String,
+}
+
+impl GatherHistory {
+    async fn gather(&self, ctx: &StepContext<'_>) -> Result<Evidence, StepError> {
+        let row = sqlx::query(
+            "SELECT account_id, ts, amount::float8, trim_scale(amount)::text, currency, merchant, category, country, channel, \
+             risk_score, findings::text, reasons::text, policy_version FROM transactions WHERE transaction_id = $1",
+        )
+        .bind(ctx.subject)
+        .fetch_optional(ctx.pool)
+        .await?
+        .ok_or_else(|| StepError::Permanent(format!("transaction {} is not in the store", ctx.subject)))?;
+        let findings: String = row.try_get(10)?;
+        let reasons: String = row.try_get(11)?;
+        let detectors = serde_json::from_str::<Vec<RiskFinding>>(&findings)
+            .map(|f| f.into_iter().map(|f| f.detector).collect())
+            .unwrap_or_default();
+        let subject = Subject {
+            transaction_id: ctx.subject.to_owned(),
+            account_id: row.try_get(0)?,
+            ts: row.try_get(1)?,
+            amount: row.try_get(2)?,
+            amount_text: row.try_get(3)?,
+            currency: row.try_get(4)?,
+            merchant: row.try_get(5)?,
+            category: row.try_get(6)?,
+            country: row.try_get(7)?,
+            channel: row.try_get(8)?,
+            risk_score: row.try_get(9)?,
+            detectors,
+            reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+            policy_version: row.try_get(12)?,
+        };
+        let since = subject.ts - chrono::Duration::days(self.lookback_days);
+        // Strictly before the transaction: the same evidence whenever the step runs.
+        let h = sqlx::query(
+            "SELECT count(*)::int8, COALESCE(avg(amount), 0)::float8, COALESCE(stddev_pop(amount), 0)::float8, \
+             COALESCE(max(amount), 0)::float8, count(*) FILTER (WHERE decision = 'review')::int8, \
+             count(*) FILTER (WHERE decision = 'deny')::int8, \
+             COALESCE(array_agg(DISTINCT country ORDER BY country), '{}'::text[]) \
+             FROM (SELECT amount, decision, country FROM transactions WHERE account_id = $1 AND ts >= $2 AND ts < $3 \
+                   UNION ALL \
+                   SELECT amount, decision, country FROM quarantine WHERE account_id = $1 AND ts >= $2 AND ts < $3) h",
+        )
+        .bind(&subject.account_id)
+        .bind(since)
+        .bind(subject.ts)
+        .fetch_one(ctx.pool)
+        .await?;
+        let prior_escalations: i64 = sqlx::query_scalar(
+            "SELECT count(*)::int8 FROM investigation_cases \
+             WHERE account_id = $1 AND decision = 'escalate' AND workflow_id <> $2",
+        )
+        .bind(&subject.account_id)
+        .bind(ctx.workflow_id)
+        .fetch_one(ctx.pool)
+        .await?;
+        let history = AccountHistory {
+            lookback_days: self.lookback_days,
+            transactions: h.try_get(0)?,
+            mean_amount: h.try_get(1)?,
+            stddev_amount: h.try_get(2)?,
+            max_amount: h.try_get(3)?,
+            reviews: h.try_get(4)?,
+            denials: h.try_get(5)?,
+            countries: h.try_get(6)?,
+            prior_escalations,
+        };
+        Ok(Evidence { subject, history })
+    }
+}
+
+impl Step for GatherHistory {
+    fn name(&self) -> &'static str {
+        "gather_history"
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a StepContext<'a>,
+        _input: &'a StepInput,
+    ) -> BoxFuture<'a, Result<StepOutput, StepError>> {
+        async move {
+            let evidence = self.gather(ctx).await?;
+            let event = CaseEvent::new(
+                "history_gathered",
+                serde_json::json!({
+                    "transactions": evidence.history.transactions,
+                    "lookback_days": evidence.history.lookback_days,
+                }),
+            );
+            Ok(StepOutput::new(&evidence)?.with_effect(event))
+        }
+        .boxed()
+    }
+}
+
+struct ScoreAndExplain;
+
+impl Step for ScoreAndExplain {
+    fn name(&self) -> &'static str {
+        "score_and_explain"
+    }
+
+    fn run<'a>(
+        &'a self,
+        _ctx: &'a StepContext<'a>,
+        input: &'a StepInput,
+    ) -> BoxFuture<'a, Result<StepOutput, StepError>> {
+        async move {
+            let evidence: Evidence = input.get("gather_history")?;
+            let a = assess(&evidence);
+            let event = CaseEvent::new(
+                "scored",
+                serde_json::json!({"score": a.score, "factors": a.factors.len()}),
+            );
+            Ok(StepOutput::new(&a)?.with_effect(event))
+        }
+        .boxed()
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// The explainable score: a sum of named, weighted factors, capped at 1.
+pub fn assess(e: &Evidence) -> Assessment {
+    let (s, h) = (&e.subject, &e.history);
+    let mut factors = Vec::new();
+    let mut add = |name: &str, weight: f64, detail: String| {
+        factors.push(Factor {
+            name: name.into(),
+            weight: round4(weight),
+            detail,
+        })
+    };
+    let detectors = if s.detectors.is_empty() {
+        "no detector".to_owned()
+    } else {
+        s.detectors.join(", ")
+    };
+    add(
+        "pipeline_risk",
+        0.4 * s.risk_score.clamp(0.0, 1.0),
+        format!("risk score {:.2} ({detectors})", s.risk_score),
+    );
+    if h.transactions < 3 {
+        add(
+            "thin_history",
+            0.1,
+            format!(
+                "{} earlier transactions in {} days",
+                h.transactions, h.lookback_days
+            ),
+        );
+    } else {
+        // A spread below 10% of the mean would make ordinary amounts look extreme.
+        let spread = h.stddev_amount.max(0.1 * h.mean_amount).max(1.0);
+        let z = (s.amount - h.mean_amount) / spread;
+        if z > 2.0 {
+            add(
+                "amount_unusual",
+                0.05 + 0.2 * ((z - 2.0) / 4.0).min(1.0),
+                format!(
+                    "{} is {z:.1} deviations above the mean {:.2}",
+                    s.amount_text, h.mean_amount
+                ),
+            );
+        }
+        if s.amount > h.max_amount {
+            add(
+                "above_previous_max",
+                0.1,
+                format!("above the previous maximum {:.2}", h.max_amount),
+            );
+        }
+    }
+    if !h.countries.is_empty() && !h.countries.contains(&s.country) {
+        add(
+            "new_country",
+            0.1,
+            format!("{} not seen before ({})", s.country, h.countries.join(", ")),
+        );
+    }
+    if h.denials > 0 {
+        add(
+            "prior_denials",
+            0.05 * h.denials.min(3) as f64,
+            format!("{} denied transactions", h.denials),
+        );
+    }
+    if h.prior_escalations > 0 {
+        add(
+            "prior_escalations",
+            0.2,
+            format!("{} escalated cases", h.prior_escalations),
+        );
+    }
+    for reason in &s.reasons {
+        if matches!(reason.as_str(), "high_value" | "high_risk_category") {
+            add(reason, 0.1, format!("policy reason {reason}"));
+        }
+    }
+    let score = round4(factors.iter().map(|f| f.weight).sum::<f64>().min(1.0));
+    Assessment { score, factors }
+}
+
+struct DraftCaseNote;
+
+impl Step for DraftCaseNote {
+    fn name(&self) -> &'static str {
+        "draft_case_note"
+    }
+
+    fn run<'a>(
+        &'a self,
+        _ctx: &'a StepContext<'a>,
+        input: &'a StepInput,
+    ) -> BoxFuture<'a, Result<StepOutput, StepError>> {
+        async move {
+            let evidence: Evidence = input.get("gather_history")?;
+            let assessment: Assessment = input.get("score_and_explain")?;
+            let note = CaseNote {
+                text: draft_note(&evidence, &assessment),
+            };
+            let event = CaseEvent::new(
+                "note_drafted",
+                serde_json::json!({"chars": note.text.len()}),
+            );
+            Ok(StepOutput::new(&note)?.with_effect(event))
+        }
+        .boxed()
+    }
+}
+
+pub fn draft_note(e: &Evidence, a: &Assessment) -> String {
+    let (s, h) = (&e.subject, &e.history);
+    let reasons = if s.reasons.is_empty() {
+        "no reason given".to_owned()
+    } else {
+        s.reasons.join(", ")
+    };
+    let factors: Vec<String> = a
+        .factors
+        .iter()
+        .map(|f| format!("{} (+{:.2}): {}", f.name, f.weight, f.detail))
+        .collect();
+    format!(
+        "Transaction {} on account {}: {} {} at {} ({}, {}, {}) on {}, flagged for review ({}) under policy {}. \
+         Account history over {} days: {} transactions, mean {:.2}, max {:.2}, {} reviewed, {} denied, {} escalated cases. \
+         Score {:.2}: {}.",
+        s.transaction_id,
+        s.account_id,
+        s.amount_text,
+        s.currency,
+        s.merchant,
+        s.category,
+        s.country,
+        s.channel,
+        s.ts.format("%Y-%m-%d %H:%M UTC"),
+        reasons,
+        s.policy_version,
+        h.lookback_days,
+        h.transactions,
+        h.mean_amount,
+        h.max_amount,
+        h.reviews,
+        h.denials,
+        h.prior_escalations,
+        a.score,
+        factors.join("; ")
+    )
+}
+
+struct Decide {
+    escalate_at: f64,
+}
+
+impl Step for Decide {
+    fn name(&self) -> &'static str {
+        "decide"
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a StepContext<'a>,
+        input: &'a StepInput,
+    ) -> BoxFuture<'a, Result<StepOutput, StepError>> {
+        async move {
+            let evidence: Evidence = input.get("gather_history")?;
+            let assessment: Assessment = input.get("score_and_explain")?;
+            let note: CaseNote = input.get("draft_case_note")?;
+            let decision = if assessment.score >= self.escalate_at {
+                "escalate"
+            } else {
+                "clear"
+            };
+            let verdict = Verdict {
+                decision: decision.into(),
+                score: assessment.score,
+            };
+            let case = CaseDecision {
+                workflow_id: ctx.workflow_id.to_owned(),
+                transaction_id: evidence.subject.transaction_id,
+                account_id: evidence.subject.account_id,
+                decision: decision.into(),
+                score: assessment.score,
+                factors: serde_json::to_value(&assessment.factors)
+                    .map_err(|e| StepError::Permanent(e.to_string()))?,
+                note: note.text,
+            };
+            Ok(StepOutput::new(&verdict)?.with_effect(case))
+        }
+        .boxed()
+    }
+}
+
+/// An entry on the case's timeline. The effect journal is the timeline, so applying it
+/// writes nothing more.
+pub struct CaseEvent {
+    event: &'static str,
+    detail: serde_json::Value,
+}
+
+impl CaseEvent {
+    pub fn new(event: &'static str, detail: serde_json::Value) -> Self {
+        Self { event, detail }
+    }
+}
+
+impl Effect for CaseEvent {
+    fn name(&self) -> &'static str {
+        "case_event"
+    }
+
+    fn payload(&self) -> serde_json::Value {
+        serde_json::json!({"event": self.event, "detail": self.detail})
+    }
+
+    fn apply<'c>(
+        &'c self,
+        _conn: &'c mut PgConnection,
+        _key: &'c str,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        async { Ok(()) }.boxed()
+    }
+}
+
+/// The investigation's result: one `investigation_cases` row per workflow.
+pub struct CaseDecision {
+    workflow_id: String,
+    transaction_id: String,
+    account_id: String,
+    decision: String,
+    score: f64,
+    factors: serde_json::Value,
+    note: String,
+}
+
+impl Effect for CaseDecision {
+    fn name(&self) -> &'static str {
+        "case_decision"
+    }
+
+    fn payload(&self) -> serde_json::Value {
+        serde_json::json!({
+            "transaction_id": self.transaction_id,
+            "decision": self.decision,
+            "score": self.score,
+        })
+    }
+
+    fn apply<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+        _key: &'c str,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        async move {
+            sqlx::query(
+                "INSERT INTO investigation_cases (workflow_id, transaction_id, account_id, decision, score, factors, \
+                 note, decided_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now()) ON CONFLICT (workflow_id) DO NOTHING",
+            )
+            .bind(&self.workflow_id)
+            .bind(&self.transaction_id)
+            .bind(&self.account_id)
+            .bind(&self.decision)
+            .bind(self.score)
+            .bind(self.factors.to_string())
+            .bind(&self.note)
+            .execute(conn)
+            .await
+            .map(|_| ())
+        }
+        .boxed()
+    }
+
+    fn committed(&self, _metrics: Option<&super::WorkflowMetrics>) {
+        tracing::info!(
+            workflow_id = %self.workflow_id, transaction_id = %self.transaction_id,
+            decision = %self.decision, score = self.score, "investigation decided"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evidence(amount: f64, history: AccountHistory) -> Evidence {
+        Evidence {
+            subject: Subject {
+                transaction_id: "t1".into(),
+                account_id: "a1".into(),
+                ts: DateTime::<Utc>::UNIX_EPOCH,
+                amount,
+                amount_text: format!("{amount}"),
+                currency: "EUR".into(),
+                merchant: "Shop".into(),
+                category: "groceries".into(),
+                country: "DE".into(),
+                channel: "online".into(),
+                risk_score: 0.5,
+                detectors: vec!["velocity".into()],
+                reasons: vec!["high_value".into()],
+                policy_version: "v1".into(),
+            },
+            history,
+        }
+    }
+
+    #[test]
+    fn an_ordinary_amount_on_a_known_account_scores_low() {
+        let h = AccountHistory {
+            lookback_days: 90,
+            transactions: 40,
+            mean_amount: 100.0,
+            stddev_amount: 30.0,
+            max_amount: 400.0,
+            countries: vec!["DE".into()],
+            ..AccountHistory::default()
+        };
+        let a = assess(&evidence(120.0, h));
+        assert_eq!(a.score, 0.3, "{a:?}");
+        assert!(a.factors.iter().all(|f| f.name != "amount_unusual"));
+    }
+
+    #[test]
+    fn an_outlier_in_a_new_country_after_denials_scores_high_and_explains_why() {
+        let h = AccountHistory {
+            lookback_days: 90,
+            transactions: 40,
+            mean_amount: 100.0,
+            stddev_amount: 30.0,
+            max_amount: 400.0,
+            denials: 2,
+            countries: vec!["FR".into()],
+            ..AccountHistory::default()
+        };
+        let a = assess(&evidence(5000.0, h));
+        let names: Vec<&str> = a.factors.iter().map(|f| f.name.as_str()).collect();
+        for n in [
+            "pipeline_risk",
+            "amount_unusual",
+            "above_previous_max",
+            "new_country",
+            "prior_denials",
+            "high_value",
+        ] {
+            assert!(names.contains(&n), "{n} missing from {names:?}");
+        }
+        assert!(a.score >= 0.7, "{a:?}");
+        let note = draft_note(&evidence(5000.0, AccountHistory::default()), &a);
+        assert!(note.contains("Score") && note.contains("new_country"));
+    }
+}

@@ -1,0 +1,63 @@
+//! Durable agent workflows. A record decided `review` gets an investigation workflow in the
+//! transaction that commits it; the audit agent gets one workflow per closed time window.
+//! Workers lease runnable workflows (`FOR UPDATE SKIP LOCKED` plus an expiry), run one step
+//! at a time, and checkpoint each step's output together with its side effects before the
+//! next step starts. A worker that dies loses its lease when it expires, and the next
+//! worker resumes after the last checkpoint. See docs/decisions/0003-durable-workflows.md.
+
+pub mod audit;
+mod engine;
+pub mod investigation;
+mod leases;
+mod metrics;
+pub mod retention;
+mod step;
+mod worker;
+
+pub use engine::{Claimed, Engine, EngineSettings, Progress, StepOutcome};
+pub use leases::Claim;
+pub use metrics::{register_metrics, FindingLabel, WorkflowLabel, WorkflowMetrics};
+pub use step::{Effect, Step, StepContext, StepError, StepInput, StepOutput, WorkflowDef};
+pub use worker::{run_worker, worker_loop, WorkerArgs, WorkerReport, WorkerSettings};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("workflow {workflow_id}: the lease was lost to another worker")]
+    LeaseLost { workflow_id: String },
+    #[error("workflow {workflow_id} is inconsistent: {message}")]
+    Corrupt {
+        workflow_id: String,
+        message: String,
+    },
+    #[error("no definition for workflow kind {0:?}")]
+    UnknownKind(String),
+    #[error("policy data {path}: {message}")]
+    PolicyData { path: String, message: String },
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    #[error("the workflow worker needs PostgreSQL: set DATABASE_URL=postgres://… (or DB_HOST)")]
+    NeedsPostgres,
+    #[error("binding HTTP_PORT {port}: {source}")]
+    Http {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<sqlx::Error> for WorkflowError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(StoreError::from(e))
+    }
+}
+
+impl WorkflowError {
+    /// The database is away: wait and retry rather than give up.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Store(e) if e.is_unavailable())
+    }
+}

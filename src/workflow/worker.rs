@@ -1,0 +1,408 @@
+//! `pipeline worker`: runs workflow steps until SIGTERM (or, with `--once`, until nothing
+//! is left to run), schedules the audit of each closed window and prunes old checkpoints.
+
+use super::audit::{self, AuditConfig};
+use super::engine::{Engine, EngineSettings, Progress};
+use super::investigation::{self, InvestigationConfig};
+use super::metrics::{register_metrics, WorkflowMetrics};
+use super::{retention, WorkflowError};
+use crate::config::{parse_duration, Config, ConfigError, DatabaseConfig};
+use crate::policy::EmbeddedPolicy;
+use crate::runtime::health::Health;
+use crate::runtime::http::{serve, HttpState};
+use crate::runtime::shutdown_signal;
+use crate::store::{PgStore, Store};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct WorkerArgs {
+    /// Exit 0 once no workflow is left to run, instead of waiting for new ones.
+    #[arg(long)]
+    pub once: bool,
+    /// Name of this worker in leases (default: $HOSTNAME-<pid>-<random>).
+    #[arg(long, value_name = "ID")]
+    pub worker_id: Option<String>,
+}
+
+/// Worker settings, from the environment like the rest of the configuration.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub engine: EngineSettings,
+    /// `WORKFLOW_POLL_INTERVAL`: wait between claims when nothing is claimable.
+    pub poll_interval: Duration,
+    /// `WORKFLOW_CHECKPOINT_RETENTION_HOURS`: checkpoints of finished workflows kept this long.
+    pub retention: Duration,
+    /// `WORKFLOW_PRUNE_INTERVAL`: how often the pruning job runs.
+    pub prune_interval: Duration,
+    /// `AUDIT_WINDOW_MINUTES`: length of an audited window; 0 turns scheduling off.
+    pub audit_window_minutes: i64,
+    /// `AUDIT_BASELINE_WINDOWS`
+    pub audit_baseline_windows: i32,
+    /// `AUDIT_EXPECTED_POLICY_VERSIONS`: versions allowed besides the loaded policy's own
+    /// (e.g. the previous one during a rollout).
+    pub extra_policy_versions: Vec<String>,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            engine: EngineSettings::default(),
+            poll_interval: Duration::from_secs(1),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            prune_interval: Duration::from_secs(600),
+            audit_window_minutes: 60,
+            audit_baseline_windows: 24,
+            extra_policy_versions: Vec::new(),
+        }
+    }
+}
+
+fn bad(variable: &'static str, expected: &str) -> ConfigError {
+    ConfigError {
+        variable,
+        expected: expected.into(),
+    }
+}
+
+impl WorkerSettings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let int = |var: &'static str, default: u64, max: u64| -> Result<u64, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .ok_or_else(|| bad(var, &format!("an integer from 0 to {max}"))),
+            }
+        };
+        let dur = |var: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => parse_duration(&v)
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| bad(var, "a positive duration such as 30s, 500ms or 1m")),
+            }
+        };
+        let d = Self::default();
+        let max_attempts = int("WORKFLOW_MAX_ATTEMPTS", 10, 1000)?.max(1);
+        let baseline = int("AUDIT_BASELINE_WINDOWS", 24, 1000)?.max(1);
+        Ok(Self {
+            engine: EngineSettings {
+                lease: dur("WORKFLOW_LEASE", d.engine.lease)?,
+                step_delay: Duration::from_millis(int("WORKFLOW_STEP_DELAY_MS", 0, 3_600_000)?),
+                max_attempts: i32::try_from(max_attempts).unwrap_or(10),
+                retry_backoff: dur("WORKFLOW_RETRY_BACKOFF", d.engine.retry_backoff)?,
+            },
+            poll_interval: dur("WORKFLOW_POLL_INTERVAL", d.poll_interval)?,
+            retention: Duration::from_secs(
+                3600 * int("WORKFLOW_CHECKPOINT_RETENTION_HOURS", 168, 100_000)?,
+            ),
+            prune_interval: dur("WORKFLOW_PRUNE_INTERVAL", d.prune_interval)?,
+            audit_window_minutes: i64::try_from(int("AUDIT_WINDOW_MINUTES", 60, 10_080)?)
+                .unwrap_or(60),
+            audit_baseline_windows: i32::try_from(baseline).unwrap_or(24),
+            extra_policy_versions: get("AUDIT_EXPECTED_POLICY_VERSIONS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// What a worker did, printed as one JSON line when it exits.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct WorkerReport {
+    pub worker_id: String,
+    pub completed: u64,
+    pub failed: u64,
+    pub retrying: u64,
+    pub lease_lost: u64,
+    pub audits_scheduled: u64,
+    pub checkpoints_pruned: u64,
+    pub stopped_by_signal: bool,
+}
+
+impl WorkerReport {
+    fn record(&mut self, p: Progress) {
+        match p {
+            Progress::Completed => self.completed += 1,
+            Progress::Failed => self.failed += 1,
+            Progress::Retrying => self.retrying += 1,
+            Progress::LeaseLost => self.lease_lost += 1,
+            Progress::Stopped => {}
+        }
+    }
+}
+
+fn default_worker_id() -> String {
+    use rand::Rng;
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
+    // The random part keeps a restarted container (same hostname, often pid 1) distinct
+    // from its predecessor, whose leases may still be live.
+    let tag: u16 = rand::thread_rng().gen();
+    format!("{host}-{}-{tag:04x}", std::process::id())
+}
+
+/// The CLI entry point. Exit 2 on a bad setting, 1 when the drain exceeds SHUTDOWN_TIMEOUT.
+pub async fn run_worker(cfg: &Config, args: WorkerArgs) -> Result<ExitCode, WorkflowError> {
+    let settings = match WorkerSettings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let DatabaseConfig::Postgres { url } = &cfg.database else {
+        return Err(WorkflowError::NeedsPostgres);
+    };
+    let store = connect(url.expose()).await?;
+    store.check_schema().await?;
+    let policy = EmbeddedPolicy::load(cfg.policy_dir.as_deref(), &cfg.opa_policy_path)?;
+    let data = audit::load_policy_data(cfg.policy_dir.as_deref())?;
+    let mut expected = vec![policy.version().to_owned()];
+    expected.extend(settings.extra_policy_versions.iter().cloned());
+    let audit_cfg = AuditConfig {
+        baseline_windows: settings.audit_baseline_windows,
+        thresholds: audit::policy_thresholds(&data),
+        detect: audit::DetectConfig {
+            expected_versions: expected,
+            ..audit::DetectConfig::default()
+        },
+        ..AuditConfig::default()
+    };
+
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = Arc::new(register_metrics(&mut registry));
+    let health = Arc::new(Health::new(false, false));
+    health.set_database(true);
+    let shutdown = shutdown_signal();
+    let http_stop = {
+        let mut rx = shutdown.clone();
+        async move {
+            let _ = rx.wait_for(|v| *v).await;
+        }
+    };
+    let state = HttpState {
+        health: health.clone(),
+        registry: Arc::new(registry),
+    };
+    let (addr, http) = serve(cfg.http_port, state, http_stop)
+        .await
+        .map_err(|source| WorkflowError::Http {
+            port: cfg.http_port,
+            source,
+        })?;
+
+    let worker_id = args.worker_id.clone().unwrap_or_else(default_worker_id);
+    let engine = Engine::new(
+        store.pool().clone(),
+        worker_id.clone(),
+        vec![
+            investigation::definition(InvestigationConfig::default()),
+            audit::definition(audit_cfg),
+        ],
+        settings.engine.clone(),
+    )
+    .with_metrics(metrics.clone());
+    tracing::info!(
+        worker = %worker_id, http = %addr, once = args.once,
+        lease_ms = settings.engine.lease.as_millis() as u64,
+        step_delay_ms = settings.engine.step_delay.as_millis() as u64,
+        policy_version = policy.version(), "workflow worker started"
+    );
+
+    let deadline = {
+        let mut rx = shutdown.clone();
+        let timeout = cfg.shutdown_timeout;
+        async move {
+            let _ = rx.wait_for(|v| *v).await;
+            tokio::time::sleep(timeout).await;
+        }
+    };
+    let outcome = tokio::select! {
+        r = worker_loop(&engine, &settings, args.once, &health, &metrics, shutdown.clone()) => Some(r),
+        _ = deadline => None,
+    };
+    // Leases are released even after an error, so nobody waits for them to expire.
+    let released = engine.release_all().await;
+    http.abort();
+    let report = match outcome {
+        None => {
+            tracing::error!(
+                timeout = ?cfg.shutdown_timeout,
+                "the step in flight outlasted SHUTDOWN_TIMEOUT; it will run again elsewhere"
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        Some(r) => r?,
+    };
+    released?;
+    tracing::info!(worker = %worker_id, completed = report.completed, "workflow worker stopped");
+    println!(
+        "{}",
+        serde_json::to_string(&report).unwrap_or_else(|_| "{}".into())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Start-up fails fast: a database unreachable after a short bounded retry is an error.
+async fn connect(url: &str) -> Result<PgStore, WorkflowError> {
+    let mut attempt = 0u64;
+    loop {
+        attempt += 1;
+        match PgStore::connect(url, 4).await {
+            Ok(s) => return Ok(s),
+            Err(e) if attempt < 5 => {
+                tracing::warn!(attempt, error = %e, "database not reachable yet");
+                tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Claims and drives workflows until `stop`; with `once`, until none is left to run. The
+/// audit is scheduled and old checkpoints pruned on the side.
+pub async fn worker_loop(
+    engine: &Engine,
+    settings: &WorkerSettings,
+    once: bool,
+    health: &Health,
+    metrics: &WorkflowMetrics,
+    mut stop: watch::Receiver<bool>,
+) -> Result<WorkerReport, WorkflowError> {
+    const SCHEDULE_EVERY: Duration = Duration::from_secs(60);
+    let mut report = WorkerReport {
+        worker_id: engine.worker_id().to_owned(),
+        ..WorkerReport::default()
+    };
+    let now = Instant::now();
+    let (mut next_schedule, mut next_prune) = (now, now);
+    loop {
+        if *stop.borrow() {
+            report.stopped_by_signal = true;
+            return Ok(report);
+        }
+        health.beat();
+        if settings.audit_window_minutes > 0 && Instant::now() >= next_schedule {
+            next_schedule = Instant::now() + SCHEDULE_EVERY;
+            let len = chrono::Duration::minutes(settings.audit_window_minutes);
+            if let Some((start, end)) = audit::latest_closed_window(chrono::Utc::now(), len) {
+                match audit::schedule(engine.pool(), start, end).await {
+                    Ok(true) => report.audits_scheduled += 1,
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "scheduling the audit failed"),
+                }
+            }
+        }
+        if Instant::now() >= next_prune {
+            next_prune = Instant::now() + settings.prune_interval;
+            match retention::prune(engine.pool(), settings.retention, 500).await {
+                Ok(r) => {
+                    report.checkpoints_pruned += r.checkpoints;
+                    metrics.pruned.inc_by(r.checkpoints);
+                    if r.workflows > 0 {
+                        tracing::info!(
+                            workflows = r.workflows,
+                            checkpoints = r.checkpoints,
+                            "pruned old checkpoints"
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "pruning checkpoints failed"),
+            }
+        }
+        let idle = match engine.work_once(&stop).await {
+            Ok(Some(p)) => {
+                health.set_database(true);
+                report.record(p);
+                false
+            }
+            Ok(None) => {
+                health.set_database(true);
+                // Leased elsewhere still counts: a dead worker's workflow is waited for
+                // until its lease expires and it can be resumed here.
+                if once {
+                    match engine.runnable().await {
+                        Ok(0) => return Ok(report),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "counting runnable workflows failed"),
+                    }
+                }
+                true
+            }
+            Err(e) => {
+                health.set_database(!e.is_unavailable());
+                tracing::warn!(error = %e, "workflow step could not run; retrying");
+                true
+            }
+        };
+        if idle {
+            tokio::select! {
+                _ = tokio::time::sleep(settings.poll_interval) => {}
+                _ = stop.wait_for(|v| *v) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<WorkerSettings, ConfigError> {
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        WorkerSettings::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let d = settings(&[]).expect("defaults");
+        assert_eq!(d.engine.lease, Duration::from_secs(30));
+        assert_eq!(d.engine.step_delay, Duration::ZERO);
+        assert_eq!(d.audit_window_minutes, 60);
+        let s = settings(&[
+            ("WORKFLOW_STEP_DELAY_MS", "250"),
+            ("WORKFLOW_LEASE", "2s"),
+            ("AUDIT_WINDOW_MINUTES", "0"),
+            ("AUDIT_EXPECTED_POLICY_VERSIONS", "a, b,,"),
+        ])
+        .expect("overrides");
+        assert_eq!(s.engine.step_delay, Duration::from_millis(250));
+        assert_eq!(s.engine.lease, Duration::from_secs(2));
+        assert_eq!(s.audit_window_minutes, 0);
+        assert_eq!(s.extra_policy_versions, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, val) in [
+            ("WORKFLOW_STEP_DELAY_MS", "soon"),
+            ("WORKFLOW_LEASE", "0s"),
+            ("WORKFLOW_MAX_ATTEMPTS", "-1"),
+            ("AUDIT_WINDOW_MINUTES", "99999"),
+        ] {
+            let e = settings(&[(var, val)]).expect_err(var);
+            assert_eq!(e.variable, var);
+        }
+    }
+}
