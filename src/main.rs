@@ -282,7 +282,14 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
     let kek = Arc::new(load_kek(&cfg)?);
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(Metrics::new(&mut registry));
-    let health = Arc::new(Health::new(false, false));
+    let health = {
+        let h = Health::new(false, false);
+        Arc::new(if cfg.lakehouse.enabled {
+            h.with_s3()
+        } else {
+            h
+        })
+    };
     health.attach_database_gauge(metrics.database_up.clone());
     health.set_database(store.ping().await);
     let (mut processor, policy) =
@@ -320,9 +327,14 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
         // Fail soft: an unreachable store or a missing bucket is logged, not fatal.
         let probe = lh.clone();
         tokio::spawn(async move { probe.log_readiness().await });
-        let (store, lh2, metrics, stop) =
-            (store.clone(), lh.clone(), metrics.clone(), shutdown.clone());
-        tokio::spawn(async move { export_periodically(store, lh2, metrics, stop).await });
+        let (store, lh2, metrics, health, stop) = (
+            store.clone(),
+            lh.clone(),
+            metrics.clone(),
+            health.clone(),
+            shutdown.clone(),
+        );
+        tokio::spawn(async move { export_periodically(store, lh2, metrics, health, stop).await });
         Some(lh)
     } else {
         None
@@ -364,8 +376,11 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
         }
     };
     if let Some(lh) = lakehouse {
-        // Fail soft: what cannot be exported now stays pending in the ledger for next time.
-        match lh.export_ready(&store, true).await {
+        // Fail soft and bounded: what cannot be exported now stays pending in the ledger.
+        match tokio::time::timeout(cfg.shutdown_timeout, lh.export_ready(&store, true))
+            .await
+            .unwrap_or_else(|_| Err(pfm::sink::LakehouseError::Parquet("flush timed out".into())))
+        {
             Ok(r) => tracing::info!(
                 rows = r.rows,
                 objects = r.objects.len(),
@@ -389,6 +404,7 @@ async fn export_periodically<S: Store>(
     store: S,
     lakehouse: Arc<Lakehouse>,
     metrics: Arc<Metrics>,
+    health: Arc<Health>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     const TICK: Duration = Duration::from_secs(5);
@@ -399,6 +415,7 @@ async fn export_periodically<S: Store>(
             _ = tokio::time::sleep(TICK) => {}
             _ = stop.wait_for(|v| *v) => return,
         }
+        health.set_s3(lakehouse.probe().await);
         let flush = last_flush.elapsed() >= FLUSH_EVERY;
         match lakehouse.export_ready(&store, flush).await {
             Ok(r) => {

@@ -25,23 +25,44 @@ pub struct Evaluator {
 }
 
 impl Evaluator {
-    pub fn evaluate(&mut self, input: serde_json::Value) -> Verdict {
-        self.vm.set_input(regorus::Value::from(input));
+    pub fn evaluate(&mut self, input: regorus::Value) -> Verdict {
+        self.vm.set_input(input);
         verdict_of(self.vm.execute())
     }
 }
 
 fn verdict_of(result: Result<regorus::Value, impl std::fmt::Display>) -> Verdict {
+    use regorus::Value;
     match result {
-        Ok(regorus::Value::Undefined) => Verdict::deny("policy_undefined"),
-        Ok(v) => match v
-            .to_json_str()
-            .ok()
-            .and_then(|s| serde_json::from_str(&s).ok())
-        {
-            Some(json) => Verdict::from_json(&json),
-            None => Verdict::deny("policy_malformed_result"),
+        Ok(Value::Undefined) => Verdict::deny("policy_undefined"),
+        Ok(Value::Bool(true)) => Verdict {
+            result: super::DecisionResult::Allow,
+            reasons: vec![],
         },
+        Ok(Value::Bool(false)) => Verdict::deny("policy_denied"),
+        Ok(Value::Object(o)) => {
+            let result = match o.get(&Value::from("decision")) {
+                Some(Value::String(s)) => super::DecisionResult::parse(s),
+                _ => None,
+            };
+            let reasons: Option<Vec<String>> = match o.get(&Value::from("reasons")) {
+                None => Some(vec![]),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|r| r.as_string().ok().map(|s| s.to_string()))
+                    .collect(),
+                Some(Value::Set(a)) => a
+                    .iter()
+                    .map(|r| r.as_string().ok().map(|s| s.to_string()))
+                    .collect(),
+                Some(_) => None,
+            };
+            match (result, reasons) {
+                (Some(result), Some(reasons)) => Verdict { result, reasons },
+                _ => Verdict::deny("policy_malformed_result"),
+            }
+        }
+        Ok(_) => Verdict::deny("policy_malformed_result"),
         Err(_) => Verdict::deny("policy_error"),
     }
 }
@@ -139,8 +160,8 @@ impl EmbeddedPolicy {
     }
 
     /// The tree-walking interpreter: the reference the VM is checked against.
-    pub fn evaluate(&self, input: serde_json::Value) -> Verdict {
-        verdict_of(self.compiled.eval_with_input(regorus::Value::from(input)))
+    pub fn evaluate(&self, input: regorus::Value) -> Verdict {
+        verdict_of(self.compiled.eval_with_input(input))
     }
 
     pub fn evaluator(&self) -> Result<Evaluator, PolicyError> {
@@ -202,7 +223,15 @@ mod tests {
     use crate::policy::DecisionResult;
     use serde_json::json;
 
-    fn input(amount: f64, country: &str, findings: serde_json::Value) -> serde_json::Value {
+    fn rv(v: serde_json::Value) -> regorus::Value {
+        regorus::Value::from(v)
+    }
+
+    fn input(amount: f64, country: &str, findings: serde_json::Value) -> regorus::Value {
+        rv(input_json(amount, country, findings))
+    }
+
+    fn input_json(amount: f64, country: &str, findings: serde_json::Value) -> serde_json::Value {
         json!({
             "transaction": {"id": "t", "amount": amount, "country": country, "category": "groceries"},
             "risk": {"findings": findings, "max_score": 0.0},
@@ -241,9 +270,12 @@ mod tests {
     #[test]
     fn malformed_input_fails_closed() {
         let p = EmbeddedPolicy::load(None, "agentic/allow").expect("loads");
-        let v = p.evaluate(json!({"transaction": {"id": 5}}));
+        let v = p.evaluate(rv(json!({"transaction": {"id": 5}})));
         assert_eq!(v, Verdict::deny("policy_undefined"));
-        assert_eq!(p.evaluate(json!("nonsense")).result, DecisionResult::Deny);
+        assert_eq!(
+            p.evaluate(rv(json!("nonsense"))).result,
+            DecisionResult::Deny
+        );
     }
 
     #[test]
@@ -276,10 +308,10 @@ mod tests {
             let findings: Vec<_> = (0..(i % 3))
                 .map(|k| json!({"detector": detectors[((i + k) % 5) as usize], "score": f64::from(i % 11) / 10.0, "reason": "r"}))
                 .collect();
-            let mut doc = input(amount, country, json!(findings));
+            let mut doc = input_json(amount, country, json!(findings));
             doc["transaction"]["category"] = json!(["groceries", "gambling"][i as usize % 2]);
-            let want = p.evaluate(doc.clone());
-            assert_eq!(vm.evaluate(doc), want, "input #{i}");
+            let want = p.evaluate(rv(doc.clone()));
+            assert_eq!(vm.evaluate(rv(doc)), want, "input #{i}");
             seen.insert(want.result);
         }
         assert_eq!(
@@ -288,7 +320,7 @@ mod tests {
             "the sample must exercise allow, review and deny"
         );
         assert_eq!(
-            vm.evaluate(json!({"transaction": {"id": 5}})),
+            vm.evaluate(rv(json!({"transaction": {"id": 5}}))),
             Verdict::deny("policy_undefined")
         );
     }

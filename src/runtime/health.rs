@@ -14,6 +14,8 @@ pub struct Health {
     /// `None`: the component is not in use, and its check is not reported.
     pub kafka: Option<AtomicBool>,
     pub opa: Option<AtomicBool>,
+    /// Reported, but never makes the pod unready: exports wait durably in the ledger.
+    pub s3: Option<AtomicBool>,
     heartbeat: AtomicU64,
     database_gauge: OnceLock<Gauge>,
 }
@@ -24,8 +26,20 @@ impl Health {
             database: AtomicBool::new(false),
             kafka: uses_kafka.then(|| AtomicBool::new(false)),
             opa: uses_opa.then(|| AtomicBool::new(false)),
+            s3: None,
             heartbeat: AtomicU64::new(now_secs()),
             database_gauge: OnceLock::new(),
+        }
+    }
+
+    pub fn with_s3(mut self) -> Self {
+        self.s3 = Some(AtomicBool::new(true));
+        self
+    }
+
+    pub fn set_s3(&self, up: bool) {
+        if let Some(f) = &self.s3 {
+            f.store(up, Ordering::Relaxed);
         }
     }
 
@@ -63,6 +77,9 @@ impl Health {
                 checks.insert(name.into(), v.into());
             }
         }
+        if let Some(f) = &self.s3 {
+            checks.insert("s3".into(), f.load(Ordering::Relaxed).into());
+        }
         let status = if ok { "healthy" } else { "degraded" };
         (ok, serde_json::json!({"status": status, "checks": checks}))
     }
@@ -73,4 +90,31 @@ fn now_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_appear_only_for_components_in_use_and_s3_never_gates_readiness() {
+        let h = Health::new(false, false);
+        h.set_database(true);
+        let (ok, body) = h.report();
+        assert!(ok);
+        assert_eq!(
+            body,
+            serde_json::json!({"status": "healthy", "checks": {"database": true}})
+        );
+        let h = Health::new(true, false).with_s3();
+        h.set_database(true);
+        h.set_s3(false);
+        let (ok, body) = h.report();
+        assert!(!ok, "kafka has not joined yet");
+        assert_eq!(body["checks"]["s3"], false);
+        if let Some(k) = &h.kafka {
+            k.store(true, Ordering::Relaxed);
+        }
+        assert!(h.report().0, "an S3 outage alone keeps the pod ready");
+    }
 }

@@ -19,6 +19,7 @@ mod luhn;
 mod name;
 mod national_id;
 mod numeric;
+mod person;
 mod phone;
 
 use std::borrow::Cow;
@@ -159,6 +160,7 @@ impl Scrubber {
         if let Some(name) = customer_name {
             name::find(text, name, &mut out);
         }
+        person::find(text, &mut out);
         resolve(out)
     }
 

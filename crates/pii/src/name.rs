@@ -56,7 +56,7 @@ impl Folded {
         self.buf.get(..self.len).and_then(|s| s.first().copied())
     }
 
-    fn chars(self) -> impl Iterator<Item = char> {
+    pub(crate) fn chars(self) -> impl Iterator<Item = char> {
         self.buf.into_iter().take(self.len)
     }
 }
