@@ -64,7 +64,15 @@ async fn pipeline_pauses_during_a_database_outage_and_resumes_by_itself() {
         .tempdir_in("/tmp")
         .expect("tmp");
     let pg_path = pg_dir.path().join("pg").to_string_lossy().into_owned();
-    let url = pg_script(&["start", &pg_path, &common::free_port().to_string()]);
+    // Durable settings: this test crashes PostgreSQL, and with the test suite's usual
+    // `synchronous_commit=off` a crash may drop commits the server already acknowledged
+    // (RDS, like any production server, runs with it on).
+    let url = pg_script(&[
+        "start",
+        &pg_path,
+        &common::free_port().to_string(),
+        "--durable",
+    ]);
     let _guard = PrivatePg(pg_path.clone());
     let migrate = common::pipeline_cmd(dir.path(), Some(&url))
         .arg("migrate")

@@ -323,17 +323,17 @@ fn pii_values(input: &str) -> std::collections::BTreeSet<String> {
     let mut secrets = std::collections::BTreeSet::new();
     for line in input.lines() {
         let v: Value = serde_json::from_str(line).expect("json");
-        for f in ["customer_email", "card_number", "iban"] {
+        for f in ["customer_email", "card_number", "iban", "customer_name"] {
             if let Some(s) = v[f].as_str() {
                 secrets.insert(s.to_owned());
             }
         }
         for span in v["label"]["pii"].as_array().into_iter().flatten() {
-            if matches!(
-                span["kind"].as_str(),
-                Some("email" | "card_number" | "iban")
-            ) {
-                secrets.insert(span["text"].as_str().unwrap_or_default().to_owned());
+            let text = span["text"].as_str().unwrap_or_default();
+            // Short name fragments would match inside ordinary words; full names do not.
+            let long_enough = span["kind"] != "person_name" || text.chars().count() >= 8;
+            if long_enough && !text.is_empty() {
+                secrets.insert(text.to_owned());
             }
         }
     }

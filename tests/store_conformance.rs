@@ -278,3 +278,27 @@ async fn postgres_decision_log_is_append_only_and_tamper_evident() {
         other => panic!("removal not detected: {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_concurrent_migrations_are_safe() {
+    let Some(url) = common::fresh_pg_database().await else {
+        return;
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let s = PgStore::connect(&url, 2).await.expect("connect");
+            s.migrate().await.map(|_| ())
+        }));
+    }
+    for t in tasks {
+        t.await
+            .expect("join")
+            .expect("every replica's migrate succeeds");
+    }
+    let s = PgStore::connect(&url, 1).await.expect("connect");
+    s.check_schema()
+        .await
+        .expect("schema current after concurrent migrations");
+}

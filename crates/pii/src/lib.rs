@@ -5,12 +5,15 @@
 //! national identity numbers (BSN, DNI, PPS, HETU, personnummer, NIR, Steuer-ID ...) their
 //! check digits. Phone numbers follow international, North American and trunk-prefix national
 //! formats; dates, amounts and times are rejected by their shape and context. The record's
-//! own customer name is matched case- and accent-insensitively at word boundaries.
+//! own customer name is matched case- and accent-insensitively at word boundaries; other
+//! people's names ("transfer to Maria Gonzalez", "Dr. Okafor refund") are found with a
+//! gazetteer of given names, surname shapes, titles and cue words (see `person`).
 //!
 //! The hot path is cheap when there is nothing to find: a byte scan decides which detectors
 //! run (digits → numeric kinds, '@' → e-mail, " dot " / "[at]" → obfuscated e-mail, a name →
-//! name matching); all numeric kinds share one tokenizer pass; and [`Scrubber::find`] does not
-//! allocate unless it finds something ([`Scrubber::scrub_cow`] borrows the text then).
+//! name matching); all numeric kinds share one tokenizer pass; third-party names take one
+//! pass over the words with a hash lookup each; and [`Scrubber::find`] does not allocate
+//! unless it finds something ([`Scrubber::scrub_cow`] borrows the text then).
 
 mod card;
 mod email;
@@ -114,6 +117,7 @@ pub struct Scrubber {
     email: email::EmailFinder,
     iban: iban::IbanFinder,
     ids: national_id::IdFinder,
+    people: person::PersonFinder,
 }
 
 impl Default for Scrubber {
@@ -134,11 +138,13 @@ impl Scrubber {
             email: email::EmailFinder::new(),
             iban: iban::IbanFinder::new(),
             ids: national_id::IdFinder::new(),
+            people: person::PersonFinder::new(),
         }
     }
 
     /// All PII in `text`, sorted by start and non-overlapping. `customer_name` is the record's
-    /// own customer, matched as a full name and by each part of three letters or more.
+    /// own customer, matched as a full name and by each part of three letters or more; other
+    /// people's names are found whether or not a customer name is given.
     pub fn find(&self, text: &str, customer_name: Option<&str>) -> Vec<PiiSpan> {
         let mut out = Vec::new();
         let (mut has_digit, mut has_at) = (false, false);
@@ -160,7 +166,7 @@ impl Scrubber {
         if let Some(name) = customer_name {
             name::find(text, name, &mut out);
         }
-        person::find(text, &mut out);
+        self.people.find(text, &mut out);
         resolve(out)
     }
 
@@ -177,7 +183,8 @@ impl Scrubber {
         replace(text, &spans)
     }
 
-    /// Scrubs every kind except customer names (no name is known), e.g. dead-letter payloads.
+    /// Scrubs every kind with no customer name known (e.g. dead-letter payloads): names are
+    /// still found by the third-party detector.
     pub fn redact_all(&self, text: &str) -> String {
         self.scrub(text, None).text
     }

@@ -199,6 +199,39 @@ proptest! {
     }
 
     #[test]
+    fn third_party_names_are_found_in_context(
+        first in prop::sample::select(vec![
+            "Maria", "John", "Aisha", "Wei", "Søren", "José", "Ngozi", "Haruto", "Olga", "Pieter",
+            "Małgorzata", "Siobhán",
+        ]),
+        last in prop::sample::select(vec![
+            "Gonzalez", "Smith", "Okafor", "Zhang", "Kierkegaard", "García", "Müller", "Tanaka",
+            "Ivanova", "van Dijk", "O'Brien", "Nowak-Kowalska",
+        ]),
+        shape in 0usize..6,
+        before in prop::sample::select(vec!["transfer to", "Paid by", "gift from", "Überweisung an", "", "→"]),
+        after in prop::sample::select(vec!["", "IBAN DE89 3704 0044 0532 0130 00", "thanks", "(ref 2024-01)", "- rent"]),
+    ) {
+        let initial = first.chars().next().map(String::from).unwrap_or_default();
+        let name = match shape {
+            0 => format!("{first} {last}"),
+            1 => format!("{} {}", first.to_uppercase(), last.to_uppercase()),
+            2 => format!("{} {first}", last.to_uppercase()),
+            3 => format!("{last}, {first}"),
+            4 => format!("{initial}. {last}"),
+            _ => format!("{} {}", first.to_lowercase(), last.to_lowercase()),
+        };
+        let text = format!("{before} {name} {after}");
+        let spans = scrubber().find(&text, None);
+        let names: Vec<&str> = spans
+            .iter()
+            .filter(|s| s.kind == PiiKind::PersonName)
+            .map(|s| &text[s.start..s.end])
+            .collect();
+        prop_assert_eq!(names, vec![name.as_str()], "in {:?}", text);
+    }
+
+    #[test]
     fn luhn_generated_numbers_are_valid_and_single_digit_changes_fail(
         payload in prop::collection::vec(0u8..10, 11..=18),
         pos in any::<prop::sample::Index>(),
