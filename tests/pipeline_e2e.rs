@@ -6,35 +6,12 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
-
 fn pipeline(data_dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATA_DIR", data_dir)
-        .env("HTTP_PORT", "0")
-        .env("LOG_LEVEL", "WARN");
-    c
+    common::pipeline_cmd(data_dir, None)
 }
 
 fn generate(dir: &Path, count: u64, seed: u64) -> String {
-    let out = pipeline(dir)
-        .args([
-            "generate",
-            "--count",
-            &count.to_string(),
-            "--seed",
-            &seed.to_string(),
-        ])
-        .output()
-        .expect("run generate");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf8")
+    common::generated_input(dir, count, seed)
 }
 
 fn summary(stdout: &[u8]) -> Value {
@@ -340,22 +317,11 @@ fn pii_values(input: &str) -> std::collections::BTreeSet<String> {
     secrets
 }
 
-fn python() -> Option<String> {
-    match std::env::var("PFM_TEST_PYTHON") {
-        Ok(p) if Path::new(&p).exists() => Some(p),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("PFM_TEST_PYTHON (a Python with pyarrow) is missing in CI: run scripts/test.sh")
-        }
-        _ => {
-            eprintln!("SKIPPED: PFM_TEST_PYTHON unset; run scripts/install-test-deps.sh and scripts/test.sh");
-            None
-        }
-    }
-}
-
 #[test]
 fn lakehouse_parquet_matches_the_database_and_holds_no_plaintext_pii() {
-    let Some(py) = python() else { return };
+    let Some(py) = common::test_python() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tmp");
     let input = generate(dir.path(), 4000, 21);
     let file = dir.path().join("in.jsonl");

@@ -183,3 +183,18 @@ impl PgIntegrity {
         self.transactions + self.quarantine + self.dead_letters
     }
 }
+
+/// A Python with pyarrow and boto3 (from scripts/install-test-deps.sh): the independent
+/// reader of the lakehouse. Missing in CI is a failure, locally a skip.
+pub fn test_python() -> Option<String> {
+    match std::env::var("PFM_TEST_PYTHON") {
+        Ok(p) if std::path::Path::new(&p).exists() => Some(p),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("PFM_TEST_PYTHON (a Python with pyarrow and boto3) is missing in CI: run scripts/test.sh")
+        }
+        _ => {
+            eprintln!("SKIPPED: PFM_TEST_PYTHON unset; run scripts/install-test-deps.sh and scripts/test.sh");
+            None
+        }
+    }
+}
