@@ -295,17 +295,11 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
     let (mut processor, policy) =
         build_processor(&cfg, kek, metrics.clone()).context("loading the governance policies")?;
     let shutdown = shutdown_signal();
-    let http_stop = {
-        let mut rx = shutdown.clone();
-        async move {
-            let _ = rx.wait_for(|v| *v).await;
-        }
-    };
     let state = HttpState {
         health: health.clone(),
         registry: Arc::new(registry),
     };
-    let (addr, http) = serve(cfg.http_port, state, http_stop)
+    let (addr, http) = serve(cfg.http_port, state, shutdown.clone())
         .await
         .with_context(|| format!("binding HTTP_PORT {}", cfg.http_port))?;
     tracing::info!(

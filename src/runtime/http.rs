@@ -60,12 +60,15 @@ async fn metrics(State(s): State<HttpState>) -> Response {
         .into_response()
 }
 
-/// Binds `0.0.0.0:port` (port 0 picks a free one) and serves until `shutdown` resolves.
+/// Binds `0.0.0.0:port` (port 0 picks a free one) and serves until `shutdown` turns true.
 pub async fn serve(
     port: u16,
     state: HttpState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let shutdown = async move {
+        let _ = shutdown.wait_for(|v| *v).await;
+    };
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
     let addr = listener.local_addr()?;
     let app = router(state);

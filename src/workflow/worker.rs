@@ -191,17 +191,11 @@ pub async fn run_worker(cfg: &Config, args: WorkerArgs) -> Result<ExitCode, Work
     let health = Arc::new(Health::new(false, false));
     health.set_database(true);
     let shutdown = shutdown_signal();
-    let http_stop = {
-        let mut rx = shutdown.clone();
-        async move {
-            let _ = rx.wait_for(|v| *v).await;
-        }
-    };
     let state = HttpState {
         health: health.clone(),
         registry: Arc::new(registry),
     };
-    let (addr, http) = serve(cfg.http_port, state, http_stop)
+    let (addr, http) = serve(cfg.http_port, state, shutdown.clone())
         .await
         .map_err(|source| WorkflowError::Http {
             port: cfg.http_port,
