@@ -306,14 +306,7 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
         http = %addr, database = store.kind(), batch_size = cfg.batch_size,
         policy_version = policy.version(), "pipeline started"
     );
-    let deadline = {
-        let mut rx = shutdown.clone();
-        let timeout = cfg.shutdown_timeout;
-        async move {
-            let _ = rx.wait_for(|v| *v).await;
-            tokio::time::sleep(timeout).await;
-        }
-    };
+    let deadline = pfm::runtime::drain_deadline(shutdown.clone(), cfg.shutdown_timeout);
     let lakehouse = if cfg.lakehouse.enabled {
         let lh = Arc::new(
             Lakehouse::from_config(&cfg.lakehouse).context("configuring the lakehouse export")?,
@@ -417,12 +410,7 @@ async fn export_periodically<S: Store>(
                     last_flush = std::time::Instant::now();
                 }
                 if r.rows > 0 {
-                    metrics
-                        .exported_rows
-                        .get_or_create(&pfm::runtime::metrics::StageLabel {
-                            stage: "all".into(),
-                        })
-                        .inc_by(r.rows);
+                    metrics.exported_rows.inc_by(r.rows);
                     tracing::info!(
                         rows = r.rows,
                         objects = r.objects.len(),
@@ -435,6 +423,12 @@ async fn export_periodically<S: Store>(
         }
         if let Ok(n) = store.export_backlog().await {
             metrics.export_backlog.set(n);
+        }
+        if let Ok(oldest) = store.export_oldest_waiting().await {
+            let age = oldest.map_or(0.0, |t| {
+                (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            metrics.export_backlog_age.set(age);
         }
     }
 }

@@ -70,34 +70,17 @@ struct Rec {
 
 fn txn(r: &Rec, offset: i64) -> TxnRow {
     TxnRow {
-        transaction_id: r.id.clone(),
         digest: format!("d-{}", r.id),
         account_id: r.account.clone(),
         ts: r.at - ChronoDuration::seconds(1),
         amount: r.amount.clone(),
         currency: r.currency.into(),
-        merchant: "Shop".into(),
-        mcc: "5411".into(),
-        country: "DE".into(),
-        channel: "online".into(),
-        category: "groceries".into(),
-        description: None,
-        customer_name_enc: None,
-        customer_email_enc: None,
-        card_number_enc: None,
-        iban_enc: None,
-        key_id: None,
-        extra: "{}".into(),
-        risk_score: 0.1,
-        findings: "[]".into(),
         decision: r.decision.into(),
-        reasons: "[]".into(),
-        policy_path: "agentic/allow".into(),
         policy_version: r.version.into(),
         decided_at: r.at,
         source: "file:audit".into(),
-        partition: 0,
         offset,
+        ..common::sample_row(&r.id)
     }
 }
 

@@ -8,34 +8,15 @@ use pfm::store::*;
 
 fn row(id: &str, decision: &str, amount: &str, offset: i64) -> TxnRow {
     TxnRow {
-        transaction_id: id.into(),
         digest: format!("digest-{id}-{amount}"),
-        account_id: "acct-1".into(),
-        ts: Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
         amount: amount.into(),
-        currency: "EUR".into(),
-        merchant: "Shop".into(),
-        mcc: "5411".into(),
-        country: "DE".into(),
-        channel: "online".into(),
-        category: "groceries".into(),
         description: Some("weekly [EMAIL]".into()),
         customer_name_enc: Some("v1:dk-1:abc".into()),
-        customer_email_enc: None,
-        card_number_enc: None,
-        iban_enc: None,
         key_id: Some("dk-1".into()),
-        extra: "{}".into(),
-        risk_score: 0.1,
-        findings: "[]".into(),
         decision: decision.into(),
-        reasons: "[]".into(),
-        policy_path: "agentic/allow".into(),
-        policy_version: "v1".into(),
         decided_at: Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 1).unwrap(),
-        source: "file:test".into(),
-        partition: 0,
         offset,
+        ..common::sample_row(id)
     }
 }
 
@@ -301,4 +282,49 @@ async fn postgres_concurrent_migrations_are_safe() {
     s.check_schema()
         .await
         .expect("schema current after concurrent migrations");
+}
+
+async fn export_backlog_and_its_age<S: Store>(s: &S) {
+    s.migrate().await.expect("migrate");
+    assert_eq!(
+        s.export_oldest_waiting().await.expect("age"),
+        None,
+        "nothing waits yet"
+    );
+    s.commit(&batch(
+        vec![row("t1", "allow", "1", 1), row("t2", "deny", "2", 2)],
+        vec![],
+        3,
+    ))
+    .await
+    .expect("commit");
+    assert_eq!(s.export_backlog().await.expect("backlog"), 2);
+    let oldest = s
+        .export_oldest_waiting()
+        .await
+        .expect("age")
+        .expect("something waits");
+    assert_eq!(oldest, Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 1).unwrap());
+    let range = s
+        .export_claim(1, 100, false)
+        .await
+        .expect("claim")
+        .expect("a range");
+    s.export_done(range, &[], 2).await.expect("done");
+    assert_eq!(s.export_backlog().await.expect("backlog"), 0);
+    assert_eq!(s.export_oldest_waiting().await.expect("age"), None);
+}
+
+#[tokio::test]
+async fn sqlite_export_backlog_and_its_age() {
+    let (s, _d) = common::fresh_sqlite().await;
+    export_backlog_and_its_age(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_export_backlog_and_its_age() {
+    let Some(s) = common::fresh_pg().await else {
+        return;
+    };
+    export_backlog_and_its_age(&s).await;
 }

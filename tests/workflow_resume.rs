@@ -18,24 +18,9 @@ const STEPS: i64 = 4;
 
 fn row(id: &str, account: &str, decision: &str, amount: &str, at: DateTime<Utc>) -> TxnRow {
     TxnRow {
-        transaction_id: id.into(),
-        digest: format!("digest-{id}"),
         account_id: account.into(),
         ts: at,
         amount: amount.into(),
-        currency: "EUR".into(),
-        merchant: "Shop".into(),
-        mcc: "5411".into(),
-        country: "DE".into(),
-        channel: "online".into(),
-        category: "groceries".into(),
-        description: None,
-        customer_name_enc: None,
-        customer_email_enc: None,
-        card_number_enc: None,
-        iban_enc: None,
-        key_id: None,
-        extra: "{}".into(),
         risk_score: 0.6,
         findings: r#"[{"detector":"velocity","score":0.6,"reason":"6 in 1h"}]"#.into(),
         decision: decision.into(),
@@ -44,12 +29,8 @@ fn row(id: &str, account: &str, decision: &str, amount: &str, at: DateTime<Utc>)
         } else {
             "[]".into()
         },
-        policy_path: "agentic/allow".into(),
-        policy_version: "v1".into(),
         decided_at: at,
-        source: "file:test".into(),
-        partition: 0,
-        offset: 0,
+        ..common::sample_row(id)
     }
 }
 

@@ -52,7 +52,7 @@ pub struct Metrics {
     pub up: Gauge,
     pub export_backlog: Gauge,
     pub export_backlog_age: Gauge<f64, AtomicU64>,
-    pub exported_rows: Family<StageLabel, Counter>,
+    pub exported_rows: Counter,
     pub last_commit: Gauge<f64, AtomicU64>,
 }
 
@@ -72,7 +72,7 @@ impl Metrics {
             up: Gauge::default(),
             export_backlog: Gauge::default(),
             export_backlog_age: Gauge::default(),
-            exported_rows: Family::default(),
+            exported_rows: Counter::default(),
             last_commit: Gauge::default(),
         };
         registry.register(

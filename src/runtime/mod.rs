@@ -189,6 +189,12 @@ async fn wait_for_database(health: &Health, error: &dyn std::fmt::Display) {
     health.beat();
 }
 
+/// Resolves `timeout` after shutdown was requested: the bound on a drain.
+pub async fn drain_deadline(mut shutdown: watch::Receiver<bool>, timeout: Duration) {
+    let _ = shutdown.wait_for(|v| *v).await;
+    tokio::time::sleep(timeout).await;
+}
+
 /// Flips the returned receiver on SIGTERM or SIGINT.
 pub fn shutdown_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);

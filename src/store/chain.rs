@@ -99,7 +99,7 @@ impl Verifier {
     }
 }
 
-/// Free function used by tests and the CLI on in-memory rows.
+/// Checks rows already in memory (the store-backed walk is `store::audit_verify`).
 pub fn verify_chain(rows: &[ChainRow], head: (i64, String)) -> VerifyReport {
     let mut v = Verifier::default();
     v.feed(rows).unwrap_or_else(|| v.finish(head))

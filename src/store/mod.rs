@@ -123,6 +123,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Decision-log rows committed but not exported yet.
     fn export_backlog(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// When the oldest not-yet-exported decision was made (`None`: nothing waits). Read from
+    /// the store, so every replica reports the same age, across restarts too.
+    fn export_oldest_waiting(
+        &self,
+    ) -> impl Future<Output = Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>> + Send;
 }
 
 /// Walks the whole decision log in pages and checks the hash chain.

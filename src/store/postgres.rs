@@ -429,6 +429,15 @@ impl Store for PgStore {
         self.export_backlog_impl().await
     }
 
+    async fn export_oldest_waiting(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT decided_at FROM decision_log WHERE seq = \
+             COALESCE((SELECT MAX(end_seq) FROM export_ledger WHERE status = 'done'), 0)::int8 + 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     async fn chain_head(&self) -> Result<(i64, String), StoreError> {
         Ok(
             sqlx::query_as("SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1")

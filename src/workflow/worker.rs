@@ -220,14 +220,7 @@ pub async fn run_worker(cfg: &Config, args: WorkerArgs) -> Result<ExitCode, Work
         policy_version = policy.version(), "workflow worker started"
     );
 
-    let deadline = {
-        let mut rx = shutdown.clone();
-        let timeout = cfg.shutdown_timeout;
-        async move {
-            let _ = rx.wait_for(|v| *v).await;
-            tokio::time::sleep(timeout).await;
-        }
-    };
+    let deadline = crate::runtime::drain_deadline(shutdown.clone(), cfg.shutdown_timeout);
     let outcome = tokio::select! {
         r = worker_loop(&engine, &settings, args.once, &health, &metrics, shutdown.clone()) => Some(r),
         _ = deadline => None,

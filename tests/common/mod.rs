@@ -198,3 +198,43 @@ pub fn test_python() -> Option<String> {
         }
     }
 }
+
+/// A plain allowed grocery purchase as a store row; tests override what they exercise with
+/// struct update syntax.
+pub fn sample_row(id: &str) -> pfm::store::TxnRow {
+    use chrono::TimeZone;
+    let at = chrono::Utc
+        .with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+        .single()
+        .expect("valid date");
+    pfm::store::TxnRow {
+        transaction_id: id.into(),
+        digest: format!("digest-{id}"),
+        account_id: "acct-1".into(),
+        ts: at,
+        amount: "10".into(),
+        currency: "EUR".into(),
+        merchant: "Shop".into(),
+        mcc: "5411".into(),
+        country: "DE".into(),
+        channel: "online".into(),
+        category: "groceries".into(),
+        description: None,
+        customer_name_enc: None,
+        customer_email_enc: None,
+        card_number_enc: None,
+        iban_enc: None,
+        key_id: None,
+        extra: "{}".into(),
+        risk_score: 0.1,
+        findings: "[]".into(),
+        decision: "allow".into(),
+        reasons: "[]".into(),
+        policy_path: "agentic/allow".into(),
+        policy_version: "v1".into(),
+        decided_at: at,
+        source: "file:test".into(),
+        partition: 0,
+        offset: 0,
+    }
+}
