@@ -31,7 +31,8 @@ ensure_venv() {
   for spec in "$@"; do
     name="${spec%%==*}"
     want="${spec#*==}"
-    have="$("$dir/bin/pip" show "$name" 2>/dev/null | sed -n 's/^Version: //p')"
+    # `pip show` exits 1 for a missing package; under pipefail that must not end the script.
+    have="$("$dir/bin/pip" show "$name" 2>/dev/null | sed -n 's/^Version: //p' || true)"
     if [ "$have" != "$want" ]; then
       missing+=("$spec")
     fi
