@@ -5,6 +5,11 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v initdb >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
 command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
+# rdkafka builds the vendored librdkafka with cmake; its config code includes curl's header.
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+[ -f /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -f /usr/include/curl/curl.h ] || need_apt+=(libcurl4-openssl-dev)
+[ -f /usr/include/openssl/ssl.h ] || need_apt+=(libssl-dev)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -14,4 +19,7 @@ id postgres >/dev/null 2>&1 || useradd --system --create-home postgres
 if [ ! -x .venv-test/bin/python ]; then
   python3 -m venv .venv-test
 fi
-.venv-test/bin/python -c 'import pyarrow, boto3, moto' 2>/dev/null || .venv-test/bin/pip install -q pyarrow 'moto[server]' boto3
+.venv-test/bin/python -c 'import pyarrow, boto3, moto, kafka' 2>/dev/null ||
+  .venv-test/bin/pip install -q pyarrow 'moto[server]' boto3 'kafka-python==2.2.15'
+# The Kafka-protocol broker (tansu): built once, 15-20 minutes on 2 cores.
+bash scripts/install-kafka.sh

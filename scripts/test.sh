@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# The test command: starts a throwaway PostgreSQL and an S3 server (moto), runs every test
+# The test command: starts a throwaway PostgreSQL, an S3 server (moto) and a Kafka-protocol
+# broker (tansu), runs every test
 # in the workspace against them (and the embedded SQLite), then stops them. Needs
 # scripts/install-test-deps.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d /tmp/pfm-test.XXXXXX)
 chmod 755 "$tmp"
-cleanup() { bash scripts/s3-test-server.sh stop "$tmp/s3"; bash scripts/pg-test-server.sh stop "$tmp/pg"; rm -rf "$tmp"; }
+cleanup() {
+  bash scripts/kafka-test-server.sh stop "$tmp/kafka"
+  bash scripts/s3-test-server.sh stop "$tmp/s3"
+  bash scripts/pg-test-server.sh stop "$tmp/pg"
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 PFM_TEST_PG_URL=$(bash scripts/pg-test-server.sh start "$tmp/pg")
 export PFM_TEST_PG_URL
 PFM_TEST_S3_URL=$(bash scripts/s3-test-server.sh start "$tmp/s3")
 export PFM_TEST_S3_URL
+PFM_TEST_KAFKA=$(bash scripts/kafka-test-server.sh start "$tmp/kafka")
+export PFM_TEST_KAFKA
 export PFM_TEST_PYTHON="$PWD/.venv-test/bin/python"
 cargo nextest run --workspace --no-fail-fast "$@"

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod kafka;
 pub mod policy;
 pub mod runtime;
 pub mod sink;

@@ -10,7 +10,7 @@ use pfm::runtime::http::{serve, HttpState};
 use pfm::runtime::metrics::Metrics;
 use pfm::runtime::{build_processor, run_loop, shutdown_signal};
 use pfm::sink::Lakehouse;
-use pfm::source::{FileSource, SyntheticSource};
+use pfm::source::{FileSource, KafkaSource, SyntheticSource};
 use pfm::store::{audit_verify, PgStore, SqliteStore, Store, VerifyReport};
 use std::io::Write;
 use std::process::ExitCode;
@@ -71,9 +71,12 @@ struct GenerateArgs {
     /// Share of records that belong to an injected fraud/AML pattern (0..=1).
     #[arg(long, default_value_t = 0.02)]
     fraud_rate: f64,
-    /// Produce to KAFKA_TOPIC instead of stdout.
+    /// Produce to KAFKA_TOPIC (keyed by account_id) instead of writing to stdout.
     #[arg(long)]
     to_kafka: bool,
+    /// With --to-kafka: records per second (default: as fast as the broker takes them).
+    #[arg(long, value_name = "R")]
+    rate: Option<f64>,
 }
 
 #[derive(Subcommand)]
@@ -128,7 +131,7 @@ fn init_logging(cfg: &Config, to_stderr: bool) {
 
 async fn dispatch(command: Command, cfg: Config) -> Result<ExitCode> {
     match command {
-        Command::Generate(args) => generate(args).map(|_| ExitCode::SUCCESS),
+        Command::Generate(args) => generate(args, &cfg).map(|_| ExitCode::SUCCESS),
         Command::Run(args) => match &cfg.database {
             DatabaseConfig::Sqlite { path } => {
                 let store = SqliteStore::open(path)
@@ -273,9 +276,6 @@ fn load_kek(cfg: &Config) -> Result<Kek> {
 }
 
 async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<ExitCode> {
-    if cfg.kafka.is_some() {
-        bail!("KAFKA_BOOTSTRAP_SERVERS is set, but this build has no Kafka source yet; unset it to use --input or the synthetic source");
-    }
     if cfg.opa_url.is_some() {
         bail!("OPA_URL is set, but this build has no remote OPA client yet; unset it to use the embedded engine");
     }
@@ -283,7 +283,7 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(Metrics::new(&mut registry));
     let health = {
-        let h = Health::new(false, false);
+        let h = Health::new(uses_kafka(&cfg, &args), false);
         Arc::new(if cfg.lakehouse.enabled {
             h.with_s3()
         } else {
@@ -326,10 +326,54 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
     } else {
         None
     };
+    // Kafka output: processed records and alerts when ENABLE_KAFKA_PUBLISH, dead letters
+    // whenever Kafka is the source; all through the outbox.
+    let (loop_done_tx, loop_done) = tokio::sync::watch::channel(false);
+    let relay = match &cfg.kafka {
+        Some(kafka) => {
+            processor.publish = pfm::store::PublishTopics {
+                processed: kafka.publish_enabled.then(|| kafka.publish_topic.clone()),
+                alerts: kafka.publish_enabled.then(|| kafka.alerts_topic.clone()),
+                dlq: uses_kafka(&cfg, &args).then(|| kafka.dlq_topic.clone()),
+            };
+            (!processor.publish.is_empty()).then(|| {
+                tokio::spawn(pfm::sink::kafka_publisher::run_relay(
+                    store.clone(),
+                    kafka.clone(),
+                    metrics.clone(),
+                    loop_done,
+                    cfg.shutdown_timeout,
+                ))
+            })
+        }
+        None => None,
+    };
     let summary = {
         let work = async {
-            match &args.input {
-                Some(path) => {
+            match (&args.input, &cfg.kafka) {
+                (None, Some(kafka)) if args.count.is_none() => {
+                    let (consumer, events) = pfm::kafka::ConsumerHandle::start(
+                        kafka,
+                        offset_lookup(&store, &kafka.topic),
+                        metrics.clone(),
+                        health.clone(),
+                        cfg.batch_size.saturating_mul(4),
+                    )
+                    .map_err(pfm::source::SourceError::from)?;
+                    let mut src = KafkaSource::new(consumer, events, kafka.batch_linger);
+                    let r = run_loop(
+                        &store,
+                        &mut src,
+                        &mut processor,
+                        &health,
+                        cfg.batch_size,
+                        shutdown.clone(),
+                    )
+                    .await;
+                    src.close().await;
+                    r
+                }
+                (Some(path), _) => {
                     let mut src = FileSource::open(path).await?;
                     run_loop(
                         &store,
@@ -341,7 +385,7 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
                     )
                     .await
                 }
-                None => {
+                (None, _) => {
                     let mut src = SyntheticSource::new(args.seed, args.count);
                     run_loop(
                         &store,
@@ -362,6 +406,16 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
             }
         }
     };
+    let _ = loop_done_tx.send(true);
+    if let Some(relay) = relay {
+        // Bounded by the relay itself (SHUTDOWN_TIMEOUT); what is left waits in the outbox.
+        if tokio::time::timeout(cfg.shutdown_timeout + Duration::from_secs(5), relay)
+            .await
+            .is_err()
+        {
+            tracing::warn!("kafka publisher did not stop in time; the outbox keeps the rest");
+        }
+    }
     if let Some(lh) = lakehouse {
         // Fail soft and bounded: what cannot be exported now stays pending in the ledger.
         match tokio::time::timeout(cfg.shutdown_timeout, lh.export_ready(&store, true))
@@ -383,6 +437,32 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}").context("writing the summary")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Kafka source is used unless `--input` or `--count` picks another one.
+fn uses_kafka(cfg: &Config, args: &RunArgs) -> bool {
+    cfg.kafka.is_some() && args.input.is_none() && args.count.is_none()
+}
+
+/// How the consumer thread asks the database where an assigned partition resumes.
+fn offset_lookup<S: Store + Clone>(store: &S, topic: &str) -> pfm::kafka::OffsetLookup {
+    let store = store.clone();
+    let name = KafkaSource::source_name(topic);
+    let handle = tokio::runtime::Handle::current();
+    Box::new(move || {
+        handle.block_on(async {
+            match tokio::time::timeout(pfm::kafka::OFFSET_LOOKUP_WAIT, store.load_offsets(&name))
+                .await
+            {
+                Ok(Ok(map)) => Ok(map),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!(
+                    "no answer within {:?}",
+                    pfm::kafka::OFFSET_LOOKUP_WAIT
+                )),
+            }
+        })
+    })
 }
 
 /// Exports every few seconds: a full range as soon as one is ready, and whatever is waiting
@@ -433,18 +513,40 @@ async fn export_periodically<S: Store>(
     }
 }
 
-fn generate(args: GenerateArgs) -> Result<()> {
-    if args.to_kafka {
-        bail!("--to-kafka needs the Kafka producer, which this build does not have yet");
-    }
+fn generate(args: GenerateArgs, cfg: &Config) -> Result<()> {
     if !(0.0..=1.0).contains(&args.fraud_rate) {
         bail!("--fraud-rate must be between 0 and 1");
+    }
+    if let Some(r) = args.rate {
+        if !(r.is_finite() && r > 0.0) {
+            bail!("--rate must be a positive number of records per second");
+        }
     }
     let gen = pfm_synth::Generator::new(pfm_synth::GenConfig {
         seed: args.seed,
         fraud_rate: args.fraud_rate,
         ..pfm_synth::GenConfig::default()
     });
+    if args.to_kafka {
+        let Some(kafka) = &cfg.kafka else {
+            bail!("--to-kafka needs KAFKA_BOOTSTRAP_SERVERS (host:port[,host:port...])");
+        };
+        let records = gen.take(args.count as usize).filter_map(|txn| {
+            let payload = serde_json::to_vec(&txn).ok()?;
+            Some((txn.account_id.clone(), payload))
+        });
+        let report =
+            pfm::kafka::produce_synthetic(kafka, records, args.rate, Duration::from_secs(60))
+                .with_context(|| format!("producing to {}", kafka.topic))?;
+        println!(
+            "{}",
+            serde_json::to_string(&report).context("encoding the report")?
+        );
+        return Ok(());
+    }
+    if args.rate.is_some() {
+        bail!("--rate applies to --to-kafka only");
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     for txn in gen.take(args.count as usize) {

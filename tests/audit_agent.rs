@@ -217,6 +217,7 @@ async fn audit_with(
             dead_letters,
             offsets: vec![],
             detector_state: vec![],
+            ..Default::default()
         })
         .await
         .expect("commit");

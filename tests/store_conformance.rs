@@ -43,6 +43,7 @@ fn batch(rows: Vec<TxnRow>, dead_letters: Vec<DeadLetterRow>, next: i64) -> Comm
             next_offset: next,
         }],
         detector_state: vec![("acct-1".into(), format!("{{\"n\":{next}}}"))],
+        ..Default::default()
     }
 }
 

@@ -67,6 +67,7 @@ async fn seeded(reviews: usize) -> Option<(String, PgStore)> {
                 next_offset: n,
             }],
             detector_state: vec![],
+            ..Default::default()
         })
         .await
         .expect("commit");

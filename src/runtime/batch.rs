@@ -37,6 +37,8 @@ pub struct BatchProcessor {
     pub ctx: StageContext,
     pub kek: Arc<Kek>,
     pub metrics: Arc<Metrics>,
+    /// Where committed records and dead letters are published (nothing by default).
+    pub publish: crate::store::PublishTopics,
 }
 
 impl BatchProcessor {
@@ -72,6 +74,7 @@ impl BatchProcessor {
             dead_letters: batch.dead.iter().map(|d| to_dead_row(d, now)).collect(),
             offsets: input.offsets.clone(),
             detector_state,
+            publish: self.publish.clone(),
         })
     }
 

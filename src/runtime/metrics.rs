@@ -48,6 +48,11 @@ pub struct Metrics {
     pub dead_letters: Family<ReasonLabel, Counter>,
     pub consumer_lag: Family<PartitionLabel, Gauge>,
     pub group_lag: Family<TopicLabel, Gauge>,
+    pub rebalances: Counter,
+    pub assigned_partitions: Gauge,
+    pub kafka_in_flight: Gauge,
+    pub outbox_backlog: Gauge,
+    pub published: Family<TopicLabel, Counter>,
     pub database_up: Gauge,
     pub up: Gauge,
     pub export_backlog: Gauge,
@@ -68,6 +73,11 @@ impl Metrics {
             dead_letters: Family::default(),
             consumer_lag: Family::default(),
             group_lag: Family::default(),
+            rebalances: Counter::default(),
+            assigned_partitions: Gauge::default(),
+            kafka_in_flight: Gauge::default(),
+            outbox_backlog: Gauge::default(),
+            published: Family::default(),
             database_up: Gauge::default(),
             up: Gauge::default(),
             export_backlog: Gauge::default(),
@@ -109,6 +119,31 @@ impl Metrics {
             "kafka_consumergroup_lag_sum",
             "Sum of kafka_consumer_lag over this pod's partitions",
             m.group_lag.clone(),
+        );
+        registry.register(
+            "pipeline_kafka_rebalances",
+            "Partition assignments and revocations this pod has seen",
+            m.rebalances.clone(),
+        );
+        registry.register(
+            "pipeline_kafka_assigned_partitions",
+            "Partitions of the input topic this pod owns",
+            m.assigned_partitions.clone(),
+        );
+        registry.register(
+            "pipeline_kafka_in_flight",
+            "Messages consumed and not yet committed (fetching pauses above 4 batches)",
+            m.kafka_in_flight.clone(),
+        );
+        registry.register(
+            "pipeline_outbox_backlog",
+            "Messages committed to the outbox and not yet acknowledged by Kafka",
+            m.outbox_backlog.clone(),
+        );
+        registry.register(
+            "pipeline_published_messages",
+            "Messages the outbox relay published, by topic",
+            m.published.clone(),
         );
         registry.register(
             "pipeline_database_up",

@@ -55,6 +55,7 @@ pub fn build_processor(
         ctx: StageContext::default(),
         kek,
         metrics,
+        publish: Default::default(),
     };
     Ok((processor, policy))
 }
@@ -109,6 +110,10 @@ pub async fn run_loop<S: Store, Src: Source>(
             _ = shutdown.changed() => continue,
         };
         let Some(input) = next else { break };
+        if input.envelopes.is_empty() {
+            source.committed(&input.offsets).await;
+            continue;
+        }
         let batch_started = Instant::now();
         let commit = loop {
             match processor.prepare(store, &input).await {
@@ -120,6 +125,7 @@ pub async fn run_loop<S: Store, Src: Source>(
             }
         };
         let outcome = retry(health, || store.commit(&commit)).await?;
+        source.committed(&input.offsets).await;
         if !health.set_database(true) {
             tracing::info!("database available again: resuming");
         }

@@ -1,6 +1,7 @@
 //! Where committed results go after the database: the Parquet lakehouse, in a local folder
-//! or an S3-compatible bucket.
+//! or an S3-compatible bucket, and the Kafka output topics (through the outbox).
 
+pub mod kafka_publisher;
 mod lakehouse;
 mod parquet_files;
 

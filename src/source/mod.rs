@@ -2,9 +2,11 @@
 //! and the offsets to store with the batch so a restart resumes after it.
 
 mod file;
+mod kafka;
 mod synthetic;
 
 pub use file::FileSource;
+pub use kafka::KafkaSource;
 pub use synthetic::SyntheticSource;
 
 use crate::stage::Envelope;
@@ -23,6 +25,8 @@ pub enum SourceError {
         path: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Kafka(#[from] crate::kafka::KafkaError),
 }
 
 pub trait Source: Send {
@@ -33,9 +37,17 @@ pub trait Source: Send {
         &mut self,
         offsets: &std::collections::HashMap<i32, i64>,
     ) -> impl std::future::Future<Output = Result<(), SourceError>> + Send;
-    /// `None` when the source is drained (bounded sources only).
+    /// `None` when the source is drained (bounded sources only). An unbounded source may
+    /// return an empty batch when idle, so the caller keeps control.
     fn next_batch(
         &mut self,
         max: usize,
     ) -> impl std::future::Future<Output = Result<Option<SourceBatch>, SourceError>> + Send;
+    /// Called once the batch `next_batch` returned last is committed (or was empty).
+    fn committed(
+        &mut self,
+        _offsets: &[OffsetRow],
+    ) -> impl std::future::Future<Output = ()> + Send {
+        async {}
+    }
 }

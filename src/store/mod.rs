@@ -3,11 +3,13 @@
 //! entries, detector state and source offsets are committed in one database transaction.
 
 mod chain;
+mod outbox;
 mod postgres;
 mod rows;
 mod sqlite;
 
 pub use chain::{verify_chain, ChainRow, VerifyReport, GENESIS};
+pub use outbox::{record_payload, OutboxEntry, OutboxRow, PublishTopics, SentTo};
 pub use postgres::PgStore;
 pub use rows::*;
 pub use sqlite::SqliteStore;
@@ -57,10 +59,13 @@ impl From<sqlx::Error> for StoreError {
 }
 
 fn is_unavailable_code(code: Option<&str>) -> bool {
-    // PostgreSQL: admin shutdown, crash shutdown, cannot connect now, connection failures.
+    // PostgreSQL: admin shutdown, crash shutdown, cannot connect now, connection failures;
+    // a lock or statement timeout (contention or overload: retrying later is right).
     matches!(
         code,
-        Some("57P01")
+        Some("55P03")
+            | Some("57014")
+            | Some("57P01")
             | Some("57P02")
             | Some("57P03")
             | Some("08000")
@@ -123,11 +128,66 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Decision-log rows committed but not exported yet.
     fn export_backlog(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// Outbox messages not yet acknowledged, oldest first.
+    fn outbox_pending(
+        &self,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
+    /// Records where each message is about to be sent (before sending).
+    fn outbox_mark_sent(
+        &self,
+        sent: &[(i64, SentTo)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes the acknowledged messages and returns the others to "not sent".
+    fn outbox_settle(
+        &self,
+        delivered: &[i64],
+        not_delivered: &[i64],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn outbox_backlog(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// `None` while another replica relays.
+    fn relay_lease(&self) -> impl Future<Output = Result<Option<RelayLease>, StoreError>> + Send;
     /// When the oldest not-yet-exported decision was made (`None`: nothing waits). Read from
     /// the store, so every replica reports the same age, across restarts too.
     fn export_oldest_waiting(
         &self,
     ) -> impl Future<Output = Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>> + Send;
+}
+
+/// The right to relay the outbox: one replica at a time, so the in-doubt check after a
+/// crash can trust that nobody else published the same messages. On PostgreSQL it is a
+/// session advisory lock held on a dedicated connection: it ends when the process or its
+/// connection dies.
+pub struct RelayLease {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+}
+
+impl RelayLease {
+    /// The embedded database has one process by construction.
+    pub(crate) fn embedded() -> Self {
+        Self { conn: None }
+    }
+
+    pub(crate) fn held(conn: sqlx::pool::PoolConnection<sqlx::Postgres>) -> Self {
+        Self { conn: Some(conn) }
+    }
+
+    /// `false` once the lock's connection is gone (another replica may hold it now).
+    pub async fn still_held(&mut self) -> bool {
+        match self.conn.as_mut() {
+            None => true,
+            Some(c) => sqlx::query("SELECT 1").execute(&mut **c).await.is_ok(),
+        }
+    }
+}
+
+impl Drop for RelayLease {
+    fn drop(&mut self) {
+        // Closing the connection, rather than returning it to the pool, releases the lock.
+        if let Some(c) = self.conn.take() {
+            drop(c.detach());
+        }
+    }
 }
 
 /// Walks the whole decision log in pages and checks the hash chain.

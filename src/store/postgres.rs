@@ -44,6 +44,9 @@ fn expected_version() -> i64 {
 
 type Cols<T> = Vec<T>;
 
+/// The advisory-lock key of the outbox relay ("pfm-outbox" as digits, unique to this schema).
+const RELAY_LOCK: i64 = 0x7066_6d6f_7574_0001;
+
 impl Store for PgStore {
     fn kind(&self) -> &'static str {
         "postgres"
@@ -267,11 +270,14 @@ impl Store for PgStore {
             .await?;
         }
         dead.extend(batch.dead_letters.iter().cloned());
+        let mut new_dead_keys: std::collections::HashSet<(String, i32, i64)> =
+            std::collections::HashSet::new();
         if !dead.is_empty() {
             let res = sqlx::query(
                 "INSERT INTO dead_letters (source, source_partition, source_offset, transaction_id, reason, detail, \
                  payload, received_at) SELECT * FROM UNNEST($1::text[], $2::int4[], $3::int8[], $4::text[], \
-                 $5::text[], $6::text[], $7::text[], $8::timestamptz[]) ON CONFLICT DO NOTHING",
+                 $5::text[], $6::text[], $7::text[], $8::timestamptz[]) ON CONFLICT DO NOTHING \
+                 RETURNING source, source_partition, source_offset",
             )
             .bind(dead.iter().map(|d| d.source.as_str()).collect::<Cols<_>>())
             .bind(dead.iter().map(|d| d.partition).collect::<Cols<_>>())
@@ -281,9 +287,35 @@ impl Store for PgStore {
             .bind(dead.iter().map(|d| d.detail.as_str()).collect::<Cols<_>>())
             .bind(dead.iter().map(|d| d.payload.as_str()).collect::<Cols<_>>())
             .bind(dead.iter().map(|d| d.received_at).collect::<Cols<_>>())
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
-            outcome.dead_letters = res.rows_affected();
+            outcome.dead_letters = res.len() as u64;
+            new_dead_keys.extend(res.into_iter().map(|r| {
+                (
+                    r.get::<String, _>(0),
+                    r.get::<i32, _>(1),
+                    r.get::<i64, _>(2),
+                )
+            }));
+        }
+        if !batch.publish.is_empty() {
+            let new_dead: Vec<&super::DeadLetterRow> = dead
+                .iter()
+                .filter(|d| new_dead_keys.contains(&(d.source.clone(), d.partition, d.offset)))
+                .collect();
+            let out = super::outbox::entries(&batch.publish, &fresh, &new_dead);
+            if !out.is_empty() {
+                sqlx::query(
+                    "INSERT INTO outbox (topic, message_key, payload, headers) \
+                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])",
+                )
+                .bind(out.iter().map(|o| o.topic.as_str()).collect::<Cols<_>>())
+                .bind(out.iter().map(|o| o.key.as_str()).collect::<Cols<_>>())
+                .bind(out.iter().map(|o| o.payload.as_str()).collect::<Cols<_>>())
+                .bind(out.iter().map(|o| o.headers.as_str()).collect::<Cols<_>>())
+                .execute(&mut *tx)
+                .await?;
+            }
         }
 
         if !batch.detector_state.is_empty() {
@@ -302,7 +334,8 @@ impl Store for PgStore {
             sqlx::query(
                 "INSERT INTO source_offsets (source, source_partition, next_offset, updated_at) \
                  SELECT s, p, o, now() FROM UNNEST($1::text[], $2::int4[], $3::int8[]) AS t(s, p, o) \
-                 ON CONFLICT (source, source_partition) DO UPDATE SET next_offset = excluded.next_offset, \
+                 ON CONFLICT (source, source_partition) DO UPDATE SET \
+                 next_offset = GREATEST(source_offsets.next_offset, excluded.next_offset), \
                  updated_at = excluded.updated_at",
             )
             .bind(batch.offsets.iter().map(|o| o.source.as_str()).collect::<Cols<_>>())
@@ -436,6 +469,72 @@ impl Store for PgStore {
         )
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    async fn outbox_pending(&self, limit: i64) -> Result<Vec<super::OutboxEntry>, StoreError> {
+        let rows: Vec<super::outbox::EntryColumns> = sqlx::query_as(
+            "SELECT id, topic, message_key, payload, headers, out_partition, floor_offset \
+                 FROM outbox ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(super::outbox::entry_from).collect())
+    }
+
+    async fn outbox_mark_sent(&self, sent: &[(i64, super::SentTo)]) -> Result<(), StoreError> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE outbox o SET out_partition = t.p, floor_offset = t.f \
+             FROM UNNEST($1::int8[], $2::int4[], $3::int8[]) AS t(id, p, f) WHERE o.id = t.id",
+        )
+        .bind(sent.iter().map(|(id, _)| *id).collect::<Cols<_>>())
+        .bind(sent.iter().map(|(_, s)| s.partition).collect::<Cols<_>>())
+        .bind(sent.iter().map(|(_, s)| s.floor).collect::<Cols<_>>())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn outbox_settle(
+        &self,
+        delivered: &[i64],
+        not_delivered: &[i64],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !delivered.is_empty() {
+            sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+                .bind(delivered)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !not_delivered.is_empty() {
+            sqlx::query(
+                "UPDATE outbox SET out_partition = NULL, floor_offset = NULL WHERE id = ANY($1)",
+            )
+            .bind(not_delivered)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn outbox_backlog(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn relay_lease(&self) -> Result<Option<super::RelayLease>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(RELAY_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(got.then(|| super::RelayLease::held(conn)))
     }
 
     async fn chain_head(&self) -> Result<(i64, String), StoreError> {

@@ -86,6 +86,8 @@ pub struct CommitBatch {
     pub offsets: Vec<OffsetRow>,
     /// (account_id, detector state as JSON)
     pub detector_state: Vec<(String, String)>,
+    /// Topics the newly stored records and dead letters are published to (via the outbox).
+    pub publish: super::PublishTopics,
 }
 
 /// What a commit actually changed. Replays (same id, same content) change nothing.

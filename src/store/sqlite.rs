@@ -268,6 +268,8 @@ impl Store for SqliteStore {
             q.build().execute(&mut *tx).await?;
         }
         dead.extend(batch.dead_letters.iter().cloned());
+        let mut new_dead_keys: std::collections::HashSet<(String, i32, i64)> =
+            std::collections::HashSet::new();
         for chunk in dead.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO dead_letters (source, source_partition, source_offset, transaction_id, reason, detail, \
@@ -283,8 +285,35 @@ impl Store for SqliteStore {
                     .push_bind(&d.payload)
                     .push_bind(format_ts(d.received_at));
             });
-            q.push(" ON CONFLICT DO NOTHING");
-            outcome.dead_letters += q.build().execute(&mut *tx).await?.rows_affected();
+            q.push(" ON CONFLICT DO NOTHING RETURNING source, source_partition, source_offset");
+            let inserted = q.build().fetch_all(&mut *tx).await?;
+            outcome.dead_letters += inserted.len() as u64;
+            new_dead_keys.extend(inserted.into_iter().map(|r| {
+                (
+                    r.get::<String, _>(0),
+                    r.get::<i32, _>(1),
+                    r.get::<i64, _>(2),
+                )
+            }));
+        }
+        if !batch.publish.is_empty() {
+            let new_dead: Vec<&super::DeadLetterRow> = dead
+                .iter()
+                .filter(|d| new_dead_keys.contains(&(d.source.clone(), d.partition, d.offset)))
+                .collect();
+            let out = super::outbox::entries(&batch.publish, &fresh, &new_dead);
+            for chunk in out.chunks(CHUNK) {
+                let mut q = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO outbox (topic, message_key, payload, headers) ",
+                );
+                q.push_values(chunk, |mut b, o| {
+                    b.push_bind(&o.topic)
+                        .push_bind(&o.key)
+                        .push_bind(&o.payload)
+                        .push_bind(&o.headers);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
         }
         for chunk in batch.detector_state.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -301,7 +330,8 @@ impl Store for SqliteStore {
         for o in &batch.offsets {
             sqlx::query(
                 "INSERT INTO source_offsets (source, source_partition, next_offset, updated_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (source, source_partition) DO UPDATE SET next_offset = excluded.next_offset, \
+                 ON CONFLICT (source, source_partition) DO UPDATE SET \
+                 next_offset = MAX(source_offsets.next_offset, excluded.next_offset), \
                  updated_at = excluded.updated_at",
             )
             .bind(&o.source)
@@ -432,6 +462,71 @@ impl Store for SqliteStore {
         at.map(|t| parse_ts(&t))
             .transpose()
             .map_err(StoreError::from)
+    }
+
+    async fn outbox_pending(&self, limit: i64) -> Result<Vec<super::OutboxEntry>, StoreError> {
+        let rows: Vec<super::outbox::EntryColumns> = sqlx::query_as(
+            "SELECT id, topic, message_key, payload, headers, out_partition, floor_offset \
+             FROM outbox ORDER BY id LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(super::outbox::entry_from).collect())
+    }
+
+    async fn outbox_mark_sent(&self, sent: &[(i64, super::SentTo)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (id, to) in sent {
+            sqlx::query("UPDATE outbox SET out_partition = ?, floor_offset = ? WHERE id = ?")
+                .bind(to.partition)
+                .bind(to.floor)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn outbox_settle(
+        &self,
+        delivered: &[i64],
+        not_delivered: &[i64],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in delivered.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM outbox WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in not_delivered.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "UPDATE outbox SET out_partition = NULL, floor_offset = NULL WHERE id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn outbox_backlog(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn relay_lease(&self) -> Result<Option<super::RelayLease>, StoreError> {
+        Ok(Some(super::RelayLease::embedded()))
     }
 
     async fn chain_head(&self) -> Result<(i64, String), StoreError> {

@@ -1,6 +1,8 @@
 //! Test harness shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod kafka;
+
 use pfm::store::{PgStore, SqliteStore};
 use std::sync::atomic::{AtomicU32, Ordering};
 

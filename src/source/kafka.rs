@@ -1,0 +1,149 @@
+use super::{Source, SourceBatch, SourceError};
+use crate::kafka::{ConsumerHandle, Event};
+use crate::stage::{Envelope, Position};
+use crate::store::OffsetRow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{mpsc as sync_mpsc, Arc};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// While nothing arrives, `next_batch` returns an empty batch this often, so the run loop
+/// keeps beating (liveness) and notices shutdown.
+const IDLE: Duration = Duration::from_secs(1);
+
+/// The input topic, consumed in a group. Offsets are stored as `kafka:<topic>`, partition by
+/// partition; the consumer thread seeks to them whenever a partition is assigned.
+pub struct KafkaSource {
+    name: Arc<str>,
+    consumer: Option<ConsumerHandle>,
+    events: mpsc::UnboundedReceiver<Event>,
+    linger: Duration,
+    /// Revocations to release once the batch handed out last is committed.
+    releases: Vec<sync_mpsc::SyncSender<()>>,
+    handed_out: usize,
+}
+
+impl KafkaSource {
+    pub fn source_name(topic: &str) -> String {
+        format!("kafka:{topic}")
+    }
+
+    pub fn new(
+        consumer: ConsumerHandle,
+        events: mpsc::UnboundedReceiver<Event>,
+        linger: Duration,
+    ) -> Self {
+        Self {
+            name: Self::source_name(consumer.topic()).into(),
+            consumer: Some(consumer),
+            events,
+            linger,
+            releases: Vec::new(),
+            handed_out: 0,
+        }
+    }
+
+    /// Commits the last positions to the group and leaves it.
+    pub async fn close(mut self) {
+        self.releases.clear();
+        self.events.close();
+        if let Some(c) = self.consumer.take() {
+            c.close().await;
+        }
+    }
+}
+
+impl Source for KafkaSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Nothing to do here: each partition is sought to its stored offset when assigned.
+    async fn resume(&mut self, _offsets: &HashMap<i32, i64>) -> Result<(), SourceError> {
+        Ok(())
+    }
+
+    async fn next_batch(&mut self, max: usize) -> Result<Option<SourceBatch>, SourceError> {
+        let mut envelopes: Vec<Envelope> = Vec::new();
+        let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+        let idle_until = Instant::now() + IDLE;
+        let mut linger_until: Option<Instant> = None;
+        while envelopes.len() < max {
+            let until = linger_until.unwrap_or(idle_until);
+            let event = match tokio::time::timeout_at(until, self.events.recv()).await {
+                Ok(Some(e)) => e,
+                Ok(None) => return Err(SourceError::Kafka(crate::kafka::KafkaError::ConsumerGone)),
+                Err(_) => break,
+            };
+            match event {
+                Event::Message {
+                    partition,
+                    offset,
+                    payload,
+                } => {
+                    envelopes.push(Envelope {
+                        position: Position {
+                            source: self.name.clone(),
+                            partition,
+                            offset,
+                        },
+                        payload,
+                    });
+                    let n = next.entry(partition).or_insert(offset + 1);
+                    *n = (*n).max(offset + 1);
+                    if linger_until.is_none() {
+                        linger_until = Some(Instant::now() + self.linger);
+                    }
+                }
+                Event::Revoked {
+                    partitions,
+                    lost,
+                    done,
+                } => {
+                    if lost {
+                        // Another member owns them now and re-reads from the database.
+                        let gone: HashSet<i32> = partitions.into_iter().collect();
+                        let before = envelopes.len();
+                        envelopes.retain(|e| !gone.contains(&e.position.partition));
+                        next.retain(|p, _| !gone.contains(p));
+                        if let Some(c) = &self.consumer {
+                            c.discarded(before - envelopes.len());
+                        }
+                    }
+                    // Commit what is held (the revoked partitions' records included), then
+                    // release them.
+                    self.releases.push(done);
+                    break;
+                }
+            }
+        }
+        if envelopes.is_empty() && self.consumer.as_ref().is_some_and(|c| !c.is_running()) {
+            return Err(SourceError::Kafka(crate::kafka::KafkaError::ConsumerGone));
+        }
+        self.handed_out = envelopes.len();
+        let offsets = next
+            .into_iter()
+            .map(|(partition, next_offset)| OffsetRow {
+                source: self.name.to_string(),
+                partition,
+                next_offset,
+            })
+            .collect();
+        Ok(Some(SourceBatch { envelopes, offsets }))
+    }
+
+    async fn committed(&mut self, offsets: &[OffsetRow]) {
+        let pairs: Vec<(i32, i64)> = offsets
+            .iter()
+            .map(|o| (o.partition, o.next_offset))
+            .collect();
+        if let Some(c) = self.consumer.as_mut() {
+            c.committed(&pairs, self.handed_out);
+        }
+        self.handed_out = 0;
+        for done in self.releases.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The outbox: what a commit publishes, written in the same transaction as the rows, so a
+//! record is published if and only if it was committed, and only the first time.
+
+use super::{format_ts, DeadLetterRow, TxnRow};
+
+/// Where a commit's publications go; `None` topics are not published.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishTopics {
+    /// Every governed record (transactions and quarantine), PII encrypted.
+    pub processed: Option<String>,
+    /// Records that were not simply allowed, or that a detector flagged.
+    pub alerts: Option<String>,
+    /// Dead letters, with the reason and the source coordinates in headers.
+    pub dlq: Option<String>,
+}
+
+impl PublishTopics {
+    pub fn is_empty(&self) -> bool {
+        self.processed.is_none() && self.alerts.is_none() && self.dlq.is_none()
+    }
+}
+
+/// One message to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub topic: String,
+    pub key: String,
+    pub payload: String,
+    /// JSON object of string headers.
+    pub headers: String,
+}
+
+/// A stored outbox message, as the relay reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub topic: String,
+    pub key: String,
+    pub payload: String,
+    pub headers: String,
+    /// Set once a send was attempted: the outcome of that send is in doubt until checked.
+    pub sent: Option<SentTo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentTo {
+    pub partition: i32,
+    /// The partition's end offset before the first send.
+    pub floor: i64,
+}
+
+/// The public form of a governed record: no plaintext PII (ciphertexts and the scrubbed
+/// description only).
+pub fn record_payload(r: &TxnRow) -> String {
+    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_default();
+    serde_json::json!({
+        "transaction_id": r.transaction_id,
+        "account_id": r.account_id,
+        "timestamp": format_ts(r.ts),
+        "amount": r.amount,
+        "currency": r.currency,
+        "merchant": r.merchant,
+        "mcc": r.mcc,
+        "country": r.country,
+        "channel": r.channel,
+        "category": r.category,
+        "description": r.description,
+        "customer_name_enc": r.customer_name_enc,
+        "customer_email_enc": r.customer_email_enc,
+        "card_number_enc": r.card_number_enc,
+        "iban_enc": r.iban_enc,
+        "key_id": r.key_id,
+        "risk_score": r.risk_score,
+        "findings": json(&r.findings),
+        "decision": r.decision,
+        "reasons": json(&r.reasons),
+        "policy_version": r.policy_version,
+        "decided_at": format_ts(r.decided_at),
+    })
+    .to_string()
+}
+
+fn headers(pairs: &[(&str, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// The outbox rows for a commit's newly stored records and dead letters.
+pub fn entries(
+    topics: &PublishTopics,
+    fresh: &[&TxnRow],
+    new_dead: &[&DeadLetterRow],
+) -> Vec<OutboxRow> {
+    let mut out = Vec::new();
+    for r in fresh {
+        let origin = [
+            ("pfm-source", r.source.clone()),
+            ("pfm-source-partition", r.partition.to_string()),
+            ("pfm-source-offset", r.offset.to_string()),
+            ("pfm-decision", r.decision.clone()),
+        ];
+        let payload = record_payload(r);
+        if let Some(t) = &topics.processed {
+            out.push(OutboxRow {
+                topic: t.clone(),
+                key: r.account_id.clone(),
+                payload: payload.clone(),
+                headers: headers(&origin),
+            });
+        }
+        let flagged = r.decision != "allow" || r.findings.trim() != "[]";
+        if let (Some(t), true) = (&topics.alerts, flagged) {
+            out.push(OutboxRow {
+                topic: t.clone(),
+                key: r.account_id.clone(),
+                payload,
+                headers: headers(&origin),
+            });
+        }
+    }
+    if let Some(t) = &topics.dlq {
+        for d in new_dead {
+            out.push(OutboxRow {
+                topic: t.clone(),
+                key: d
+                    .transaction_id
+                    .clone()
+                    .unwrap_or_else(|| format!("{}:{}:{}", d.source, d.partition, d.offset)),
+                payload: d.payload.clone(),
+                headers: headers(&[
+                    ("pfm-reason", d.reason.clone()),
+                    ("pfm-detail", d.detail.clone()),
+                    ("pfm-source", d.source.clone()),
+                    ("pfm-source-partition", d.partition.to_string()),
+                    ("pfm-source-offset", d.offset.to_string()),
+                ]),
+            });
+        }
+    }
+    out
+}
+
+pub(crate) type EntryColumns = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<i32>,
+    Option<i64>,
+);
+
+pub(crate) fn entry_from(
+    (id, topic, key, payload, headers, partition, floor): EntryColumns,
+) -> OutboxEntry {
+    OutboxEntry {
+        id,
+        topic,
+        key,
+        payload,
+        headers,
+        sent: match (partition, floor) {
+            (Some(partition), Some(floor)) => Some(SentTo { partition, floor }),
+            _ => None,
+        },
+    }
+}
