@@ -52,27 +52,9 @@ ensure_venv .venv-checkov checkov==3.3.30
 
 if [ ! -x /usr/bin/promtool ]; then
   log "promtool missing: installing Debian's prometheus package"
-  export DEBIAN_FRONTEND=noninteractive
-  # Only the binaries are wanted: keep the package's postinst from starting a Prometheus
-  # server (policy-rc.d exit 101 = "action forbidden"), unless the machine already has a policy.
-  policy_rc=/usr/sbin/policy-rc.d
-  own_policy=0
-  if [ ! -e "$policy_rc" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy_rc"
-    chmod +x "$policy_rc"
-    own_policy=1
-  fi
-  apt-get update
-  apt-get install -y --no-install-recommends prometheus
-  if [ "$own_policy" -eq 1 ]; then
-    rm -f "$policy_rc"
-  fi
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
-    systemctl stop prometheus || true
-  fi
-else
-  log "promtool present: $(/usr/bin/promtool --version 2>&1 | head -n1)"
 fi
+bash scripts/install-prometheus.sh
+log "promtool: $(/usr/bin/promtool --version 2>&1 | head -n1)"
 
 for tool in kubectl terraform; do
   if ! command -v "$tool" >/dev/null 2>&1; then

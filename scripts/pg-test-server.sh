@@ -20,7 +20,7 @@ case "$cmd" in
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
     as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres >"$dir/initdb.log" 2>&1
-    echo "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 $extra" > "$dir/options"
+    echo "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 $extra" > "$dir/options"
     as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -o "$(cat "$dir/options")" -w start >/dev/null
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;

@@ -137,7 +137,7 @@ const KAFKA_CLIENT_VARS: &[(&str, &str, ClientValue)] = &[
     (
         "KAFKA_MAX_PARTITION_FETCH_BYTES",
         "max.partition.fetch.bytes",
-        ClientValue::Bytes(1_024, 2_147_483_135),
+        ClientValue::Bytes(1_024, 1_000_000_000),
     ),
     (
         "KAFKA_AUTO_OFFSET_RESET",

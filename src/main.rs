@@ -342,7 +342,8 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
                     kafka.clone(),
                     metrics.clone(),
                     loop_done,
-                    cfg.shutdown_timeout,
+                    // Part of the shutdown budget; what is left waits in the outbox.
+                    cfg.shutdown_timeout / 4,
                 ))
             })
         }
@@ -408,8 +409,8 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
     };
     let _ = loop_done_tx.send(true);
     if let Some(relay) = relay {
-        // Bounded by the relay itself (SHUTDOWN_TIMEOUT); what is left waits in the outbox.
-        if tokio::time::timeout(cfg.shutdown_timeout + Duration::from_secs(5), relay)
+        // Bounded by the relay itself (a quarter of SHUTDOWN_TIMEOUT); the rest waits.
+        if tokio::time::timeout(cfg.shutdown_timeout / 2, relay)
             .await
             .is_err()
         {

@@ -315,6 +315,12 @@ async fn lag_metric_summed_over_replicas_equals_the_lag_from_the_brokers_offsets
         "both replicas share the 4 partitions"
     );
 
+    for r in [&a, &b] {
+        let (status, body) = common::http_get(r.port, "/health").expect("health");
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("health JSON");
+        assert_eq!(v["checks"]["kafka"], true, "{body}");
+    }
     // Some progress first, so the check covers committed offsets, not just the beginning.
     k::produce(&bootstrap, &topic, 1_000, 4);
     wait_committed(&url, 1_000, Duration::from_secs(120), &[&a, &b]).await;

@@ -8,6 +8,9 @@ with the pipeline's client).
   kafka_tools.py produce-lines BOOTSTRAP TOPIC < lines
       each stdin line (raw bytes, may be invalid JSON or UTF-8) as one message, one per
       produce request (tansu 0.6 mis-serves fetches inside multi-record batches).
+  kafka_tools.py produce-json BOOTSTRAP < lines
+      each stdin line {"topic", "partition", "key", "value", "headers": {k: v}} as one message
+      (to stand in for a relay that sent messages and died before recording it).
   kafka_tools.py dump BOOTSTRAP TOPIC
       every message of the topic as JSON lines:
       {"partition", "offset", "key", "headers": {k: v}, "value"}.
@@ -54,6 +57,22 @@ def produce_lines(bootstrap: str, topic: str) -> None:
     print(json.dumps({"produced": n}))
 
 
+def produce_json(bootstrap: str) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks="all")
+    n = 0
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        m = json.loads(line)
+        headers = [(k, v.encode()) for k, v in m.get("headers", {}).items()]
+        producer.send(m["topic"], value=m["value"].encode(), key=m["key"].encode(),
+                      partition=m["partition"], headers=headers).get(timeout=30)
+        n += 1
+    producer.flush()
+    producer.close()
+    print(json.dumps({"produced": n}))
+
+
 def dump(bootstrap: str, topic: str) -> None:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                              auto_offset_reset="earliest", api_version_auto_timeout_ms=10000)
@@ -84,7 +103,7 @@ def dump(bootstrap: str, topic: str) -> None:
 
 def main() -> None:
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"lag": lag, "produce-lines": produce_lines, "dump": dump}[cmd](*args)
+    {"lag": lag, "produce-lines": produce_lines, "produce-json": produce_json, "dump": dump}[cmd](*args)
 
 
 if __name__ == "__main__":

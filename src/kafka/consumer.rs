@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 /// How long a revocation waits for the batch loop to commit the revoked partitions' records.
 /// Past it the partitions are released anyway: the next owner re-reads from the database's
 /// offsets, and the store recognises any record committed twice as a replay.
-const REVOKE_WAIT: Duration = Duration::from_secs(30);
+const REVOKE_WAIT: Duration = Duration::from_secs(10);
 /// Bound on one assignment's offset lookup; past it the group's committed offsets are used.
 pub const OFFSET_LOOKUP_WAIT: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(100);
@@ -33,6 +33,8 @@ pub enum Event {
         partition: i32,
         offset: i64,
         payload: Vec<u8>,
+        /// The message's timestamp (producer's create time), Unix milliseconds.
+        timestamp_ms: Option<i64>,
     },
     /// The batch loop commits what it holds, then sends on `done` to release the partitions.
     Revoked {
@@ -321,6 +323,18 @@ impl ConsumerHandle {
         self.thread.as_ref().is_some_and(|t| !t.is_finished())
     }
 
+    /// Produce-to-commit latency of the records just committed (replayed records included:
+    /// after a restart their old timestamps show how long they waited).
+    pub fn observe_latency(&self, produced_ms: &[i64]) {
+        let now = chrono::Utc::now().timestamp_millis();
+        for t in produced_ms {
+            self.shared
+                .metrics
+                .produce_to_commit
+                .observe((now - t).max(0) as f64 / 1000.0);
+        }
+    }
+
     /// After the database commit: the lag is measured from these offsets from now on, and
     /// the group's committed offsets follow (asynchronously; they are informational).
     pub fn committed(&mut self, offsets: &[(i32, i64)], records: usize) {
@@ -446,6 +460,7 @@ impl Poller {
                         partition: m.partition(),
                         offset: m.offset(),
                         payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                        timestamp_ms: m.timestamp().to_millis(),
                     };
                     if self.events.send(event).is_err() {
                         break;

@@ -57,6 +57,10 @@ pub fn consumer_config(cfg: &KafkaConfig) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "cooperative-sticky")
+        // Also the rebalance timeout: how long a rebalance waits for a member that died
+        // mid-rebalance (some brokers, tansu among them, evict it only then). The poller never
+        // blocks longer than a revocation's wait, so a minute is ample.
+        .set("max.poll.interval.ms", "60000")
         .set("enable.partition.eof", "false");
     apply(&mut c, cfg.client_properties.expose());
     apply(&mut c, cfg.consumer_properties.expose());

@@ -22,6 +22,8 @@ pub struct KafkaSource {
     /// Revocations to release once the batch handed out last is committed.
     releases: Vec<sync_mpsc::SyncSender<()>>,
     handed_out: usize,
+    /// Producer timestamps of the records handed out, for the produce-to-commit latency.
+    produced_ms: Vec<i64>,
 }
 
 impl KafkaSource {
@@ -41,6 +43,7 @@ impl KafkaSource {
             linger,
             releases: Vec::new(),
             handed_out: 0,
+            produced_ms: Vec::new(),
         }
     }
 
@@ -67,6 +70,7 @@ impl Source for KafkaSource {
     async fn next_batch(&mut self, max: usize) -> Result<Option<SourceBatch>, SourceError> {
         let mut envelopes: Vec<Envelope> = Vec::new();
         let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut produced: Vec<(i32, Option<i64>)> = Vec::new();
         let idle_until = Instant::now() + IDLE;
         let mut linger_until: Option<Instant> = None;
         while envelopes.len() < max {
@@ -81,7 +85,9 @@ impl Source for KafkaSource {
                     partition,
                     offset,
                     payload,
+                    timestamp_ms,
                 } => {
+                    produced.push((partition, timestamp_ms));
                     envelopes.push(Envelope {
                         position: Position {
                             source: self.name.clone(),
@@ -106,6 +112,7 @@ impl Source for KafkaSource {
                         let gone: HashSet<i32> = partitions.into_iter().collect();
                         let before = envelopes.len();
                         envelopes.retain(|e| !gone.contains(&e.position.partition));
+                        produced.retain(|(p, _)| !gone.contains(p));
                         next.retain(|p, _| !gone.contains(p));
                         if let Some(c) = &self.consumer {
                             c.discarded(before - envelopes.len());
@@ -122,6 +129,7 @@ impl Source for KafkaSource {
             return Err(SourceError::Kafka(crate::kafka::KafkaError::ConsumerGone));
         }
         self.handed_out = envelopes.len();
+        self.produced_ms = produced.into_iter().filter_map(|(_, t)| t).collect();
         let offsets = next
             .into_iter()
             .map(|(partition, next_offset)| OffsetRow {
@@ -139,8 +147,10 @@ impl Source for KafkaSource {
             .map(|o| (o.partition, o.next_offset))
             .collect();
         if let Some(c) = self.consumer.as_mut() {
+            c.observe_latency(&self.produced_ms);
             c.committed(&pairs, self.handed_out);
         }
+        self.produced_ms.clear();
         self.handed_out = 0;
         for done in self.releases.drain(..) {
             let _ = done.send(());

@@ -109,8 +109,10 @@ impl Replica {
             .env("KAFKA_BOOTSTRAP_SERVERS", spec.bootstrap)
             .env("KAFKA_TOPIC", spec.topic)
             .env("KAFKA_GROUP_ID", spec.group)
-            .env("KAFKA_SESSION_TIMEOUT_MS", "6000")
-            .env("KAFKA_HEARTBEAT_INTERVAL_MS", "500")
+            .env("KAFKA_SESSION_TIMEOUT_MS", "10000")
+            .env("KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
+            // The rebalance timeout: tansu evicts a member killed mid-rebalance only then.
+            .env("KAFKA_MAX_POLL_INTERVAL_MS", "20000")
             .env("KAFKA_LAG_INTERVAL_MS", "1000")
             .env("BATCH_SIZE", "250")
             .env("KAFKA_PRODUCER_PROPERTIES", "batch.num.messages=1");

@@ -142,7 +142,19 @@ pub fn generated_input(dir: &std::path::Path, count: u64, seed: u64) -> String {
 
 /// Per-table counts and integrity figures of a PostgreSQL database after a run.
 pub async fn pg_integrity(url: &str) -> PgIntegrity {
-    let s = PgStore::connect(url, 2).await.expect("connect");
+    // Retried: with several replicas and other tests on 2 cores, one connect can time out.
+    let mut attempt = 0;
+    let s = loop {
+        match PgStore::connect(url, 2).await {
+            Ok(s) => break s,
+            Err(e) if attempt < 5 => {
+                attempt += 1;
+                eprintln!("pg_integrity: connect failed ({e}), retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("connect: {e:?}"),
+        }
+    };
     let one = |sql: &'static str| {
         let pool = s.pool().clone();
         async move {
