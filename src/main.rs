@@ -353,15 +353,25 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
         let work = async {
             match (&args.input, &cfg.kafka) {
                 (None, Some(kafka)) if args.count.is_none() => {
-                    let (consumer, events) = pfm::kafka::ConsumerHandle::start(
-                        kafka,
-                        offset_lookup(&store, &kafka.topic),
-                        metrics.clone(),
-                        health.clone(),
-                        cfg.batch_size.saturating_mul(4),
-                    )
-                    .map_err(pfm::source::SourceError::from)?;
-                    let mut src = KafkaSource::new(consumer, events, kafka.batch_linger);
+                    let factory = {
+                        let (kafka, store, metrics, health) = (
+                            kafka.clone(),
+                            store.clone(),
+                            metrics.clone(),
+                            health.clone(),
+                        );
+                        let high_water = cfg.batch_size.saturating_mul(4);
+                        Box::new(move || {
+                            pfm::kafka::ConsumerHandle::start(
+                                &kafka,
+                                offset_lookup(&store, &kafka.topic),
+                                metrics.clone(),
+                                health.clone(),
+                                high_water,
+                            )
+                        }) as pfm::source::ConsumerFactory
+                    };
+                    let mut src = KafkaSource::new(factory, kafka.batch_linger)?;
                     let r = run_loop(
                         &store,
                         &mut src,

@@ -220,7 +220,7 @@ async fn every_committed_record_is_published_once_across_sigkills_and_dead_lette
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_broker_outage_keeps_processing_and_the_outbox_drains_exactly_when_it_returns() {
-    const RECORDS: u64 = 8_000;
+    const RECORDS: u64 = 20_000;
     let Some(_) = k::bootstrap() else { return };
     let Some(python) = common::test_python() else {
         return;
@@ -272,7 +272,8 @@ async fn a_broker_outage_keeps_processing_and_the_outbox_drains_exactly_when_it_
         .spawn()
         .expect("run");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while common::pg_integrity(&url).await.total() < 1_000 {
+    // Early in the run, so most of it happens while the broker is down.
+    while common::pg_integrity(&url).await.total() < 200 {
         assert!(Instant::now() < deadline, "no progress");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

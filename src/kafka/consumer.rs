@@ -26,6 +26,10 @@ const REVOKE_WAIT: Duration = Duration::from_secs(10);
 /// Bound on one assignment's offset lookup; past it the group's committed offsets are used.
 pub const OFFSET_LOOKUP_WAIT: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(100);
+/// After an assignment is lost, the group should assign again within a rebalance. A consumer
+/// that has heard nothing for this long is replaced by a new one (a new member): seen with
+/// tansu, whose coordinator can leave a member that lost its assignment waiting forever.
+const REJOIN_AFTER: Duration = Duration::from_secs(30);
 
 /// What the consumer thread hands to the batch loop, in order.
 pub enum Event {
@@ -58,6 +62,10 @@ struct Shared {
     positions: Mutex<BTreeMap<i32, Option<i64>>>,
     joined: AtomicBool,
     rebalances: AtomicU64,
+    /// Set when an assignment was lost (session expired); cleared by the next assignment.
+    lost_at: Mutex<Option<Instant>>,
+    /// The poller stopped to be replaced by a new consumer (see `REJOIN_AFTER`).
+    rejoin: AtomicBool,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
 }
@@ -142,6 +150,13 @@ impl ConsumerContext for Ctx {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 let lost = consumer.assignment_lost();
                 self.drain_revoked(tpl, lost);
+                if lost {
+                    *self
+                        .shared
+                        .lost_at
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                }
                 if cooperative {
                     consumer.incremental_unassign(tpl)
                 } else {
@@ -200,6 +215,11 @@ impl Ctx {
             tracing::warn!(error = %e, "stored offsets unavailable at assignment: resuming from the group's committed offsets");
         }
         self.shared.joined.store(true, Ordering::Relaxed);
+        *self
+            .shared
+            .lost_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
         self.shared.set_kafka_health(true);
         self.shared
             .metrics
@@ -272,6 +292,8 @@ impl ConsumerHandle {
             positions: Mutex::new(BTreeMap::new()),
             joined: AtomicBool::new(false),
             rebalances: AtomicU64::new(0),
+            lost_at: Mutex::new(None),
+            rejoin: AtomicBool::new(false),
             metrics,
             health,
         });
@@ -321,6 +343,11 @@ impl ConsumerHandle {
 
     pub fn is_running(&self) -> bool {
         self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// The poller stopped so that a new consumer replaces this one.
+    pub fn wants_rejoin(&self) -> bool {
+        self.shared.rejoin.load(Ordering::Relaxed)
     }
 
     /// Produce-to-commit latency of the records just committed (replayed records included:
@@ -432,6 +459,20 @@ impl Poller {
             if last_lag.is_none_or(|t| t.elapsed() >= self.lag_interval) {
                 self.refresh_lag();
                 last_lag = Some(Instant::now());
+            }
+            let stranded = self
+                .shared
+                .lost_at
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some_and(|t| t.elapsed() >= REJOIN_AFTER);
+            if stranded {
+                tracing::warn!(
+                    after_s = REJOIN_AFTER.as_secs(),
+                    "no assignment since the last one was lost: rejoining the group as a new member"
+                );
+                self.shared.rejoin.store(true, Ordering::Relaxed);
+                break;
             }
             let rebalances = self.shared.rebalances.load(Ordering::Relaxed);
             if rebalances != seen_rebalances && paused {

@@ -14,10 +14,17 @@ const IDLE: Duration = Duration::from_secs(1);
 
 /// The input topic, consumed in a group. Offsets are stored as `kafka:<topic>`, partition by
 /// partition; the consumer thread seeks to them whenever a partition is assigned.
+/// Starts a consumer (subscribed, polling) and returns it with its event stream.
+pub type ConsumerFactory = Box<
+    dyn Fn() -> Result<(ConsumerHandle, mpsc::UnboundedReceiver<Event>), crate::kafka::KafkaError>
+        + Send,
+>;
+
 pub struct KafkaSource {
     name: Arc<str>,
     consumer: Option<ConsumerHandle>,
     events: mpsc::UnboundedReceiver<Event>,
+    factory: ConsumerFactory,
     linger: Duration,
     /// Revocations to release once the batch handed out last is committed.
     releases: Vec<sync_mpsc::SyncSender<()>>,
@@ -31,20 +38,30 @@ impl KafkaSource {
         format!("kafka:{topic}")
     }
 
-    pub fn new(
-        consumer: ConsumerHandle,
-        events: mpsc::UnboundedReceiver<Event>,
-        linger: Duration,
-    ) -> Self {
-        Self {
+    pub fn new(factory: ConsumerFactory, linger: Duration) -> Result<Self, SourceError> {
+        let (consumer, events) = factory()?;
+        Ok(Self {
             name: Self::source_name(consumer.topic()).into(),
             consumer: Some(consumer),
             events,
+            factory,
             linger,
             releases: Vec::new(),
             handed_out: 0,
             produced_ms: Vec::new(),
+        })
+    }
+
+    /// Replaces a consumer whose poller stopped to rejoin the group. Nothing is held for its
+    /// partitions: everything handed out was committed before `next_batch` was called.
+    async fn rejoin(&mut self) -> Result<(), SourceError> {
+        if let Some(old) = self.consumer.take() {
+            old.close().await;
         }
+        let (consumer, events) = (self.factory)()?;
+        self.consumer = Some(consumer);
+        self.events = events;
+        Ok(())
     }
 
     /// Commits the last positions to the group and leaves it.
@@ -68,6 +85,13 @@ impl Source for KafkaSource {
     }
 
     async fn next_batch(&mut self, max: usize) -> Result<Option<SourceBatch>, SourceError> {
+        if self
+            .consumer
+            .as_ref()
+            .is_some_and(|c| c.wants_rejoin() && !c.is_running())
+        {
+            self.rejoin().await?;
+        }
         let mut envelopes: Vec<Envelope> = Vec::new();
         let mut next: BTreeMap<i32, i64> = BTreeMap::new();
         let mut produced: Vec<(i32, Option<i64>)> = Vec::new();
@@ -77,6 +101,7 @@ impl Source for KafkaSource {
             let until = linger_until.unwrap_or(idle_until);
             let event = match tokio::time::timeout_at(until, self.events.recv()).await {
                 Ok(Some(e)) => e,
+                Ok(None) if self.consumer.as_ref().is_some_and(|c| c.wants_rejoin()) => break,
                 Ok(None) => return Err(SourceError::Kafka(crate::kafka::KafkaError::ConsumerGone)),
                 Err(_) => break,
             };
@@ -125,7 +150,12 @@ impl Source for KafkaSource {
                 }
             }
         }
-        if envelopes.is_empty() && self.consumer.as_ref().is_some_and(|c| !c.is_running()) {
+        if envelopes.is_empty()
+            && self
+                .consumer
+                .as_ref()
+                .is_some_and(|c| !c.is_running() && !c.wants_rejoin())
+        {
             return Err(SourceError::Kafka(crate::kafka::KafkaError::ConsumerGone));
         }
         self.handed_out = envelopes.len();

@@ -6,7 +6,7 @@ mod kafka;
 mod synthetic;
 
 pub use file::FileSource;
-pub use kafka::KafkaSource;
+pub use kafka::{ConsumerFactory, KafkaSource};
 pub use synthetic::SyntheticSource;
 
 use crate::stage::Envelope;
