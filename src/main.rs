@@ -360,7 +360,7 @@ async fn run<S: Store + Clone>(store: S, cfg: Config, args: RunArgs) -> Result<E
                             metrics.clone(),
                             health.clone(),
                         );
-                        let high_water = cfg.batch_size.saturating_mul(4);
+                        let high_water = cfg.batch_size.saturating_mul(4).max(50_000);
                         Box::new(move || {
                             pfm::kafka::ConsumerHandle::start(
                                 &kafka,

@@ -135,7 +135,7 @@ impl Metrics {
         );
         registry.register(
             "pipeline_kafka_in_flight",
-            "Messages consumed and not yet committed (fetching pauses above 4 batches)",
+            "Messages consumed and not yet committed (fetching pauses above max(4 batches, 50,000))",
             m.kafka_in_flight.clone(),
         );
         registry.register(
