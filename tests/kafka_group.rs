@@ -8,17 +8,6 @@ use common::kafka::{self as k, Replica, ReplicaSpec};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-async fn migrated_db(dir: &std::path::Path) -> Option<String> {
-    let url = common::fresh_pg_database().await?;
-    let ok = common::pipeline_cmd(dir, Some(&url))
-        .arg("migrate")
-        .status()
-        .expect("migrate")
-        .success();
-    assert!(ok, "migrate");
-    Some(url)
-}
-
 /// Waits until at least `n` input records are committed; returns the count.
 async fn wait_committed(url: &str, n: i64, limit: Duration, replicas: &[&Replica]) -> i64 {
     let deadline = Instant::now() + limit;
@@ -88,7 +77,7 @@ async fn scale_out_from_one_to_three_replicas_with_sigterm_and_sigkill_loses_and
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let Some(url) = migrated_db(dir.path()).await else {
+    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
         return;
     };
     let topic = k::unique("scale");
@@ -202,7 +191,7 @@ async fn rolling_update_starts_the_new_replica_before_stopping_the_old_and_keeps
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let Some(url) = migrated_db(dir.path()).await else {
+    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
         return;
     };
     let topic = k::unique("rolling");
@@ -294,7 +283,7 @@ async fn lag_metric_summed_over_replicas_equals_the_lag_from_the_brokers_offsets
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let Some(url) = migrated_db(dir.path()).await else {
+    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
         return;
     };
     let topic = k::unique("lag");
@@ -336,16 +325,8 @@ async fn lag_metric_summed_over_replicas_equals_the_lag_from_the_brokers_offsets
     k::produce(&bootstrap, &topic, 1_000, 4);
     wait_committed(&url, 1_000, Duration::from_secs(120), &[&a, &b]).await;
 
-    // Hold commits (an EXCLUSIVE lock on the offsets table still allows the reads the
-    // replicas make) so the lag stands still while both sides measure it.
-    let blocker = pfm::store::PgStore::connect(&url, 1)
-        .await
-        .expect("connect");
-    let mut tx = blocker.pool().begin().await.expect("begin");
-    sqlx::query("LOCK TABLE source_offsets IN EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await
-        .expect("lock");
+    // Hold commits so the lag stands still while both sides measure it.
+    let tx = common::hold_commits(&url).await;
     k::produce(&bootstrap, &topic, RECORDS as u64 - 1_000, 5);
     // Two refresh intervals (1 s each in the test) for the metric to catch up.
     tokio::time::sleep(Duration::from_millis(2_500)).await;

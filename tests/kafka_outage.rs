@@ -20,14 +20,9 @@ async fn the_pipeline_recovers_by_itself_when_the_broker_returns_with_its_data()
     // The shared broker's presence says the Kafka tests are meant to run (CI).
     let Some(_) = k::bootstrap() else { return };
     let dir = tempfile::tempdir().expect("tmp");
-    let Some(url) = common::fresh_pg_database().await else {
+    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
         return;
     };
-    assert!(common::pipeline_cmd(dir.path(), Some(&url))
-        .arg("migrate")
-        .status()
-        .expect("migrate")
-        .success());
     let cluster = MockCluster::new(1).expect("mock cluster");
     cluster.create_topic("payments", 4, 1).expect("topic");
     let bootstrap = cluster.bootstrap_servers();

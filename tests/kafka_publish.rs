@@ -18,17 +18,6 @@ async fn scalar(url: &str, sql: &str) -> i64 {
         .expect(sql)
 }
 
-async fn migrated_db(dir: &std::path::Path) -> Option<String> {
-    let url = common::fresh_pg_database().await?;
-    let ok = common::pipeline_cmd(dir, Some(&url))
-        .arg("migrate")
-        .status()
-        .expect("migrate")
-        .success();
-    assert!(ok, "migrate");
-    Some(url)
-}
-
 /// The plaintext PII the generator put in the input, as one regex of literals.
 fn pii_matcher(input: &str) -> regex::Regex {
     let mut values = HashSet::new();
@@ -62,7 +51,7 @@ async fn every_committed_record_is_published_once_across_sigkills_and_dead_lette
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let Some(url) = migrated_db(dir.path()).await else {
+    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
         return;
     };
     let input = k::unique("pub-in");
@@ -226,7 +215,7 @@ async fn a_broker_outage_keeps_processing_and_the_outbox_drains_exactly_when_it_
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let Some(url) = migrated_db(dir.path()).await else {
+    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
         return;
     };
     // A private broker, so stopping it disturbs no other test. Its storage is in memory, so
@@ -344,7 +333,7 @@ async fn messages_in_doubt_after_a_crash_are_checked_against_the_topic_and_not_s
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let Some(url) = migrated_db(dir.path()).await else {
+    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
         return;
     };
     let processed = k::unique("doubt-processed");

@@ -130,15 +130,10 @@ async fn prometheus_scrapes_kafka_consumer_lag_and_the_adapter_query_gives_the_p
     let Some(prometheus) = prometheus_binary() else {
         return;
     };
-    let Some(url) = common::fresh_pg_database().await else {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tmp");
-    assert!(common::pipeline_cmd(dir.path(), Some(&url))
-        .arg("migrate")
-        .status()
-        .expect("migrate")
-        .success());
     let topic = k::unique("scrape");
     let group = k::unique("scrape-group");
     k::create_topic(&bootstrap, &topic, 3);
@@ -158,14 +153,7 @@ async fn prometheus_scrapes_kafka_consumer_lag_and_the_adapter_query_gives_the_p
         "the pipeline joined the group"
     );
     // Hold commits so a non-zero lag stands still while Prometheus scrapes it.
-    let blocker = pfm::store::PgStore::connect(&url, 1)
-        .await
-        .expect("connect");
-    let mut tx = blocker.pool().begin().await.expect("begin");
-    sqlx::query("LOCK TABLE source_offsets IN EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await
-        .expect("lock");
+    let tx = common::hold_commits(&url).await;
     k::produce(&bootstrap, &topic, 900, 3);
 
     let prom_port = common::free_port();

@@ -91,19 +91,20 @@ struct Relay {
 
 impl Relay {
     fn producer(&mut self) -> Result<&FutureProducer, PublishError> {
-        if self.producer.is_none() {
-            let mut c = ClientConfig::new();
-            // Failures surface in seconds, not the default five minutes: an unacknowledged
-            // message stays in the outbox either way.
-            c.set("message.timeout.ms", "15000");
-            for (k, v) in crate::kafka::producer_config(&self.cfg).config_map() {
-                c.set(k, v);
+        let producer = match self.producer.take() {
+            Some(p) => p,
+            None => {
+                let mut c = ClientConfig::new();
+                // Failures surface in seconds, not the default five minutes: an
+                // unacknowledged message stays in the outbox either way.
+                c.set("message.timeout.ms", "15000");
+                for (k, v) in crate::kafka::producer_config(&self.cfg).config_map() {
+                    c.set(k, v);
+                }
+                c.create()?
             }
-            self.producer = Some(c.create()?);
-        }
-        self.producer
-            .as_ref()
-            .ok_or_else(|| PublishError::NoPartitions(String::new()))
+        };
+        Ok(self.producer.insert(producer))
     }
 
     fn partition_count(&mut self, topic: &str) -> Result<i32, PublishError> {

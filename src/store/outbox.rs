@@ -88,12 +88,20 @@ fn headers(pairs: &[(&str, String)]) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
-/// The outbox rows for a commit's newly stored records and dead letters.
+/// Dead letters by their key (source, partition, offset), as `RETURNING` gives them back.
+pub(crate) type DeadKeys = std::collections::HashSet<(String, i32, i64)>;
+
+/// The outbox rows for a commit's newly stored records and for those of `dead` that the
+/// commit actually inserted (`inserted`; the others were stored before and published then).
 pub fn entries(
     topics: &PublishTopics,
     fresh: &[&TxnRow],
-    new_dead: &[&DeadLetterRow],
+    dead: &[DeadLetterRow],
+    inserted: &DeadKeys,
 ) -> Vec<OutboxRow> {
+    let new_dead = dead
+        .iter()
+        .filter(|d| inserted.contains(&(d.source.clone(), d.partition, d.offset)));
     let mut out = Vec::new();
     for r in fresh {
         let origin = [

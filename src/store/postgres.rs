@@ -270,8 +270,7 @@ impl Store for PgStore {
             .await?;
         }
         dead.extend(batch.dead_letters.iter().cloned());
-        let mut new_dead_keys: std::collections::HashSet<(String, i32, i64)> =
-            std::collections::HashSet::new();
+        let mut new_dead_keys = super::outbox::DeadKeys::new();
         if !dead.is_empty() {
             let res = sqlx::query(
                 "INSERT INTO dead_letters (source, source_partition, source_offset, transaction_id, reason, detail, \
@@ -299,11 +298,7 @@ impl Store for PgStore {
             }));
         }
         if !batch.publish.is_empty() {
-            let new_dead: Vec<&super::DeadLetterRow> = dead
-                .iter()
-                .filter(|d| new_dead_keys.contains(&(d.source.clone(), d.partition, d.offset)))
-                .collect();
-            let out = super::outbox::entries(&batch.publish, &fresh, &new_dead);
+            let out = super::outbox::entries(&batch.publish, &fresh, &dead, &new_dead_keys);
             if !out.is_empty() {
                 sqlx::query(
                     "INSERT INTO outbox (topic, message_key, payload, headers) \

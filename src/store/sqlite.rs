@@ -268,8 +268,7 @@ impl Store for SqliteStore {
             q.build().execute(&mut *tx).await?;
         }
         dead.extend(batch.dead_letters.iter().cloned());
-        let mut new_dead_keys: std::collections::HashSet<(String, i32, i64)> =
-            std::collections::HashSet::new();
+        let mut new_dead_keys = super::outbox::DeadKeys::new();
         for chunk in dead.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO dead_letters (source, source_partition, source_offset, transaction_id, reason, detail, \
@@ -297,11 +296,7 @@ impl Store for SqliteStore {
             }));
         }
         if !batch.publish.is_empty() {
-            let new_dead: Vec<&super::DeadLetterRow> = dead
-                .iter()
-                .filter(|d| new_dead_keys.contains(&(d.source.clone(), d.partition, d.offset)))
-                .collect();
-            let out = super::outbox::entries(&batch.publish, &fresh, &new_dead);
+            let out = super::outbox::entries(&batch.publish, &fresh, &dead, &new_dead_keys);
             for chunk in out.chunks(CHUNK) {
                 let mut q = QueryBuilder::<Sqlite>::new(
                     "INSERT INTO outbox (topic, message_key, payload, headers) ",

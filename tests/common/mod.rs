@@ -61,6 +61,31 @@ pub async fn fresh_sqlite() -> (SqliteStore, tempfile::TempDir) {
     (store, dir)
 }
 
+/// A fresh database, migrated by the binary (`pipeline migrate`); returns its URL.
+pub async fn fresh_migrated_pg_database(dir: &std::path::Path) -> Option<String> {
+    let url = fresh_pg_database().await?;
+    let ok = pipeline_cmd(dir, Some(&url))
+        .arg("migrate")
+        .status()
+        .expect("migrate")
+        .success();
+    assert!(ok, "migrate");
+    Some(url)
+}
+
+/// Holds every commit of a pipeline on `url` until the transaction is dropped or rolled
+/// back: an EXCLUSIVE lock on `source_offsets` blocks writes but still allows the reads the
+/// pipeline makes, so lag stands still while it is measured.
+pub async fn hold_commits(url: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let blocker = PgStore::connect(url, 1).await.expect("connect");
+    let mut tx = blocker.pool().begin().await.expect("begin");
+    sqlx::query("LOCK TABLE source_offsets IN EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .expect("lock");
+    tx
+}
+
 pub async fn fresh_pg() -> Option<PgStore> {
     let url = fresh_pg_database().await?;
     Some(
