@@ -3,7 +3,7 @@
 //! asserts nothing (see docs/benchmarks.md).
 
 use pfm::config::Config;
-use pfm::crypto::{DataKey, Kek};
+use pfm::crypto::{DataKey, KekRing};
 use pfm::runtime::metrics::Metrics;
 use pfm::runtime::{build_processor, BatchProcessor};
 use pfm::source::SourceBatch;
@@ -18,7 +18,7 @@ fn processor() -> BatchProcessor {
     let cfg = Config::from_lookup(|_| None).expect("default config");
     let mut reg = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(Metrics::new(&mut reg));
-    build_processor(&cfg, Arc::new(Kek::new(&[9u8; 32])), metrics)
+    build_processor(&cfg, Arc::new(KekRing::new(&[9u8; 32], &[])), metrics)
         .expect("processor")
         .0
 }

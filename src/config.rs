@@ -259,6 +259,8 @@ pub struct Config {
     pub opa_url: Option<String>,
     pub policy_dir: Option<PathBuf>,
     pub encryption_key: Option<Secret<[u8; 32]>>,
+    /// Earlier KEKs, still accepted for unwrapping data keys during a rotation.
+    pub previous_encryption_keys: Secret<Vec<[u8; 32]>>,
     pub log_level: LogLevel,
     pub http_port: u16,
     pub shutdown_timeout: Duration,
@@ -358,8 +360,19 @@ impl Config {
                     "a 32-byte key in base64 (required outside embedded mode)",
                 ))
             }
-            Some(v) => Some(Secret::new(parse_key(&v)?)),
+            Some(v) => Some(Secret::new(parse_key("ENCRYPTION_KEY", &v)?)),
         };
+        let previous_encryption_keys = Secret::new(
+            get("ENCRYPTION_KEY_PREVIOUS")
+                .map(|v| {
+                    v.split(',')
+                        .filter(|k| !k.trim().is_empty())
+                        .map(|k| parse_key("ENCRYPTION_KEY_PREVIOUS", k))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?
+                .unwrap_or_default(),
+        );
         let log_level = match get("LOG_LEVEL")
             .map(|v| v.trim().to_ascii_uppercase())
             .as_deref()
@@ -392,6 +405,7 @@ impl Config {
             opa_url,
             policy_dir,
             encryption_key,
+            previous_encryption_keys,
             log_level,
             http_port,
             shutdown_timeout,
@@ -505,14 +519,16 @@ fn properties(
         .collect()
 }
 
-fn parse_key(v: &str) -> Result<[u8; 32], ConfigError> {
-    let expected = "a 32-byte key in base64 (e.g. the output of `openssl rand -base64 32`)";
+fn parse_key(var: &'static str, v: &str) -> Result<[u8; 32], ConfigError> {
+    let expected = if var == "ENCRYPTION_KEY" {
+        "a 32-byte key in base64 (e.g. the output of `openssl rand -base64 32`)"
+    } else {
+        "comma-separated 32-byte keys in base64"
+    };
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(v.trim())
-        .map_err(|_| bad("ENCRYPTION_KEY", expected))?;
-    bytes
-        .try_into()
-        .map_err(|_| bad("ENCRYPTION_KEY", expected))
+        .map_err(|_| bad(var, expected))?;
+    bytes.try_into().map_err(|_| bad(var, expected))
 }
 
 /// Accepts `20s`, `1500ms`, `1m`, or a bare number of seconds.
@@ -568,6 +584,7 @@ mod tests {
             ("ENABLE_S3_LAKEHOUSE_EXPORT", "maybe"),
             ("DATABASE_URL", "mysql://x"),
             ("ENCRYPTION_KEY", "c2hvcnQ="),
+            ("ENCRYPTION_KEY_PREVIOUS", "c2hvcnQ="),
             ("OPA_POLICY_PATH", "data.agentic.allow"),
             ("OPA_URL", "localhost:8181"),
             ("S3_ENDPOINT", "minio:9000"),

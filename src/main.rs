@@ -4,14 +4,14 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use pfm::config::{Config, DatabaseConfig};
-use pfm::crypto::Kek;
+use pfm::crypto::KekRing;
 use pfm::runtime::health::Health;
 use pfm::runtime::http::{serve, HttpState};
 use pfm::runtime::metrics::Metrics;
 use pfm::runtime::{build_processor, run_loop, shutdown_signal};
 use pfm::sink::Lakehouse;
 use pfm::source::{FileSource, KafkaSource, SyntheticSource};
-use pfm::store::{audit_verify, PgStore, SqliteStore, Store, VerifyReport};
+use pfm::store::{audit_verify, KeyStore, PgStore, SqliteStore, Store, VerifyReport};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -45,6 +45,16 @@ enum Command {
     },
     /// Run durable workflow steps (investigations, audits) until SIGTERM.
     Worker(pfm::workflow::WorkerArgs),
+    /// After an ENCRYPTION_KEY rotation: re-wrap every data key still under a previous KEK
+    /// (ENCRYPTION_KEY_PREVIOUS) with the current one. Idempotent; safe while running.
+    Reencrypt,
+    /// GDPR erasure by crypto-shredding: destroy the account's data key, so its PII is
+    /// unreadable everywhere (database, lake, topics) without rewriting anything.
+    Erase {
+        /// The account to erase.
+        #[arg(long, value_name = "ID")]
+        account: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -178,6 +188,47 @@ async fn dispatch(command: Command, cfg: Config) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Reencrypt => {
+            let ring = load_kek(&cfg)?;
+            let report = match &cfg.database {
+                DatabaseConfig::Sqlite { path } => {
+                    pfm::store::rewrap_all(&open_sqlite(path).await?, &ring).await?
+                }
+                DatabaseConfig::Postgres { url } => {
+                    pfm::store::rewrap_all(&checked_pg(url.expose()).await?, &ring).await?
+                }
+            };
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(if report.unreadable == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Erase { account } => {
+            let account = pfm::domain::AccountId::parse(&account)
+                .map_err(|e| anyhow::anyhow!("--account: {e}"))?;
+            let erased = match &cfg.database {
+                DatabaseConfig::Sqlite { path } => {
+                    open_sqlite(path)
+                        .await?
+                        .erase_account(account.as_str())
+                        .await?
+                }
+                DatabaseConfig::Postgres { url } => {
+                    checked_pg(url.expose())
+                        .await?
+                        .erase_account(account.as_str())
+                        .await?
+                }
+            };
+            tracing::info!(account = %erased.account_id, key_id = ?erased.key_id, "account erased (data key destroyed)");
+            println!(
+                "{}",
+                serde_json::json!({"account": erased.account_id, "destroyed_key": erased.key_id})
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Worker(args) => pfm::workflow::run_worker(&cfg, args)
             .await
             .context("workflow worker"),
@@ -207,6 +258,26 @@ async fn dispatch(command: Command, cfg: Config) -> Result<ExitCode> {
             }
         }
     }
+}
+
+async fn open_sqlite(path: &std::path::Path) -> Result<SqliteStore> {
+    let store = SqliteStore::open(path)
+        .await
+        .context("opening the embedded database")?;
+    store
+        .check_schema()
+        .await
+        .context("checking the database schema")?;
+    Ok(store)
+}
+
+async fn checked_pg(url: &str) -> Result<PgStore> {
+    let store = connect_pg(url, 2).await?;
+    store
+        .check_schema()
+        .await
+        .context("checking the database schema")?;
+    Ok(store)
 }
 
 async fn with_store<F, Fut>(cfg: &Config, f: F) -> Result<()>
@@ -258,9 +329,10 @@ async fn connect_pg(url: &str, max_connections: u32) -> Result<PgStore> {
     }
 }
 
-fn load_kek(cfg: &Config) -> Result<Kek> {
+fn load_kek(cfg: &Config) -> Result<KekRing> {
+    let previous = cfg.previous_encryption_keys.expose();
     match &cfg.encryption_key {
-        Some(k) => Ok(Kek::new(k.expose())),
+        Some(k) => Ok(KekRing::new(k.expose(), previous)),
         None => {
             let (key, created) = pfm::crypto::load_or_create_embedded_kek(&cfg.data_dir)
                 .context("reading or creating the embedded encryption key")?;
@@ -270,7 +342,7 @@ fn load_kek(cfg: &Config) -> Result<Kek> {
                     "ENCRYPTION_KEY is unset: generated an embedded key; set ENCRYPTION_KEY outside local use"
                 );
             }
-            Ok(Kek::new(&key))
+            Ok(KekRing::new(&key, previous))
         }
     }
 }

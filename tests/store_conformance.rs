@@ -147,6 +147,74 @@ async fn data_keys_first_writer_wins<S: Store>(s: &S) {
     );
 }
 
+async fn key_rotation_and_erasure<S: Store>(s: &S) {
+    s.migrate().await.expect("migrate");
+    let old = pfm::crypto::KekRing::new(&[1u8; 32], &[]);
+    let proposed: Vec<_> = (0..2500)
+        .map(|i| {
+            (
+                format!("acct-{i:05}"),
+                old.wrap(&pfm::crypto::DataKey::generate()),
+            )
+        })
+        .collect();
+    s.get_or_create_data_keys(&proposed).await.expect("create");
+    assert_eq!(s.erasure_head().await.expect("head"), 0);
+    // Rotation: every key (three pages) moves to the new KEK, once.
+    let ring = pfm::crypto::KekRing::new(&[2u8; 32], &[[1u8; 32]]);
+    let report = rewrap_all(s, &ring).await.expect("rewrap");
+    assert_eq!(
+        (report.data_keys, report.rewrapped, report.unreadable),
+        (2500, 2500, 0)
+    );
+    let again = rewrap_all(s, &ring).await.expect("rewrap again");
+    assert_eq!((again.rewrapped, again.already_current), (0, 2500));
+    let moved = s
+        .data_key("acct-00007")
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(moved.kek_id, ring.current().id());
+    assert_eq!(moved.key_id, proposed[7].1.key_id);
+    // A stale replacement (the row changed meanwhile) is refused.
+    assert!(!s
+        .replace_wrapped_key("acct-00007", &proposed[7].1, &proposed[8].1)
+        .await
+        .expect("replace"));
+    // Erasure: the key and the detector history go, the erasure is recorded, once.
+    let erased = s.erase_account("acct-00007").await.expect("erase");
+    assert_eq!(
+        erased.key_id.as_deref(),
+        Some(proposed[7].1.key_id.as_str())
+    );
+    assert!(s.data_key("acct-00007").await.expect("read").is_none());
+    assert!(s
+        .load_detector_state(&["acct-00007".to_owned()])
+        .await
+        .expect("state")
+        .is_empty());
+    let again = s.erase_account("acct-00007").await.expect("erase again");
+    assert_eq!(again.key_id, None);
+    let log = s.erasures_after(0).await.expect("erasures");
+    assert_eq!(log.len(), 2);
+    assert_eq!(s.erasure_head().await.expect("head"), log[1].0);
+    assert!(s.erasures_after(log[1].0).await.expect("none").is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_key_rotation_and_erasure() {
+    let (s, _d) = common::fresh_sqlite().await;
+    key_rotation_and_erasure(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_key_rotation_and_erasure() {
+    let Some(s) = common::fresh_pg().await else {
+        return;
+    };
+    key_rotation_and_erasure(&s).await;
+}
+
 async fn schema_check_refuses_an_unmigrated_database<S: Store>(s: &S) {
     match s.check_schema().await {
         Err(StoreError::SchemaTooOld { found: 0, expected }) => assert!(expected >= 1),

@@ -61,6 +61,62 @@ impl Kek {
     }
 }
 
+/// The current KEK plus earlier ones still accepted for unwrapping, so a KEK rotation
+/// needs no downtime: keys wrapped by an old KEK stay readable until `pipeline reencrypt`
+/// has re-wrapped them under the current one.
+pub struct KekRing {
+    current: Kek,
+    previous: Vec<Kek>,
+}
+
+impl KekRing {
+    pub fn new(current: &[u8; 32], previous: &[[u8; 32]]) -> Self {
+        let current = Kek::new(current);
+        let previous = previous
+            .iter()
+            .map(Kek::new)
+            .filter(|k| k.id != current.id)
+            .collect();
+        Self { current, previous }
+    }
+
+    pub fn current(&self) -> &Kek {
+        &self.current
+    }
+
+    /// Ids of every KEK in the ring, current first.
+    pub fn ids(&self) -> Vec<&str> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(Kek::id)
+            .collect()
+    }
+
+    /// New data keys are always wrapped by the current KEK.
+    pub fn wrap(&self, dk: &DataKey) -> WrappedKey {
+        self.current.wrap(dk)
+    }
+
+    pub fn unwrap(&self, w: &WrappedKey) -> Result<DataKey, CryptoError> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id == w.kek_id)
+            .ok_or_else(|| CryptoError::WrongKey {
+                found: w.kek_id.clone(),
+                expected: self.ids().join(","),
+            })?
+            .unwrap(w)
+    }
+
+    /// The same data key wrapped by the current KEK; `None` if it already is.
+    pub fn rewrap(&self, w: &WrappedKey) -> Result<Option<WrappedKey>, CryptoError> {
+        if w.kek_id == self.current.id {
+            return Ok(None);
+        }
+        Ok(Some(self.current.wrap(&self.unwrap(w)?)))
+    }
+}
+
 /// A data key as stored: wrapped by the KEK named by `kek_id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrappedKey {
@@ -233,6 +289,39 @@ mod tests {
         let mut w = kek.wrap(&dk);
         w.wrapped[NONCE_LEN] ^= 1;
         assert_eq!(kek.unwrap(&w).err(), Some(CryptoError::Authentication));
+    }
+
+    #[test]
+    fn ring_unwraps_old_keys_and_rewraps_them_under_the_current_kek() {
+        let old = KekRing::new(&[1u8; 32], &[]);
+        let dk = DataKey::generate();
+        let ct = dk.encrypt("DE89370400440532013000", "a/iban");
+        let stored = old.wrap(&dk);
+        let rotated = KekRing::new(&[2u8; 32], &[[1u8; 32]]);
+        assert_eq!(rotated.ids().len(), 2);
+        let via_old = rotated.unwrap(&stored).expect("old KEK still in the ring");
+        assert_eq!(
+            via_old.decrypt(&ct, "a/iban").as_deref(),
+            Ok("DE89370400440532013000")
+        );
+        let moved = rotated
+            .rewrap(&stored)
+            .expect("rewrap")
+            .expect("was under the old KEK");
+        assert_eq!(moved.kek_id, rotated.current().id());
+        assert_eq!(moved.key_id, stored.key_id);
+        assert_eq!(rotated.rewrap(&moved), Ok(None));
+        // Once the old KEK leaves the ring, only the re-wrapped key is readable.
+        let only_new = KekRing::new(&[2u8; 32], &[]);
+        assert!(matches!(
+            only_new.unwrap(&stored),
+            Err(CryptoError::WrongKey { .. })
+        ));
+        let dk2 = only_new.unwrap(&moved).expect("re-wrapped key");
+        assert_eq!(
+            dk2.decrypt(&ct, "a/iban").as_deref(),
+            Ok("DE89370400440532013000")
+        );
     }
 
     #[test]

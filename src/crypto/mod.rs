@@ -5,7 +5,7 @@
 
 mod envelope;
 
-pub use envelope::{key_id_of, CryptoError, DataKey, Kek, KeyRing, WrappedKey};
+pub use envelope::{key_id_of, CryptoError, DataKey, Kek, KekRing, KeyRing, WrappedKey};
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! and turn the result into the rows of one database transaction.
 
 use super::metrics::{Metrics, ReasonLabel, ResultLabel, StageLabel};
-use crate::crypto::{DataKey, Kek};
+use crate::crypto::{DataKey, KekRing};
 use crate::source::SourceBatch;
 use crate::stage::{Batch, DeadLetter, Record, Stage, StageContext, StageError};
 use crate::store::{CommitBatch, DeadLetterRow, Store, StoreError, TxnRow};
@@ -35,8 +35,10 @@ pub struct BatchProcessor {
     pub decode: Box<dyn Stage>,
     pub stages: Vec<Box<dyn Stage>>,
     pub ctx: StageContext,
-    pub kek: Arc<Kek>,
+    pub kek: Arc<KekRing>,
     pub metrics: Arc<Metrics>,
+    /// The last erasure this replica has applied to its caches (`None` until first read).
+    pub erasure_seen: Option<i64>,
     /// Where committed records and dead letters are published (nothing by default).
     pub publish: crate::store::PublishTopics,
 }
@@ -100,6 +102,7 @@ impl BatchProcessor {
         store: &S,
         records: &[Record],
     ) -> Result<(), BatchError> {
+        self.apply_erasures(store).await?;
         let mut need_state = Vec::new();
         let mut need_key = Vec::new();
         // Separate sets: an account's first record in the batch may carry no PII while a
@@ -143,6 +146,22 @@ impl BatchProcessor {
                     })?;
                 self.ctx.keys.insert(account, key);
             }
+        }
+        Ok(())
+    }
+
+    /// Drops the cached key and detector history of accounts erased since the last batch,
+    /// so no replica keeps encrypting with a destroyed key. A batch already past this point
+    /// when the erasure commits is stored under the old key and is shredded with it.
+    async fn apply_erasures<S: Store>(&mut self, store: &S) -> Result<(), StoreError> {
+        let Some(seen) = self.erasure_seen else {
+            self.erasure_seen = Some(store.erasure_head().await?);
+            return Ok(());
+        };
+        for (id, account) in store.erasures_after(seen).await? {
+            self.ctx.keys.forget(&account);
+            self.ctx.detector_state.remove(&account);
+            self.erasure_seen = Some(id);
         }
         Ok(())
     }

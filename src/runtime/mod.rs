@@ -8,7 +8,7 @@ pub mod metrics;
 pub use batch::{BatchError, BatchProcessor};
 
 use crate::config::Config;
-use crate::crypto::Kek;
+use crate::crypto::KekRing;
 use crate::policy::EmbeddedPolicy;
 use crate::source::{Source, SourceError};
 use crate::stage::{Categorise, Decode, Govern, Protect, Risk, Scrub, StageContext};
@@ -33,7 +33,7 @@ pub enum RunError {
 /// Builds the stage chain: decode → scrub → categorise → risk → govern → protect.
 pub fn build_processor(
     cfg: &Config,
-    kek: Arc<Kek>,
+    kek: Arc<KekRing>,
     metrics: Arc<Metrics>,
 ) -> Result<(BatchProcessor, Arc<EmbeddedPolicy>), crate::policy::PolicyError> {
     let scrubber = Arc::new(Scrubber::new());
@@ -55,6 +55,7 @@ pub fn build_processor(
         ctx: StageContext::default(),
         kek,
         metrics,
+        erasure_seen: None,
         publish: Default::default(),
     };
     Ok((processor, policy))

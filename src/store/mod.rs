@@ -3,12 +3,14 @@
 //! entries, detector state and source offsets are committed in one database transaction.
 
 mod chain;
+mod keys;
 mod outbox;
 mod postgres;
 mod rows;
 mod sqlite;
 
 pub use chain::{verify_chain, ChainRow, VerifyReport, GENESIS};
+pub use keys::{rewrap_all, Erasure, KeyStore, RewrapReport};
 pub use outbox::{record_payload, OutboxEntry, OutboxRow, PublishTopics, SentTo};
 pub use postgres::PgStore;
 pub use rows::*;
@@ -74,7 +76,7 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
     )
 }
 
-pub trait Store: Send + Sync + 'static {
+pub trait Store: KeyStore + Send + Sync + 'static {
     fn kind(&self) -> &'static str;
     /// Applies the embedded migrations; safe when several processes run it at once.
     fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod kafka;
+pub mod keys;
 
 use pfm::store::{PgStore, SqliteStore};
 use std::sync::atomic::{AtomicU32, Ordering};
