@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throwaway Kafka-protocol broker (tansu, ../shared/TESTING.md) on 127.0.0.1 for tests and
 # benchmarks.
-#   scripts/kafka-test-server.sh start DIR [PORT [STORAGE]]  -> prints host:port
+#   scripts/kafka-test-server.sh start DIR [PORT [STORAGE [ADVERTISED_PORT]]]  -> prints host:port
+# ADVERTISED_PORT: the port clients are told to use (a fault-injecting proxy in front).
 #   scripts/kafka-test-server.sh stop DIR
 #   scripts/kafka-test-server.sh topic BOOTSTRAP NAME PARTITIONS
 # STORAGE defaults to memory://tansu/ (lost when the broker stops). Needs
@@ -33,10 +34,11 @@ case "$cmd" in
     [ -x "$tansu" ] || { echo "tansu missing at $tansu: run scripts/install-kafka.sh" >&2; exit 1; }
     port=${3:-$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
     storage=${4:-memory://tansu/}
+    advertised=${5:-$port}
     mkdir -p "$dir"
     RUST_LOG="${TANSU_LOG:-warn}" "$tansu" broker \
       --listener-url "tcp://127.0.0.1:$port" \
-      --advertised-listener-url "tcp://127.0.0.1:$port" \
+      --advertised-listener-url "tcp://127.0.0.1:$advertised" \
       --storage-engine "$storage" >>"$dir/tansu.log" 2>&1 </dev/null &
     echo $! >"$dir/tansu.pid"
     ready=false
@@ -60,5 +62,5 @@ case "$cmd" in
     bootstrap=${2:?BOOTSTRAP}; name=${3:?NAME}; partitions=${4:?PARTITIONS}
     "$tansu" topic create "$name" --broker "tcp://$bootstrap" --partitions "$partitions" >/dev/null
     ;;
-  *) echo "usage: $0 start|stop DIR [PORT [STORAGE]] | topic BOOTSTRAP NAME PARTITIONS" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop DIR [PORT [STORAGE [ADVERTISED_PORT]]] | topic BOOTSTRAP NAME PARTITIONS" >&2; exit 2 ;;
 esac

@@ -22,27 +22,6 @@ async fn count(store: &PgStore, sql: &str) -> i64 {
         .expect(sql)
 }
 
-/// Every row of every table of the schema, as text.
-async fn database_text(store: &PgStore) -> String {
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
-    )
-    .fetch_all(store.pool())
-    .await
-    .expect("tables");
-    let mut all = String::new();
-    for t in tables {
-        let text: String = sqlx::query_scalar(&format!(
-            "SELECT coalesce(string_agg(x::text, E'\\n'), '') FROM \"{t}\" x"
-        ))
-        .fetch_one(store.pool())
-        .await
-        .expect("table text");
-        all.push_str(&text);
-    }
-    all
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erase_shreds_an_accounts_pii_in_database_lake_and_topic_while_running() {
     let Some(bootstrap) = k::bootstrap() else {
@@ -254,7 +233,7 @@ async fn erase_shreds_an_accounts_pii_in_database_lake_and_topic_while_running()
         "renewed={renewed} others={others}"
     );
     // The subject's plaintext is nowhere.
-    let db_text = database_text(&store).await;
+    let db_text = common::database_text(&url).await;
     let topic_text: String = messages.iter().map(|m| m.to_string()).collect();
     for value in &subject_plain {
         assert!(

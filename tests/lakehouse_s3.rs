@@ -14,15 +14,15 @@
 
 mod common;
 
+use common::proxy::Proxy;
+
 use pfm::store::{SqliteStore, Store};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -602,187 +602,4 @@ fn outage_mid_run_keeps_processing_and_the_backlog_drains_to_exact_counts() {
     let db = lake.counts();
     assert_eq!(db.decision_log, 80_000);
     assert_lake_matches(&lake.read_back(None), &db);
-}
-
-/// A TCP proxy in front of the S3 server, owned by one test: it can refuse connections
-/// (outage) and throttle what the pipeline sends (slow uploads), and counts PUT bytes.
-struct Proxy {
-    addr: SocketAddr,
-    state: Arc<ProxyState>,
-    acceptor: Option<JoinHandle<()>>,
-}
-
-struct ProxyState {
-    upstream: String,
-    up: AtomicBool,
-    listening: AtomicBool,
-    stop: AtomicBool,
-    bytes_per_second: AtomicU64,
-    put_body_bytes: AtomicU64,
-    conns: Mutex<Vec<TcpStream>>,
-}
-
-impl Proxy {
-    fn start(server: &str) -> Self {
-        let upstream = server
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_owned();
-        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy bind");
-        let addr = listener.local_addr().expect("addr");
-        let state = Arc::new(ProxyState {
-            upstream,
-            up: AtomicBool::new(true),
-            listening: AtomicBool::new(true),
-            stop: AtomicBool::new(false),
-            bytes_per_second: AtomicU64::new(0),
-            put_body_bytes: AtomicU64::new(0),
-            conns: Mutex::new(Vec::new()),
-        });
-        let st = state.clone();
-        let acceptor = std::thread::spawn(move || accept_loop(listener, addr, st));
-        Self {
-            addr,
-            state,
-            acceptor: Some(acceptor),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn throttle(&self, bytes_per_second: u64) {
-        self.state
-            .bytes_per_second
-            .store(bytes_per_second, Ordering::SeqCst);
-    }
-
-    fn put_body_bytes(&self) -> u64 {
-        self.state.put_body_bytes.load(Ordering::SeqCst)
-    }
-
-    /// Closes the listening socket (new connections are refused) and resets open ones.
-    fn down(&self) {
-        self.state.up.store(false, Ordering::SeqCst);
-        self.wait_listening(false);
-        self.state.reset_all();
-    }
-
-    fn up(&self) {
-        self.state.up.store(true, Ordering::SeqCst);
-        self.wait_listening(true);
-    }
-
-    fn wait_listening(&self, want: bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.state.listening.load(Ordering::SeqCst) != want {
-            assert!(Instant::now() < deadline, "proxy listener did not change");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.state.stop.store(true, Ordering::SeqCst);
-        self.state.reset_all();
-        if let Some(a) = self.acceptor.take() {
-            let _ = a.join();
-        }
-    }
-}
-
-impl ProxyState {
-    fn reset_all(&self) {
-        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-        for c in conns.drain(..) {
-            let _ = c.shutdown(Shutdown::Both);
-        }
-    }
-}
-
-fn accept_loop(first: TcpListener, addr: SocketAddr, st: Arc<ProxyState>) {
-    let mut listener = Some(first);
-    while !st.stop.load(Ordering::SeqCst) {
-        if !st.up.load(Ordering::SeqCst) {
-            listener = None; // closed: connections are refused
-            st.listening.store(false, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(5));
-            continue;
-        }
-        if listener.is_none() {
-            // std sets SO_REUSEADDR, so the same port can be bound again at once.
-            listener = TcpListener::bind(addr).ok();
-            if listener.is_none() {
-                std::thread::sleep(Duration::from_millis(20));
-                continue;
-            }
-        }
-        let Some(l) = listener.as_ref() else { continue };
-        let _ = l.set_nonblocking(true);
-        st.listening.store(true, Ordering::SeqCst);
-        match l.accept() {
-            Ok((client, _)) => {
-                let _ = client.set_nonblocking(false);
-                let Ok(server) = TcpStream::connect(&st.upstream) else {
-                    continue;
-                };
-                let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
-                    continue;
-                };
-                if let (Ok(c3), Ok(s3)) = (client.try_clone(), server.try_clone()) {
-                    let mut conns = st.conns.lock().unwrap_or_else(|e| e.into_inner());
-                    conns.push(c3);
-                    conns.push(s3);
-                }
-                let up = st.clone();
-                std::thread::spawn(move || pump(client, server, Some(up)));
-                std::thread::spawn(move || pump(s2, c2, None));
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(5)),
-        }
-    }
-}
-
-/// Copies `from` to `to`. On the upload direction (`st` given) it throttles and counts
-/// the bytes sent after a PUT request line.
-fn pump(mut from: TcpStream, mut to: TcpStream, st: Option<Arc<ProxyState>>) {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut in_put = false;
-    loop {
-        let limit = match &st {
-            Some(s) => match s.bytes_per_second.load(Ordering::SeqCst) {
-                0 => buf.len(),
-                bps => (bps as usize / 20).clamp(1024, buf.len()),
-            },
-            None => buf.len(),
-        };
-        let n = match from.read(&mut buf[..limit]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        if let Some(s) = &st {
-            let chunk = &buf[..n];
-            if chunk.starts_with(b"PUT ") {
-                in_put = true;
-            } else if chunk.starts_with(b"GET ")
-                || chunk.starts_with(b"HEAD ")
-                || chunk.starts_with(b"POST ")
-            {
-                in_put = false;
-            }
-            if in_put {
-                s.put_body_bytes.fetch_add(n as u64, Ordering::SeqCst);
-            }
-            let bps = s.bytes_per_second.load(Ordering::SeqCst);
-            if bps > 0 {
-                std::thread::sleep(Duration::from_secs_f64(n as f64 / bps as f64));
-            }
-        }
-        if to.write_all(&buf[..n]).is_err() {
-            break;
-        }
-    }
-    let _ = to.shutdown(Shutdown::Write);
 }

@@ -1,6 +1,8 @@
 use super::{Batch, DeadLetter, Record, Stage, StageContext, StageError};
 use crate::domain::parse_record;
-use pfm_pii::Scrubber;
+use crate::domain::RejectReason;
+use pfm_pii::{PiiKind, Scrubber};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Dead-letter payloads are stored scrubbed and truncated to this many bytes.
@@ -36,20 +38,54 @@ impl Stage for Decode {
                     protected: Default::default(),
                 }),
                 Err(rejection) => {
-                    let end = floor_char_boundary_lossy(&env.payload, MAX_STORED_PAYLOAD);
-                    let text = String::from_utf8_lossy(&env.payload[..end]);
+                    let payload = redact_payload(&self.scrubber, rejection.reason, &env.payload);
                     batch.dead.push(DeadLetter {
                         position: env.position,
                         reason: rejection.reason,
                         detail: rejection.detail,
                         transaction_id: rejection.transaction_id,
-                        payload: self.scrubber.redact_all(&text),
+                        payload,
                     })
                 }
             }
         }
         Ok(())
     }
+}
+
+/// The customer fields of the input record: PII by position, whatever their content.
+const CUSTOMER_FIELDS: [(&str, PiiKind); 4] = [
+    ("customer_name", PiiKind::PersonName),
+    ("customer_email", PiiKind::Email),
+    ("card_number", PiiKind::CardNumber),
+    ("iban", PiiKind::Iban),
+];
+
+/// What a dead letter stores of its payload: no PII, at most [`MAX_STORED_PAYLOAD`] bytes.
+/// A rejected record that is still a JSON object has its customer fields replaced by their
+/// tokens (free-text detection cannot recognise a bare name), and its customer name is
+/// looked for in the rest of the text; anything else gets pattern-based redaction.
+fn redact_payload(scrubber: &Scrubber, reason: RejectReason, payload: &[u8]) -> String {
+    if reason != RejectReason::Oversized {
+        if let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(payload) {
+            let name = obj
+                .get("customer_name")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            for (field, kind) in CUSTOMER_FIELDS {
+                if let Some(v) = obj.get_mut(field).filter(|v| !v.is_null()) {
+                    *v = Value::from(kind.token());
+                }
+            }
+            let text = scrubber
+                .scrub(&Value::Object(obj).to_string(), name.as_deref())
+                .text;
+            let end = floor_char_boundary_lossy(text.as_bytes(), MAX_STORED_PAYLOAD);
+            return text[..end].to_owned();
+        }
+    }
+    let end = floor_char_boundary_lossy(payload, MAX_STORED_PAYLOAD);
+    scrubber.redact_all(&String::from_utf8_lossy(&payload[..end]))
 }
 
 fn floor_char_boundary_lossy(bytes: &[u8], max: usize) -> usize {
@@ -67,7 +103,6 @@ fn floor_char_boundary_lossy(bytes: &[u8], max: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::RejectReason;
     use crate::stage::{Envelope, Position};
 
     fn env(offset: i64, payload: &str) -> Envelope {
@@ -96,6 +131,24 @@ mod tests {
         assert_eq!(b.dead[0].transaction_id.as_deref(), Some("t2"));
         assert_eq!(b.dead[1].reason, RejectReason::BadJson);
         assert!(b.input.is_empty());
+    }
+
+    #[test]
+    fn customer_fields_of_a_rejected_object_are_redacted_by_position() {
+        // Found by the chaos run's scan: a bare name is not recognisable as free text.
+        let bad = r#"{"transaction_id":"t3","amount":"-5","customer_name":"Hostile Person8","customer_email":"x@y.org","card_number":"not a card","iban":"DE00","description":"call Hostile Person8 back"}"#;
+        let mut b = Batch::new(vec![env(0, bad)]);
+        Decode::new(Arc::new(Scrubber::new()))
+            .execute(&mut b, &mut StageContext::default())
+            .expect("runs");
+        let stored = &b.dead[0].payload;
+        for plain in ["Hostile Person8", "x@y.org", "not a card", "DE00"] {
+            assert!(!stored.contains(plain), "{plain} in {stored}");
+        }
+        let v: Value = serde_json::from_str(stored).expect("still JSON");
+        assert_eq!(v["customer_name"], "[NAME]");
+        assert_eq!(v["iban"], "[IBAN]");
+        assert_eq!(v["amount"], "-5", "non-PII kept for diagnosis");
     }
 
     #[test]

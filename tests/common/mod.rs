@@ -3,6 +3,8 @@
 
 pub mod kafka;
 pub mod keys;
+pub mod proxy;
+pub mod stack;
 
 use pfm::store::{PgStore, SqliteStore};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -277,4 +279,28 @@ pub fn sample_row(id: &str) -> pfm::store::TxnRow {
         partition: 0,
         offset: 0,
     }
+}
+
+/// Every row of every table of the database at `url`, as text: what a scan for leaked
+/// values reads.
+pub async fn database_text(url: &str) -> String {
+    let store = PgStore::connect(url, 1).await.expect("connect");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("tables");
+    let mut all = String::new();
+    for t in tables {
+        let text: String = sqlx::query_scalar(&format!(
+            "SELECT coalesce(string_agg(x::text, E'\\n'), '') FROM \"{t}\" x"
+        ))
+        .fetch_one(store.pool())
+        .await
+        .expect("table text");
+        all.push_str(&text);
+        all.push('\n');
+    }
+    all
 }
