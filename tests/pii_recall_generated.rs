@@ -31,7 +31,10 @@ fn scrubber_recall_on_generated_spans_is_at_least_95_percent_per_kind() {
                     e.0 += 1;
                     matched[i] = true;
                 }
-                None => e.1 += 1,
+                None => {
+                    e.1 += 1;
+                    println!("missed {} {:?} in {desc:?}", label.kind, label.text);
+                }
             }
         }
         for (s, m) in found.iter().zip(&matched) {

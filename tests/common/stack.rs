@@ -58,7 +58,11 @@ impl Stack {
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
         )
         .expect("chmod");
-        let server = script(&["pg-test-server.sh", "start", &d("pg")]);
+        // PostgreSQL's default durability: with the test servers' synchronous_commit=off, a
+        // crash loses commits already acknowledged (and offsets already committed to the
+        // group), which the first chaos runs showed as lost records.
+        let port = free_port().to_string();
+        let server = script(&["pg-test-server.sh", "start", &d("pg"), &port, "--durable"]);
         let pg_password = format!("pg-secret-{}", rand::random::<u64>());
         let admin = pfm::store::PgStore::connect(&server, 1)
             .await
