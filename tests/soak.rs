@@ -58,6 +58,8 @@ fn proc_stats(pid: u32) -> Option<ProcStats> {
     })
 }
 
+type Buckets = Vec<(f64, f64)>;
+
 /// Cumulative histogram buckets (upper bound, count) of `metric` from a /metrics body.
 fn buckets(body: &str, metric: &str) -> Vec<(f64, f64)> {
     let mut out: Vec<(f64, f64)> = parse_metric(body, &format!("{metric}_bucket"))
@@ -169,7 +171,7 @@ fn soak_holds_a_steady_load_without_leaks() {
         .spawn()
         .expect("start the load");
 
-    let scrape = |g: &[Replica]| -> (Vec<(f64, f64)>, Vec<(f64, f64)>, f64) {
+    let scrape = |g: &[Replica]| -> (Buckets, Buckets, f64) {
         let mut batch = Vec::new();
         let mut e2e = Vec::new();
         let mut committed = 0.0;
