@@ -401,6 +401,28 @@ fn chaos_run_loses_and_duplicates_nothing_and_leaks_nothing() {
         }
     }
     let topic_dup = published.values().filter(|n| **n > 1).count() as i64;
+    if topic_dup > 0 {
+        // Same outbox id twice: a resend or a broker-side retry; different ids: two outbox
+        // rows for one record.
+        let mut shown = 0;
+        for (id, _) in published.iter().filter(|(_, n)| **n > 1) {
+            let copies: Vec<String> = messages
+                .iter()
+                .filter(|m| m["value"].as_str().is_some_and(|v| v.contains(id.as_str())))
+                .map(|m| {
+                    format!(
+                        "p{}@{} outbox={}",
+                        m["partition"], m["offset"], m["headers"]["pfm-outbox-id"]
+                    )
+                })
+                .collect();
+            eprintln!("DUPLICATE {id}: {copies:?}");
+            shown += 1;
+            if shown == 10 {
+                break;
+            }
+        }
+    }
     let topic_lost = committed_rows - published.len() as i64;
     let dlq_messages = k::dump(&stack.python, &bootstrap, dlq);
     let alert_messages = k::dump(&stack.python, &bootstrap, alerts);

@@ -215,6 +215,77 @@ async fn postgres_key_rotation_and_erasure() {
     key_rotation_and_erasure(&s).await;
 }
 
+async fn outbox_marks_fence_concurrent_relays<S: Store>(s: &S) {
+    s.migrate().await.expect("migrate");
+    let mut b = batch(
+        vec![row("o1", "allow", "10", 1), row("o2", "allow", "11", 2)],
+        vec![],
+        3,
+    );
+    b.publish = PublishTopics {
+        processed: Some("processed".into()),
+        alerts: None,
+        dlq: None,
+    };
+    s.commit(&b).await.expect("commit");
+    let pending = s.outbox_pending(10).await.expect("pending");
+    assert_eq!(pending.len(), 2);
+    assert!(pending.iter().all(|e| e.sent.is_none()));
+    let plan: Vec<(i64, SentTo)> = pending
+        .iter()
+        .map(|e| {
+            (
+                e.id,
+                SentTo {
+                    partition: 0,
+                    floor: 7,
+                },
+            )
+        })
+        .collect();
+    let mut first = s.outbox_mark_sent(&plan).await.expect("mark");
+    first.sort_unstable();
+    assert_eq!(first, vec![pending[0].id, pending[1].id]);
+    // A second relay marking the same rows gets none of them: it must not send them.
+    assert!(s
+        .outbox_mark_sent(&plan)
+        .await
+        .expect("mark again")
+        .is_empty());
+    let marked = s.outbox_pending(10).await.expect("pending");
+    assert!(marked.iter().all(|e| e.sent
+        == Some(SentTo {
+            partition: 0,
+            floor: 7
+        })));
+    assert!(
+        marked.iter().all(|e| e.sent_seconds_ago < 30.0),
+        "just marked: {marked:?}"
+    );
+    s.outbox_settle(&[pending[0].id], &[pending[1].id])
+        .await
+        .expect("settle");
+    let left = s.outbox_pending(10).await.expect("pending");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, pending[1].id);
+    assert!(left[0].sent.is_none() && left[0].sent_seconds_ago.is_infinite());
+    assert_eq!(s.outbox_backlog().await.expect("backlog"), 1);
+}
+
+#[tokio::test]
+async fn sqlite_outbox_marks_fence_concurrent_relays() {
+    let (s, _d) = common::fresh_sqlite().await;
+    outbox_marks_fence_concurrent_relays(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_outbox_marks_fence_concurrent_relays() {
+    let Some(s) = common::fresh_pg().await else {
+        return;
+    };
+    outbox_marks_fence_concurrent_relays(&s).await;
+}
+
 async fn schema_check_refuses_an_unmigrated_database<S: Store>(s: &S) {
     match s.check_schema().await {
         Err(StoreError::SchemaTooOld { found: 0, expected }) => assert!(expected >= 1),

@@ -27,6 +27,11 @@ use tokio::sync::watch;
 const ROUND: i64 = 1_000;
 const OUTBOX_ID: &str = "pfm-outbox-id";
 const BROKER_WAIT: Duration = Duration::from_secs(5);
+/// A send is settled within the producer's queue timeout (5 s) plus `message.timeout.ms`
+/// (15 s). Only messages marked longer ago than this are checked: a younger one may still be
+/// on its way from a relay that lost its lease (a database restart ends every lease at once),
+/// and resending it would duplicate it. Found by the chaos run.
+const IN_DOUBT_AFTER_SECONDS: f64 = 30.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -205,7 +210,14 @@ impl Relay {
         let (doubt, fresh): (Vec<&OutboxEntry>, Vec<&OutboxEntry>) =
             rows.iter().partition(|r| r.sent.is_some());
         if !doubt.is_empty() {
-            return self.settle_in_doubt(store, &doubt).await;
+            let ripe: Vec<&OutboxEntry> = doubt
+                .into_iter()
+                .filter(|r| r.sent_seconds_ago >= IN_DOUBT_AFTER_SECONDS)
+                .collect();
+            if ripe.is_empty() {
+                return Ok(0);
+            }
+            return self.settle_in_doubt(store, &ripe).await;
         }
         let mut floors: HashMap<(String, i32), i64> = HashMap::new();
         let mut plan = Vec::with_capacity(fresh.len());
@@ -223,10 +235,15 @@ impl Relay {
             };
             plan.push((r.id, SentTo { partition, floor }));
         }
-        store.outbox_mark_sent(&plan).await?;
+        // Only what this relay marked: another one (with a lease it has not noticed losing)
+        // may have marked some of the same rows first.
+        let marked: HashSet<i64> = store.outbox_mark_sent(&plan).await?.into_iter().collect();
         let producer = self.producer()?.clone();
         let mut pending = Vec::with_capacity(fresh.len());
         for (r, (id, to)) in fresh.iter().zip(&plan) {
+            if !marked.contains(id) {
+                continue;
+            }
             let id_text = id.to_string();
             let mut headers = OwnedHeaders::new().insert(Header {
                 key: OUTBOX_ID,

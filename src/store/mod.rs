@@ -135,11 +135,12 @@ pub trait Store: KeyStore + Send + Sync + 'static {
         &self,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
-    /// Records where each message is about to be sent (before sending).
+    /// Records where each message is about to be sent (before sending), for the messages no
+    /// other relay has marked yet; returns their ids: only those may be sent.
     fn outbox_mark_sent(
         &self,
         sent: &[(i64, SentTo)],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
     /// Deletes the acknowledged messages and returns the others to "not sent".
     fn outbox_settle(
         &self,

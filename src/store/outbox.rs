@@ -31,7 +31,7 @@ pub struct OutboxRow {
 }
 
 /// A stored outbox message, as the relay reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEntry {
     pub id: i64,
     pub topic: String,
@@ -40,6 +40,8 @@ pub struct OutboxEntry {
     pub headers: String,
     /// Set once a send was attempted: the outcome of that send is in doubt until checked.
     pub sent: Option<SentTo>,
+    /// Seconds since the send was marked (database clock); infinite if unknown.
+    pub sent_seconds_ago: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,10 +161,11 @@ pub(crate) type EntryColumns = (
     String,
     Option<i32>,
     Option<i64>,
+    Option<f64>,
 );
 
 pub(crate) fn entry_from(
-    (id, topic, key, payload, headers, partition, floor): EntryColumns,
+    (id, topic, key, payload, headers, partition, floor, age): EntryColumns,
 ) -> OutboxEntry {
     OutboxEntry {
         id,
@@ -174,5 +177,6 @@ pub(crate) fn entry_from(
             (Some(partition), Some(floor)) => Some(SentTo { partition, floor }),
             _ => None,
         },
+        sent_seconds_ago: age.unwrap_or(f64::INFINITY),
     }
 }

@@ -468,8 +468,8 @@ impl Store for PgStore {
 
     async fn outbox_pending(&self, limit: i64) -> Result<Vec<super::OutboxEntry>, StoreError> {
         let rows: Vec<super::outbox::EntryColumns> = sqlx::query_as(
-            "SELECT id, topic, message_key, payload, headers, out_partition, floor_offset \
-                 FROM outbox ORDER BY id LIMIT $1",
+            "SELECT id, topic, message_key, payload, headers, out_partition, floor_offset, \
+                 EXTRACT(EPOCH FROM now() - sent_at)::float8 FROM outbox ORDER BY id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -477,20 +477,23 @@ impl Store for PgStore {
         Ok(rows.into_iter().map(super::outbox::entry_from).collect())
     }
 
-    async fn outbox_mark_sent(&self, sent: &[(i64, super::SentTo)]) -> Result<(), StoreError> {
+    async fn outbox_mark_sent(
+        &self,
+        sent: &[(i64, super::SentTo)],
+    ) -> Result<Vec<i64>, StoreError> {
         if sent.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        sqlx::query(
-            "UPDATE outbox o SET out_partition = t.p, floor_offset = t.f \
-             FROM UNNEST($1::int8[], $2::int4[], $3::int8[]) AS t(id, p, f) WHERE o.id = t.id",
+        Ok(sqlx::query_scalar(
+            "UPDATE outbox o SET out_partition = t.p, floor_offset = t.f, sent_at = now() \
+             FROM UNNEST($1::int8[], $2::int4[], $3::int8[]) AS t(id, p, f) \
+             WHERE o.id = t.id AND o.out_partition IS NULL RETURNING o.id",
         )
         .bind(sent.iter().map(|(id, _)| *id).collect::<Cols<_>>())
         .bind(sent.iter().map(|(_, s)| s.partition).collect::<Cols<_>>())
         .bind(sent.iter().map(|(_, s)| s.floor).collect::<Cols<_>>())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn outbox_settle(
@@ -507,7 +510,7 @@ impl Store for PgStore {
         }
         if !not_delivered.is_empty() {
             sqlx::query(
-                "UPDATE outbox SET out_partition = NULL, floor_offset = NULL WHERE id = ANY($1)",
+                "UPDATE outbox SET out_partition = NULL, floor_offset = NULL, sent_at = NULL WHERE id = ANY($1)",
             )
             .bind(not_delivered)
             .execute(&mut *tx)

@@ -461,8 +461,8 @@ impl Store for SqliteStore {
 
     async fn outbox_pending(&self, limit: i64) -> Result<Vec<super::OutboxEntry>, StoreError> {
         let rows: Vec<super::outbox::EntryColumns> = sqlx::query_as(
-            "SELECT id, topic, message_key, payload, headers, out_partition, floor_offset \
-             FROM outbox ORDER BY id LIMIT ?",
+            "SELECT id, topic, message_key, payload, headers, out_partition, floor_offset, \
+             (julianday('now') - sent_at) * 86400.0 FROM outbox ORDER BY id LIMIT ?",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -470,18 +470,28 @@ impl Store for SqliteStore {
         Ok(rows.into_iter().map(super::outbox::entry_from).collect())
     }
 
-    async fn outbox_mark_sent(&self, sent: &[(i64, super::SentTo)]) -> Result<(), StoreError> {
+    async fn outbox_mark_sent(
+        &self,
+        sent: &[(i64, super::SentTo)],
+    ) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let mut marked = Vec::with_capacity(sent.len());
         for (id, to) in sent {
-            sqlx::query("UPDATE outbox SET out_partition = ?, floor_offset = ? WHERE id = ?")
-                .bind(to.partition)
-                .bind(to.floor)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            let done = sqlx::query(
+                "UPDATE outbox SET out_partition = ?, floor_offset = ?, sent_at = julianday('now') \
+                 WHERE id = ? AND out_partition IS NULL",
+            )
+            .bind(to.partition)
+            .bind(to.floor)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                marked.push(*id);
+            }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(marked)
     }
 
     async fn outbox_settle(
@@ -501,7 +511,7 @@ impl Store for SqliteStore {
         }
         for chunk in not_delivered.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
-                "UPDATE outbox SET out_partition = NULL, floor_offset = NULL WHERE id IN (",
+                "UPDATE outbox SET out_partition = NULL, floor_offset = NULL, sent_at = NULL WHERE id IN (",
             );
             let mut list = q.separated(", ");
             for id in chunk {
