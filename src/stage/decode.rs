@@ -1,5 +1,5 @@
 use super::{Batch, DeadLetter, Record, Stage, StageContext, StageError};
-use crate::domain::parse_record;
+use crate::domain::{parse_record, truncated_payload};
 use pfm_pii::Scrubber;
 use std::sync::Arc;
 
@@ -36,8 +36,7 @@ impl Stage for Decode {
                     protected: Default::default(),
                 }),
                 Err(rejection) => {
-                    let end = floor_char_boundary_lossy(&env.payload, MAX_STORED_PAYLOAD);
-                    let text = String::from_utf8_lossy(&env.payload[..end]);
+                    let text = truncated_payload(&env.payload, MAX_STORED_PAYLOAD);
                     batch.dead.push(DeadLetter {
                         position: env.position,
                         reason: rejection.reason,
@@ -50,18 +49,6 @@ impl Stage for Decode {
         }
         Ok(())
     }
-}
-
-fn floor_char_boundary_lossy(bytes: &[u8], max: usize) -> usize {
-    if bytes.len() <= max {
-        return bytes.len();
-    }
-    // Step back over UTF-8 continuation bytes so truncation never splits a character.
-    let mut end = max;
-    while end > 0 && (bytes[end] & 0b1100_0000) == 0b1000_0000 {
-        end -= 1;
-    }
-    end
 }
 
 #[cfg(test)]
@@ -101,7 +88,7 @@ mod tests {
     #[test]
     fn truncation_respects_char_boundaries() {
         let s = "é".repeat(MAX_STORED_PAYLOAD);
-        let end = floor_char_boundary_lossy(s.as_bytes(), MAX_STORED_PAYLOAD + 1);
-        assert!(s.is_char_boundary(end));
+        let kept = truncated_payload(s.as_bytes(), MAX_STORED_PAYLOAD + 1);
+        assert!(s.starts_with(kept.as_ref()) && kept.len() == MAX_STORED_PAYLOAD);
     }
 }
