@@ -4,6 +4,8 @@
 pub mod config;
 pub mod crypto;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod kafka;
 pub mod policy;
 pub mod runtime;

@@ -4,7 +4,10 @@ mod codes;
 mod parse;
 mod types;
 
-pub use parse::{parse_record, RejectReason, Rejection, MAX_PAYLOAD_BYTES};
+pub use parse::{
+    floor_char_boundary_lossy, parse_record, truncated_payload, RejectReason, Rejection,
+    MAX_PAYLOAD_BYTES,
+};
 pub use types::{
     AccountId, Amount, Channel, Country, Currency, CustomerPii, Mcc, Transaction, TransactionId,
 };

@@ -129,7 +129,8 @@ fn build(mut obj: Map<String, Value>) -> Result<Transaction, Rejection> {
     let mcc = match obj.remove("mcc") {
         None | Some(Value::Null) => return Err(missing("mcc")),
         Some(Value::String(s)) => Mcc::parse(&s),
-        Some(Value::Number(n)) => Mcc::parse(&format!("{n:0>4}")),
+        // `Number`'s Display ignores width and fill, so pad its string.
+        Some(Value::Number(n)) => Mcc::parse(&format!("{:0>4}", n.to_string())),
         Some(_) => Err("must be exactly 4 digits"),
     }
     .map_err(|why| Rejection::field(RejectReason::InvalidField, "mcc", why))?;
@@ -200,9 +201,16 @@ fn optional<T>(
 }
 
 fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, &'static str> {
-    DateTime::parse_from_rfc3339(s)
+    let t = DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| "must be an RFC 3339 date-time that exists")
+        .map_err(|_| "must be an RFC 3339 date-time that exists")?;
+    // An offset can carry 9999-12-31T23:59:59-01:00 into year 10000 (or 0000 into -0001)
+    // in UTC, which RFC 3339 cannot write: the record would leave as a timestamp nothing
+    // downstream (nor this parser) reads back.
+    if !(0..=9999).contains(&chrono::Datelike::year(&t)) {
+        return Err("must be between years 0000 and 9999 in UTC");
+    }
+    Ok(t)
 }
 
 fn bounded_text(s: &str, max: usize) -> Result<String, &'static str> {
@@ -214,6 +222,32 @@ fn bounded_text(s: &str, max: usize) -> Result<String, &'static str> {
         return Err("too long");
     }
     Ok(t.to_owned())
+}
+
+/// The prefix of a rejected payload kept for the dead-letter store: at most `max` bytes, cut
+/// before a UTF-8 character it would split, decoded lossily (the payload need not be UTF-8).
+pub fn truncated_payload(payload: &[u8], max: usize) -> std::borrow::Cow<'_, str> {
+    let end = floor_char_boundary_lossy(payload, max);
+    String::from_utf8_lossy(&payload[..end])
+}
+
+/// Where to cut `bytes` so that the prefix holds at most `max` bytes and, for UTF-8 input,
+/// ends on a character boundary.
+pub fn floor_char_boundary_lossy(bytes: &[u8], max: usize) -> usize {
+    if bytes.len() <= max {
+        return bytes.len();
+    }
+    // Step back over UTF-8 continuation bytes so truncation never splits a character. A
+    // character has at most 3 of them: more is invalid UTF-8, which is cut where it is
+    // (lossy decoding marks it) rather than losing the whole run.
+    let mut end = max;
+    while end > 0 && max - end < 3 && (bytes[end] & 0b1100_0000) == 0b1000_0000 {
+        end -= 1;
+    }
+    if (bytes[end] & 0b1100_0000) == 0b1000_0000 {
+        return max;
+    }
+    end
 }
 
 #[cfg(test)]
@@ -327,6 +361,70 @@ mod tests {
             parse_record(nested.as_bytes()).unwrap_err().reason,
             RejectReason::BadJson
         );
+    }
+
+    #[test]
+    fn numeric_mcc_below_1000_is_zero_padded() {
+        // Regression (property test): `format!("{n:0>4}")` on a serde_json Number ignored
+        // the padding, so 742 (veterinary services, "0742") was rejected.
+        for (mcc, code) in [
+            (serde_json::json!(742), 742),
+            (serde_json::json!(0), 0),
+            (serde_json::json!(5411), 5411),
+        ] {
+            let mut v = valid();
+            v["mcc"] = mcc;
+            let (t, _) = parse_record(v.to_string().as_bytes()).expect("valid");
+            assert_eq!(t.mcc.code(), code);
+        }
+        for bad in [
+            serde_json::json!(10_000),
+            serde_json::json!(-1),
+            serde_json::json!(7.5),
+        ] {
+            let mut v = valid();
+            v["mcc"] = bad;
+            assert_eq!(reject(&v).reason, RejectReason::InvalidField);
+        }
+    }
+
+    #[test]
+    fn timestamps_outside_rfc_3339_years_in_utc_are_rejected() {
+        // Regression (fuzz seed): accepted, then written as "+10000-01-01T00:59:59Z".
+        for ts in ["9999-12-31T23:59:59-01:00", "0000-01-01T00:00:00+01:00"] {
+            let mut v = valid();
+            v["timestamp"] = Value::from(ts);
+            let r = reject(&v);
+            assert_eq!(r.reason, RejectReason::InvalidField, "{ts}");
+            assert!(r.detail.starts_with("timestamp: "), "{}", r.detail);
+        }
+        for ts in [
+            "9999-12-31T23:59:59Z",
+            "0000-01-01T00:00:00Z",
+            "0000-01-01T01:00:00+01:00",
+        ] {
+            let mut v = valid();
+            v["timestamp"] = Value::from(ts);
+            assert!(parse_record(v.to_string().as_bytes()).is_ok(), "{ts}");
+        }
+    }
+
+    #[test]
+    fn truncation_keeps_all_but_a_split_character() {
+        // Regression (property test): a run of continuation bytes (invalid UTF-8) made the
+        // cut step back over the whole run, storing an empty dead-letter payload.
+        let junk = vec![0x80u8; 100];
+        assert_eq!(floor_char_boundary_lossy(&junk, 50), 50);
+        let s = "a€".repeat(10); // € is 3 bytes
+        for max in 0..s.len() {
+            let end = floor_char_boundary_lossy(s.as_bytes(), max);
+            assert!(
+                s.is_char_boundary(end) && end <= max && end + 3 >= max,
+                "{max}"
+            );
+        }
+        assert_eq!(truncated_payload(b"ab\xe2\x82", 3), "ab");
+        assert_eq!(floor_char_boundary_lossy(b"short", 64), 5);
     }
 
     #[test]

@@ -1,6 +1,5 @@
 use super::{Batch, DeadLetter, Record, Stage, StageContext, StageError};
-use crate::domain::parse_record;
-use crate::domain::RejectReason;
+use crate::domain::{floor_char_boundary_lossy, parse_record, truncated_payload, RejectReason};
 use pfm_pii::{PiiKind, Scrubber};
 use serde_json::Value;
 use std::sync::Arc;
@@ -84,20 +83,7 @@ fn redact_payload(scrubber: &Scrubber, reason: RejectReason, payload: &[u8]) -> 
             return text[..end].to_owned();
         }
     }
-    let end = floor_char_boundary_lossy(payload, MAX_STORED_PAYLOAD);
-    scrubber.redact_all(&String::from_utf8_lossy(&payload[..end]))
-}
-
-fn floor_char_boundary_lossy(bytes: &[u8], max: usize) -> usize {
-    if bytes.len() <= max {
-        return bytes.len();
-    }
-    // Step back over UTF-8 continuation bytes so truncation never splits a character.
-    let mut end = max;
-    while end > 0 && (bytes[end] & 0b1100_0000) == 0b1000_0000 {
-        end -= 1;
-    }
-    end
+    scrubber.redact_all(&truncated_payload(payload, MAX_STORED_PAYLOAD))
 }
 
 #[cfg(test)]
@@ -154,7 +140,7 @@ mod tests {
     #[test]
     fn truncation_respects_char_boundaries() {
         let s = "é".repeat(MAX_STORED_PAYLOAD);
-        let end = floor_char_boundary_lossy(s.as_bytes(), MAX_STORED_PAYLOAD + 1);
-        assert!(s.is_char_boundary(end));
+        let kept = truncated_payload(s.as_bytes(), MAX_STORED_PAYLOAD + 1);
+        assert!(s.starts_with(kept.as_ref()) && kept.len() == MAX_STORED_PAYLOAD);
     }
 }

@@ -145,7 +145,30 @@ impl Scrubber {
     /// All PII in `text`, sorted by start and non-overlapping. `customer_name` is the record's
     /// own customer, matched as a full name and by each part of three letters or more; other
     /// people's names are found whether or not a customer name is given.
+    ///
+    /// Replacing a finding can expose another: in "jane@example.com4111111111111111" the
+    /// address only ends at a word boundary once the card after it is "[CARD]". So the text
+    /// is scrubbed and searched again, keeping what appears inside the text that was kept,
+    /// until nothing new appears (at most [`MAX_PASSES`] passes; one when nothing is found).
     pub fn find(&self, text: &str, customer_name: Option<&str>) -> Vec<PiiSpan> {
+        let mut spans = self.find_once(text, customer_name);
+        for _ in 1..MAX_PASSES {
+            if spans.is_empty() {
+                break;
+            }
+            let scrubbed = replace(text, &spans);
+            let more = map_to_original(&spans, &self.find_once(&scrubbed, customer_name));
+            if more.is_empty() {
+                break;
+            }
+            spans.extend(more);
+            spans.sort_by_key(|s| s.start);
+        }
+        spans
+    }
+
+    /// One detection pass over `text`.
+    fn find_once(&self, text: &str, customer_name: Option<&str>) -> Vec<PiiSpan> {
         let mut out = Vec::new();
         let (mut has_digit, mut has_at) = (false, false);
         for &b in text.as_bytes() {
@@ -188,6 +211,38 @@ impl Scrubber {
     pub fn redact_all(&self, text: &str) -> String {
         self.scrub(text, None).text
     }
+}
+
+/// Upper bound on detection passes in [`Scrubber::find`] (each pass after the first needs
+/// a finding the previous one exposed, so this only bounds adversarial chains).
+pub const MAX_PASSES: usize = 16;
+
+/// Maps findings in the scrubbed text back to the original, keeping only those that lie
+/// within text the scrub kept (not in or across a replacement token). Those cannot overlap
+/// the original `spans`.
+fn map_to_original(spans: &[PiiSpan], found: &[PiiSpan]) -> Vec<PiiSpan> {
+    // (start in the scrubbed text, end there, start in the original) of each kept segment.
+    let mut kept = Vec::with_capacity(spans.len() + 1);
+    let (mut orig, mut out) = (0usize, 0usize);
+    for s in spans {
+        let len = s.start.saturating_sub(orig);
+        kept.push((out, out + len, orig));
+        out += len + s.kind.token().len();
+        orig = s.end;
+    }
+    kept.push((out, usize::MAX, orig));
+    found
+        .iter()
+        .filter_map(|f| {
+            let &(seg_start, _, seg_orig) =
+                kept.iter().find(|&&(a, b, _)| a <= f.start && f.end <= b)?;
+            Some(PiiSpan {
+                kind: f.kind,
+                start: seg_orig + (f.start - seg_start),
+                end: seg_orig + (f.end - seg_start),
+            })
+        })
+        .collect()
 }
 
 /// Keeps the highest-precedence (then longest, then earliest) finding among overlapping ones,
@@ -261,6 +316,20 @@ mod tests {
         );
         assert_eq!(r.text, "Pay [NAME] card [CARD] mail [EMAIL]");
         assert_eq!(r.spans.len(), 3);
+    }
+
+    #[test]
+    fn findings_exposed_by_a_replacement_are_found_too() {
+        // Regression (fuzz corpus): the address and the IBAN glued to the card were left in
+        // the scrubbed text, where the scrubber itself then found them.
+        let s = Scrubber::new();
+        let text = "jane@example.com4111111111111111DE89370400440532013000 ok";
+        let r = s.scrub(text, None);
+        assert_eq!(r.text, "[EMAIL][CARD][IBAN] ok");
+        let kinds: Vec<PiiKind> = r.spans.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [PiiKind::Email, PiiKind::CardNumber, PiiKind::Iban]);
+        assert_eq!(&text[r.spans[0].start..r.spans[0].end], "jane@example.com");
+        assert_eq!(s.scrub(&r.text, None).text, r.text);
     }
 
     #[test]
