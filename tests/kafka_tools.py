@@ -83,7 +83,7 @@ def dump(bootstrap: str, topic: str) -> None:
         consumer.seek_to_beginning(*tps)
         end = consumer.end_offsets(tps)
         remaining = {tp for tp in tps if end[tp] > 0}
-        deadline = time.time() + 60
+        deadline = time.time() + 300
         while remaining and time.time() < deadline:
             for tp, msgs in consumer.poll(timeout_ms=500).items():
                 for m in msgs:
