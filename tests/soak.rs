@@ -7,7 +7,8 @@
 //! One command: `bash scripts/soak.sh [SECONDS] [RATE]` (release build; the documented run is
 //! 30 minutes at 5,000 records/s). CI runs a 2-minute version through scripts/test.sh.
 //! Settings: PFM_SOAK_SECONDS (120), PFM_SOAK_RATE (records/s, 1000), PFM_SOAK_REPLICAS (3),
-//! PFM_SOAK_WINDOW (seconds, 15), PFM_SOAK_REPORT (a file for the JSON report).
+//! PFM_SOAK_WINDOW (seconds, 15), PFM_SOAK_PUBLISH (true), PFM_SOAK_REPORT (a file for the
+//! JSON report).
 
 mod common;
 
@@ -133,8 +134,14 @@ fn soak_holds_a_steady_load_without_leaks() {
     stack.create_topic("soak-processed", 3);
     stack.create_topic("soak-alerts", 1);
     let s3 = stack.s3.url();
+    let publish = if env_or("PFM_SOAK_PUBLISH", true) {
+        "true"
+    } else {
+        "false"
+    };
+    println!("publishing to Kafka: {publish}");
     let extra = [
-        ("ENABLE_KAFKA_PUBLISH", "true"),
+        ("ENABLE_KAFKA_PUBLISH", publish),
         ("KAFKA_PUBLISH_TOPIC", "soak-processed"),
         ("KAFKA_ALERTS_TOPIC", "soak-alerts"),
         ("ENABLE_S3_LAKEHOUSE_EXPORT", "true"),
