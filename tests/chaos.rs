@@ -168,25 +168,64 @@ fn hostile_lines() -> Vec<String> {
         .collect()
 }
 
-/// Every plaintext PII value of the input (generated and hostile), for the scans.
-fn pii_values(generated: &str, hostile: &[String]) -> Vec<String> {
-    let mut out = std::collections::BTreeSet::new();
+/// The plaintext PII of the input, for the scans: the customer fields of every record and
+/// everything in the hostile records (encrypted or redacted by position, so none may ever
+/// appear), and the spans the generator hid in free-text descriptions (found by the
+/// scrubber's detectors, whose recall is measured, not guaranteed).
+fn pii_values(generated: &str, hostile: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut fields = std::collections::BTreeSet::new();
+    let mut spans = std::collections::BTreeSet::new();
     for line in generated.lines().chain(hostile.iter().map(String::as_str)) {
         let Ok(v) = serde_json::from_str::<Value>(line) else {
             continue;
         };
         for f in ["customer_name", "customer_email", "card_number", "iban"] {
             if let Some(s) = v[f].as_str().filter(|s| s.len() >= 6) {
-                out.insert(s.to_owned());
+                fields.insert(s.to_owned());
             }
         }
         for span in v["label"]["pii"].as_array().into_iter().flatten() {
             if let Some(s) = span["text"].as_str().filter(|s| s.len() >= 6) {
-                out.insert(s.to_owned());
+                spans.insert(s.to_owned());
             }
         }
     }
-    out.into_iter().collect()
+    let spans = spans.difference(&fields).cloned().collect();
+    (fields.into_iter().collect(), spans)
+}
+
+/// Counts, per store, the matches of `values` in the texts it is given.
+struct Scan {
+    values: Vec<String>,
+    matcher: aho_corasick::AhoCorasick,
+    found: BTreeMap<&'static str, usize>,
+    examples: std::collections::BTreeSet<String>,
+}
+
+impl Scan {
+    fn new(values: Vec<String>) -> Self {
+        let matcher = aho_corasick::AhoCorasick::new(&values).expect("matcher");
+        Self {
+            values,
+            matcher,
+            found: BTreeMap::new(),
+            examples: Default::default(),
+        }
+    }
+
+    fn text(&mut self, store: &'static str, text: &str) {
+        let mut n = 0;
+        for m in self.matcher.find_iter(text) {
+            n += 1;
+            self.examples
+                .insert(self.values[m.pattern().as_usize()].clone());
+        }
+        *self.found.entry(store).or_default() += n;
+    }
+
+    fn total(&self) -> usize {
+        self.found.values().sum()
+    }
 }
 
 #[test]
@@ -428,8 +467,7 @@ fn chaos_run_loses_and_duplicates_nothing_and_leaks_nothing() {
     let alert_messages = k::dump(&stack.python, &bootstrap, alerts);
 
     let generated = common::generated_input(stack.path(), records, seed);
-    let pii = pii_values(&generated, &hostile);
-    let mut secrets = pii.clone();
+    let (mut secrets, free_text) = pii_values(&generated, &hostile);
     secrets.extend([
         encryption_key.clone(),
         s3_secret.clone(),
@@ -438,45 +476,52 @@ fn chaos_run_loses_and_duplicates_nothing_and_leaks_nothing() {
     let secrets_file = stack.path().join("secrets.txt");
     std::fs::write(&secrets_file, secrets.join("\n")).expect("secrets file");
     let lake = stack.lake_read_back(&secrets_file);
+    let free_text_file = stack.path().join("free-text.txt");
+    std::fs::write(&free_text_file, free_text.join("\n")).expect("free-text file");
+    let lake_free_text = stack.lake_read_back(&free_text_file)["leaks"]
+        .as_u64()
+        .unwrap_or(u64::MAX) as usize;
     let lake_rows = |t: &str| lake["rows"][t].as_i64().unwrap_or(0);
     let lake_distinct = |t: &str| lake["distinct"][t].as_i64().unwrap_or(0);
     let lake_dup = (lake_rows("transactions") - lake_distinct("transactions"))
         + (lake_rows("quarantine") - lake_distinct("quarantine"));
     let lake_lost = committed_rows - lake_distinct("transactions") - lake_distinct("quarantine");
 
-    // Security scan of everything else the pipeline wrote.
-    let matcher = aho_corasick::AhoCorasick::new(&secrets).expect("matcher");
-    let mut leaks: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut scan = |store: &'static str, text: &str| {
-        let n = matcher.find_iter(text).count();
-        *leaks.entry(store).or_default() += n;
-        if n > 0 {
-            let m = matcher.find(text).expect("a match");
-            eprintln!("LEAK in {store}: {:?}", &secrets[m.pattern().as_usize()]);
-        }
-    };
-    scan(
-        "database",
-        &db.rt.block_on(common::database_text(&stack.database_url)),
-    );
-    for (name, msgs) in [
-        ("published topic", &messages),
-        ("alerts topic", &alert_messages),
-        ("dead-letter topic", &dlq_messages),
-    ] {
-        let text: String = msgs.iter().map(|m| m.to_string() + "\n").collect();
-        scan(name, &text);
-    }
+    // Security scan of everything else the pipeline wrote: customer fields, hostile records
+    // and secrets must be nowhere; free-text spans left by the scrubber are counted.
+    let mut hard = Scan::new(secrets);
+    let mut soft = Scan::new(free_text.clone());
+    let db_text = db.rt.block_on(common::database_text(&stack.database_url));
     let log_text: String = group
         .logs
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap_or_default())
         .collect();
-    scan("logs", &log_text);
-    scan("/metrics and /health", &scrape_bodies);
-    leaks.insert(
+    let topic_text =
+        |msgs: &[Value]| -> String { msgs.iter().map(|m| m.to_string() + "\n").collect() };
+    for scan in [&mut hard, &mut soft] {
+        scan.text("database", &db_text);
+        scan.text("published topic", &topic_text(&messages));
+        scan.text("alerts topic", &topic_text(&alert_messages));
+        scan.text("dead-letter topic", &topic_text(&dlq_messages));
+        scan.text("logs", &log_text);
+        scan.text("/metrics and /health", &scrape_bodies);
+    }
+    hard.found.insert(
         "lake (Parquet)",
         lake["leaks"].as_u64().unwrap_or(u64::MAX) as usize,
+    );
+    soft.found.insert("lake (Parquet)", lake_free_text);
+    let leaks = hard.found.clone();
+    if !hard.examples.is_empty() {
+        eprintln!("LEAKED: {:?}", hard.examples);
+    }
+    println!(
+        "free-text PII spans the scrubber left: {} distinct of {} ({:?}): {:?}",
+        soft.examples.len(),
+        free_text.len(),
+        soft.found,
+        soft.examples
     );
 
     // The table.
@@ -520,7 +565,8 @@ fn chaos_run_loses_and_duplicates_nothing_and_leaks_nothing() {
             "lost": {"database": db_lost, "topic": topic_lost, "lake": lake_lost},
             "duplicated": {"database": db_dup, "topic": topic_dup, "lake": lake_dup},
             "lag_at_end": {"metric": lag_metric, "broker": broker_lag["lag"]},
-            "leaks": leaks, "events": events,
+            "leaks": leaks, "free_text_spans_left": soft.examples.len(),
+            "free_text_spans": free_text.len(), "events": events,
         });
         std::fs::write(path, serde_json::to_string_pretty(&report).expect("json")).expect("report");
     }
@@ -561,7 +607,14 @@ fn chaos_run_loses_and_duplicates_nothing_and_leaks_nothing() {
     );
     assert!(injected >= min_faults);
     assert!(group.bad_exits.is_empty(), "{:?}", group.bad_exits);
-    assert!(leaks.values().all(|n| *n == 0), "leaks: {leaks:?}");
+    assert_eq!(hard.total(), 0, "leaks: {leaks:?}");
+    // The scrubber's measured recall on free text is above 99.9 % (tests/pii_recall_generated
+    // and docs/reliability.md); more misses than that is a regression.
+    assert!(
+        soft.examples.len() * 1000 <= free_text.len(),
+        "free-text spans left: {:?}",
+        soft.examples
+    );
 }
 
 /// Which records are missing, and where the input topic holds them.

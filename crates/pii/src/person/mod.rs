@@ -745,10 +745,11 @@ fn given_first(toks: &[Tok], i: usize, lex: &Lexicon, supported: bool) -> Option
     let ambiguous = g.has(AMBIGUOUS);
     if ambiguous {
         // "Will Mary Smith": start at the unambiguous name instead.
-        // In lower case a cue word still supports a pair ending in a weak surname ("from
-        // grace brown", "w/ charlotte brown"): found missing by the chaos run's scan.
+        // In lower case a cue word, even "and", still supports a pair ending in a weak
+        // surname ("from grace brown", "w/ charlotte brown", "… and charlotte brown"):
+        // found missing by the chaos runs' scans.
         let lower_cued =
-            ctx == Case::Lower && words == 2 && end_tok.has(WEAK) && cue_before(toks, i, false);
+            ctx == Case::Lower && words == 2 && end_tok.has(WEAK) && cue_before(toks, i, true);
         let support = evidence
             || lower_cued
             || (ctx != Case::Lower && (supported || cue_before(toks, i, true)));
@@ -776,7 +777,7 @@ fn given_first(toks: &[Tok], i: usize, lex: &Lexicon, supported: bool) -> Option
             .get(last + 1)
             .is_none_or(|n| !spaced(n) || n.case != Case::Lower || n.has(STOP | CUE | WEAK_CUE));
         let weak_ok =
-            (!g.has(AMBIGUOUS) || cue_before(toks, i, false)) && end_tok.has(WEAK) && closes;
+            (!g.has(AMBIGUOUS) || cue_before(toks, i, true)) && end_tok.has(WEAK) && closes;
         if end_tok.letters < 3 || !(evidence || weak_ok) {
             return None;
         }
