@@ -545,7 +545,12 @@ fn find_with(text: &str, lex: &Lexicon, out: &mut Vec<PiiSpan>) {
                 i = end + 1;
                 continue;
             }
-            match detect(toks, i, lex) {
+            let found = detect(toks, i, lex).or_else(|| {
+                (first_window && i == 0)
+                    .then(|| alone(text, toks, lex))
+                    .flatten()
+            });
+            match found {
                 Some((a, b)) => {
                     if let (Some(first), Some(last)) = (toks.get(a), toks.get(b)) {
                         out.push(PiiSpan {
@@ -586,11 +591,11 @@ fn detect(toks: &[Tok], i: usize, lex: &Lexicon) -> Option<(usize, usize)> {
         }
     }
     if t.has(GIVEN) {
-        if let Some(last) = given_first(toks, i, lex, false) {
+        if let Some(last) = given_first(toks, i, lex, false, false) {
             return Some((i, last));
         }
     }
-    if let Some(last) = surname_first(toks, i, lex) {
+    if let Some(last) = surname_first(toks, i, lex, false) {
         return Some((i, last));
     }
     if let Some(last) = cue_pair(toks, i, lex) {
@@ -644,7 +649,13 @@ fn business_after(toks: &[Tok], last: usize) -> bool {
 
 /// Given name(s), middle initials, particles, surname(s), starting at the given name `i`.
 /// Returns the last token.
-fn given_first(toks: &[Tok], i: usize, lex: &Lexicon, supported: bool) -> Option<usize> {
+fn given_first(
+    toks: &[Tok],
+    i: usize,
+    lex: &Lexicon,
+    supported: bool,
+    alone: bool,
+) -> Option<usize> {
     let g = at(toks, i)?;
     if !g.given() {
         return None;
@@ -752,6 +763,7 @@ fn given_first(toks: &[Tok], i: usize, lex: &Lexicon, supported: bool) -> Option
             ctx == Case::Lower && words == 2 && end_tok.has(WEAK) && cue_before(toks, i, true);
         let support = evidence
             || lower_cued
+            || alone
             || (ctx != Case::Lower && (supported || cue_before(toks, i, true)));
         let cued = supported || cue_before(toks, i, false);
         if !cued
@@ -776,8 +788,9 @@ fn given_first(toks: &[Tok], i: usize, lex: &Lexicon, supported: bool) -> Option
         let closes = toks
             .get(last + 1)
             .is_none_or(|n| !spaced(n) || n.case != Case::Lower || n.has(STOP | CUE | WEAK_CUE));
-        let weak_ok =
-            (!g.has(AMBIGUOUS) || cue_before(toks, i, true)) && end_tok.has(WEAK) && closes;
+        let weak_ok = (!g.has(AMBIGUOUS) || alone || cue_before(toks, i, true))
+            && end_tok.has(WEAK)
+            && closes;
         if end_tok.letters < 3 || !(evidence || weak_ok) {
             return None;
         }
@@ -791,6 +804,40 @@ fn given_first(toks: &[Tok], i: usize, lex: &Lexicon, supported: bool) -> Option
     Some(last)
 }
 
+/// A description that is nothing but a name, or a name then an e-mail address ("Grace
+/// Brown", "BROWN Jack", "Brown, Charlotte - c.brown@example.net"): a transfer to a person.
+/// The whole text is the context a weak surname otherwise lacks; found missing by the chaos
+/// runs' scans. Two words only, the second a listed surname, so "Amber Glass" stays.
+fn alone(text: &str, toks: &[Tok], lex: &Lexicon) -> Option<(usize, usize)> {
+    let (first, second) = (toks.first()?, toks.get(1)?);
+    if !text.get(..first.start)?.trim().is_empty() || !first.word() {
+        return None;
+    }
+    let given_then_surname = first.has(GIVEN) && second.has(SURNAME);
+    let last = given_then_surname
+        .then(|| given_first(toks, 0, lex, false, true))
+        .flatten()
+        .or_else(|| {
+            first
+                .has(SURNAME)
+                .then(|| surname_first(toks, 0, lex, true))
+                .flatten()
+        });
+    if last != Some(1) {
+        return None;
+    }
+    let rest = text.get(second.end..)?.trim_start();
+    let rest = rest
+        .strip_prefix(['-', '–', ',', '(', ':'])
+        .unwrap_or(rest)
+        .trim_start();
+    let email_next = rest
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| w.contains('@') && w.contains('.'));
+    (rest.is_empty() || email_next).then_some((0, 1))
+}
+
 /// A business word right before the name ("Hotel Maria Cristina", "Salon Anna").
 fn business_before(toks: &[Tok], i: usize) -> bool {
     toks.get(i).is_some_and(spaced)
@@ -801,7 +848,7 @@ fn business_before(toks: &[Tok], i: usize) -> bool {
 
 /// "SCHMIDT Hannah", "VAN DIJK Bram", "Clarke, Amelia", "de Vries, Daan", "ROSSI GIULIA",
 /// "Horvat Ivan". Returns the last token.
-fn surname_first(toks: &[Tok], i: usize, lex: &Lexicon) -> Option<usize> {
+fn surname_first(toks: &[Tok], i: usize, lex: &Lexicon, alone: bool) -> Option<usize> {
     // A lower-case particle after an ordinary word is a preposition ("pago de Walsh, John");
     // after a cue it starts the surname ("transfer to de Vries, Thijs").
     let first = at(toks, i)?;
@@ -836,7 +883,7 @@ fn surname_first(toks: &[Tok], i: usize, lex: &Lexicon) -> Option<usize> {
     if !g.given() {
         return None;
     }
-    let evidence = particles || s.surname_evidence() || cue_before(toks, i, true);
+    let evidence = particles || alone || s.surname_evidence() || cue_before(toks, i, true);
     let mut last = j + 1;
     match (s.case, g.gap, g.case) {
         // "SCHMIDT Hannah", "VAN DIJK Bram".
@@ -927,7 +974,7 @@ fn after_title(toks: &[Tok], i: usize, lex: &Lexicon) -> Option<(usize, usize)> 
         let last = surname_chain(toks, k)?;
         return (!business_after(toks, last)).then_some((i, last));
     }
-    if let Some(last) = given_first(toks, j, lex, true) {
+    if let Some(last) = given_first(toks, j, lex, true, false) {
         return Some((j, last));
     }
     let last = surname_chain(toks, j)?;
@@ -1346,6 +1393,29 @@ mod tests {
         let mut out = Vec::new();
         PersonFinder::new().find(text, &mut out);
         out.iter().map(|s| &text[s.start..s.end]).collect()
+    }
+
+    #[test]
+    fn a_description_that_is_only_a_name() {
+        for text in [
+            "Grace Brown",
+            "charlotte brown",
+            "CHARLOTTE BROWN - charlotte_brown@example.co.uk",
+            "BROWN Jack",
+            "Brown, Charlotte - charlotte.brown@example.org",
+        ] {
+            let expected = text.split(" - ").next().unwrap_or(text);
+            assert_eq!(names(text), vec![expected], "{text}");
+        }
+        // The whole text must be the name (or the name and an address).
+        for text in [
+            "Grace Brown bakery order",
+            "Rose Garden",
+            "Grace Brown - weekly",
+            "Paid to grace brown cafe",
+        ] {
+            assert!(names(text).is_empty(), "{text}: {:?}", names(text));
+        }
     }
 
     #[test]
