@@ -43,7 +43,8 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn");
-        let kill_after = Duration::from_millis(rng.gen_range(300..2500));
+        // Short enough to land several kills in a run of about 2 s (batches overlap commits).
+        let kill_after = Duration::from_millis(rng.gen_range(150..900));
         let deadline = Instant::now() + kill_after;
         let mut finished = None;
         while Instant::now() < deadline {

@@ -120,8 +120,14 @@ impl BatchProcessor {
         }
         if !need_state.is_empty() {
             if self.ctx.detector_state.len() > 500_000 {
-                // Bounded memory: state is in the store, so dropping the cache is safe.
-                self.ctx.detector_state.clear();
+                // Bounded memory: state is in the store, so dropping it from the cache is
+                // safe, except for this batch's accounts: the previous batch, which may
+                // have touched them, can still be committing (see `run_loop`).
+                let current: HashSet<&str> =
+                    records.iter().map(|r| r.txn.account_id.as_str()).collect();
+                self.ctx
+                    .detector_state
+                    .retain(|a, _| current.contains(a.as_str()));
             }
             for (account, json) in store.load_detector_state(&need_state).await? {
                 let state: AccountState = serde_json::from_str(&json).unwrap_or_else(|e| {

@@ -12,7 +12,7 @@ use crate::crypto::KekRing;
 use crate::policy::EmbeddedPolicy;
 use crate::source::{Source, SourceError};
 use crate::stage::{Categorise, Decode, Govern, Protect, Risk, Scrub, StageContext};
-use crate::store::{CommitOutcome, Store, StoreError};
+use crate::store::{CommitBatch, CommitOutcome, Store, StoreError};
 use health::Health;
 use metrics::Metrics;
 use pfm_pii::Scrubber;
@@ -28,6 +28,8 @@ pub enum RunError {
     Batch(#[from] BatchError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the commit task failed: {0}")]
+    CommitTask(#[from] tokio::task::JoinError),
 }
 
 /// Builds the stage chain: decode → scrub → categorise → risk → govern → protect.
@@ -84,13 +86,26 @@ pub struct Decisions {
     pub deny: u64,
 }
 
+/// A batch whose commit runs while the next batch is read and prepared.
+struct InFlight {
+    task: tokio::task::JoinHandle<Result<CommitOutcome, RunError>>,
+    commit: Arc<CommitBatch>,
+    records: u64,
+    started: Instant,
+}
+
 /// Reads, processes and commits batches until the source drains or `shutdown` flips.
 /// A batch in flight when the signal arrives is finished and committed first.
-pub async fn run_loop<S: Store, Src: Source>(
+///
+/// Where the store allows it ([`Store::overlaps_commits`]), batch N commits on its own
+/// task while batch N+1 is read and run through the stages: the stages and the database
+/// then use separate cores. Commits stay strictly in order, one at a time, so offsets and
+/// the decision-log chain advance exactly as without the overlap (decision 0006).
+pub async fn run_loop<S: Store + Clone, Src: Source>(
     store: &S,
     source: &mut Src,
     processor: &mut BatchProcessor,
-    health: &Health,
+    health: &Arc<Health>,
     batch_size: usize,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<Summary, RunError> {
@@ -100,50 +115,78 @@ pub async fn run_loop<S: Store, Src: Source>(
     let offsets = retry(health, || store.load_offsets(source.name())).await?;
     source.resume(&offsets).await?;
     processor.metrics.up.set(1);
-    loop {
+    let overlap = store.overlaps_commits();
+    let mut in_flight: Option<InFlight> = None;
+    let result = loop {
         health.beat();
         if *shutdown.borrow() {
             summary.stopped_by_signal = true;
-            break;
+            break Ok(());
         }
         let next = tokio::select! {
-            b = source.next_batch(batch_size) => b?,
+            b = source.next_batch(batch_size) => b,
             _ = shutdown.changed() => continue,
         };
-        let Some(input) = next else { break };
+        let input = match next {
+            Ok(Some(input)) => input,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e.into()),
+        };
         if input.envelopes.is_empty() {
+            // Sources are told of commits in order: the batch in flight comes first.
+            if let Some(f) = in_flight.take() {
+                if let Err(e) = finish(f, source, processor, health, &mut summary, &mut total).await
+                {
+                    break Err(e);
+                }
+            }
             source.committed(&input.offsets).await;
             continue;
         }
         let batch_started = Instant::now();
-        let commit = loop {
+        let prepared = loop {
             match processor.prepare(store, &input).await {
-                Ok(c) => break c,
+                Ok(c) => break Ok(c),
                 Err(e) if e.is_transient() => {
                     wait_for_database(health, &e).await;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => break Err(e),
             }
         };
-        let outcome = retry(health, || store.commit(&commit)).await?;
-        source.committed(&input.offsets).await;
-        if !health.set_database(true) {
-            tracing::info!("database available again: resuming");
+        let commit = match prepared {
+            Ok(c) => Arc::new(c),
+            Err(e) => break Err(e.into()),
+        };
+        if let Some(f) = in_flight.take() {
+            if let Err(e) = finish(f, source, processor, health, &mut summary, &mut total).await {
+                break Err(e);
+            }
         }
-        processor
-            .metrics
-            .batch_duration
-            .observe(batch_started.elapsed().as_secs_f64());
-        processor
-            .metrics
-            .last_commit
-            .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
-        processor.record_metrics(&commit, &outcome);
-        summary.records_in += input.envelopes.len() as u64;
-        summary.batches += 1;
-        total.add(&outcome);
-    }
+        let task = {
+            let (store, health, commit) = (store.clone(), health.clone(), commit.clone());
+            tokio::spawn(async move { retry(&health, || store.commit(&commit)).await })
+        };
+        let f = InFlight {
+            task,
+            commit,
+            records: input.envelopes.len() as u64,
+            started: batch_started,
+        };
+        if overlap {
+            in_flight = Some(f);
+        } else if let Err(e) = finish(f, source, processor, health, &mut summary, &mut total).await
+        {
+            break Err(e);
+        }
+    };
+    // On every exit, including an error, the batch in flight is committed first.
+    let drained = match in_flight.take() {
+        Some(f) => finish(f, source, processor, health, &mut summary, &mut total).await,
+        None => Ok(()),
+    };
     processor.metrics.up.set(0);
+    result?;
+    drained?;
     let elapsed = started.elapsed().as_secs_f64();
     summary.transactions = total.transactions;
     summary.quarantined = total.quarantined;
@@ -164,6 +207,31 @@ pub async fn run_loop<S: Store, Src: Source>(
     Ok(summary)
 }
 
+/// Waits for a batch's commit, then tells the source and records the metrics.
+async fn finish<Src: Source>(
+    f: InFlight,
+    source: &mut Src,
+    processor: &BatchProcessor,
+    health: &Health,
+    summary: &mut Summary,
+    total: &mut CommitOutcome,
+) -> Result<(), RunError> {
+    let outcome = f.task.await??;
+    source.committed(&f.commit.offsets).await;
+    if !health.set_database(true) {
+        tracing::info!("database available again: resuming");
+    }
+    let m = &processor.metrics;
+    m.batch_duration.observe(f.started.elapsed().as_secs_f64());
+    m.last_commit
+        .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
+    processor.record_metrics(&f.commit, &outcome);
+    summary.records_in += f.records;
+    summary.batches += 1;
+    total.add(&outcome);
+    Ok(())
+}
+
 /// Retries `op` while the database is unavailable: `/health` turns 503, nothing commits,
 /// and the loop resumes by itself when the database returns.
 async fn retry<T, F, Fut>(health: &Health, mut op: F) -> Result<T, RunError>
@@ -182,7 +250,7 @@ where
     }
 }
 
-async fn wait_for_database(health: &Health, error: &dyn std::fmt::Display) {
+async fn wait_for_database(health: &Health, error: &(dyn std::fmt::Display + Sync)) {
     let was_up = health
         .database
         .swap(false, std::sync::atomic::Ordering::Relaxed);

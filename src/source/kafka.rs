@@ -2,7 +2,7 @@ use super::{Source, SourceBatch, SourceError};
 use crate::kafka::{ConsumerHandle, Event};
 use crate::stage::{Envelope, Position};
 use crate::store::OffsetRow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{mpsc as sync_mpsc, Arc};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -26,11 +26,17 @@ pub struct KafkaSource {
     events: mpsc::UnboundedReceiver<Event>,
     factory: ConsumerFactory,
     linger: Duration,
-    /// Revocations to release once the batch handed out last is committed.
-    releases: Vec<sync_mpsc::SyncSender<()>>,
-    handed_out: usize,
-    /// Producer timestamps of the records handed out, for the produce-to-commit latency.
+    /// One per batch handed out and not yet committed, oldest first.
+    outstanding: VecDeque<Ticket>,
+}
+
+/// What a batch's commit settles: its records leave the in-flight count, its producer
+/// timestamps give the produce-to-commit latency, and partitions revoked while it was read
+/// are released only after it is committed (it may hold their records).
+struct Ticket {
+    records: usize,
     produced_ms: Vec<i64>,
+    releases: Vec<sync_mpsc::SyncSender<()>>,
 }
 
 impl KafkaSource {
@@ -46,9 +52,7 @@ impl KafkaSource {
             events,
             factory,
             linger,
-            releases: Vec::new(),
-            handed_out: 0,
-            produced_ms: Vec::new(),
+            outstanding: VecDeque::new(),
         })
     }
 
@@ -66,7 +70,7 @@ impl KafkaSource {
 
     /// Commits the last positions to the group and leaves it.
     pub async fn close(mut self) {
-        self.releases.clear();
+        self.outstanding.clear();
         self.events.close();
         if let Some(c) = self.consumer.take() {
             c.close().await;
@@ -95,6 +99,7 @@ impl Source for KafkaSource {
         let mut envelopes: Vec<Envelope> = Vec::new();
         let mut next: BTreeMap<i32, i64> = BTreeMap::new();
         let mut produced: Vec<(i32, Option<i64>)> = Vec::new();
+        let mut releases = Vec::new();
         let idle_until = Instant::now() + IDLE;
         let mut linger_until: Option<Instant> = None;
         while envelopes.len() < max {
@@ -145,7 +150,7 @@ impl Source for KafkaSource {
                     }
                     // Commit what is held (the revoked partitions' records included), then
                     // release them.
-                    self.releases.push(done);
+                    releases.push(done);
                     break;
                 }
             }
@@ -158,8 +163,11 @@ impl Source for KafkaSource {
         {
             return Err(SourceError::Kafka(crate::kafka::KafkaError::ConsumerGone));
         }
-        self.handed_out = envelopes.len();
-        self.produced_ms = produced.into_iter().filter_map(|(_, t)| t).collect();
+        self.outstanding.push_back(Ticket {
+            records: envelopes.len(),
+            produced_ms: produced.into_iter().filter_map(|(_, t)| t).collect(),
+            releases,
+        });
         let offsets = next
             .into_iter()
             .map(|(partition, next_offset)| OffsetRow {
@@ -176,13 +184,15 @@ impl Source for KafkaSource {
             .iter()
             .map(|o| (o.partition, o.next_offset))
             .collect();
+        let ticket = self.outstanding.pop_front();
         if let Some(c) = self.consumer.as_mut() {
-            c.observe_latency(&self.produced_ms);
-            c.committed(&pairs, self.handed_out);
+            let (produced, records) = ticket
+                .as_ref()
+                .map_or((&[][..], 0), |t| (&t.produced_ms[..], t.records));
+            c.observe_latency(produced);
+            c.committed(&pairs, records);
         }
-        self.produced_ms.clear();
-        self.handed_out = 0;
-        for done in self.releases.drain(..) {
+        for done in ticket.into_iter().flat_map(|t| t.releases) {
             let _ = done.send(());
         }
     }

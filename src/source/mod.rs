@@ -43,7 +43,8 @@ pub trait Source: Send {
         &mut self,
         max: usize,
     ) -> impl std::future::Future<Output = Result<Option<SourceBatch>, SourceError>> + Send;
-    /// Called once the batch `next_batch` returned last is committed (or was empty).
+    /// Called once per batch, in the order `next_batch` returned them, when that batch is
+    /// committed (or was empty). One more batch may be read before the previous one's call.
     fn committed(
         &mut self,
         _offsets: &[OffsetRow],

@@ -78,6 +78,12 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
 
 pub trait Store: KeyStore + Send + Sync + 'static {
     fn kind(&self) -> &'static str;
+    /// Whether a batch may be prepared while the previous one commits. A store with one
+    /// writer (SQLite) gains nothing from it: the next batch's data-key writes would only
+    /// queue behind the commit.
+    fn overlaps_commits(&self) -> bool {
+        false
+    }
     /// Applies the embedded migrations; safe when several processes run it at once.
     fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Refuses a schema older (or newer) than this binary expects.

@@ -48,6 +48,10 @@ type Cols<T> = Vec<T>;
 const RELAY_LOCK: i64 = 0x7066_6d6f_7574_0001;
 
 impl Store for PgStore {
+    fn overlaps_commits(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "postgres"
     }

@@ -98,6 +98,11 @@ pub struct ReplicaSpec<'a> {
 
 impl Replica {
     pub fn start(name: &str, spec: &ReplicaSpec<'_>) -> Self {
+        Self::start_with(name, spec, &[])
+    }
+
+    /// `pipeline run ARGS…` (`--input PATH` reads a file instead of the topic).
+    pub fn start_with(name: &str, spec: &ReplicaSpec<'_>, args: &[&str]) -> Self {
         let port = super::free_port();
         let log = spec.dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).expect("log file");
@@ -121,6 +126,7 @@ impl Replica {
         }
         let child = c
             .arg("run")
+            .args(args)
             .stdout(file)
             .stderr(err)
             .spawn()
