@@ -62,7 +62,7 @@ fn main() {
         }
     }
     let mut fps: Vec<_> = false_positives.into_iter().collect();
-    fps.sort_by(|a, b| b.1.cmp(&a.1));
+    fps.sort_by_key(|f| std::cmp::Reverse(f.1));
     for (text, n) in fps.iter().take(40) {
         println!("false positive x{n}: {text}");
     }
