@@ -29,6 +29,10 @@ impl BatchError {
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Store(e) if e.is_unavailable())
     }
+
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Store(e) if e.is_conflict())
+    }
 }
 
 pub struct BatchProcessor {

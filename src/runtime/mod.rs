@@ -147,6 +147,7 @@ pub async fn run_loop<S: Store + Clone, Src: Source>(
         let prepared = loop {
             match processor.prepare(store, &input).await {
                 Ok(c) => break Ok(c),
+                Err(e) if e.is_conflict() => conflict_pause(&e).await,
                 Err(e) if e.is_transient() => {
                     wait_for_database(health, &e).await;
                 }
@@ -242,12 +243,21 @@ where
     loop {
         match op().await {
             Ok(v) => return Ok(v),
+            Err(e) if e.is_conflict() => conflict_pause(&e).await,
             Err(e) if e.is_unavailable() => {
                 wait_for_database(health, &e).await;
             }
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// A deadlock or serialization failure with another replica: the database is fine, so
+/// health stays up; a short, jittered pause lets the other transaction finish first.
+async fn conflict_pause(error: &(dyn std::fmt::Display + Sync)) {
+    tracing::warn!(error = %error, "transaction conflicted with a concurrent one: retrying it");
+    let jitter = u64::from(chrono::Utc::now().timestamp_subsec_micros() % 200);
+    tokio::time::sleep(Duration::from_millis(20 + jitter)).await;
 }
 
 async fn wait_for_database(health: &Health, error: &(dyn std::fmt::Display + Sync)) {

@@ -24,6 +24,10 @@ use std::future::Future;
 pub enum StoreError {
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// Deadlock or serialization failure: PostgreSQL rolled the transaction back because of
+    /// a concurrent one (another replica). Retrying the whole transaction is safe.
+    #[error("transaction aborted by a concurrent one: {0}")]
+    Conflict(#[source] sqlx::Error),
     #[error("database error: {0}")]
     Query(#[source] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -42,6 +46,10 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
     }
+
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Conflict(_))
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -54,6 +62,11 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::WorkerCrashed => Self::Unavailable(e),
             sqlx::Error::Database(db) if is_unavailable_code(db.code().as_deref()) => {
                 Self::Unavailable(e)
+            }
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("40P01") | Some("40001")) =>
+            {
+                Self::Conflict(e)
             }
             _ => Self::Query(e),
         }

@@ -122,7 +122,7 @@ impl Store for PgStore {
         sqlx::query(
             "INSERT INTO data_keys (account_id, key_id, kek_id, wrapped, created_at) \
              SELECT a, k, e, w, now() FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bytea[]) AS t(a, k, e, w) \
-             ON CONFLICT (account_id) DO NOTHING",
+             ORDER BY a ON CONFLICT (account_id) DO NOTHING",
         )
         .bind(&accounts)
         .bind(&key_ids)
@@ -155,6 +155,8 @@ impl Store for PgStore {
         let now = Utc::now();
         let mut outcome = CommitOutcome::default();
         let (rows, mut dead) = dedupe_within_batch(&batch.rows, &mut outcome, now);
+        // Every upsert below takes its row locks in key order (`ORDER BY`), so replicas that
+        // share accounts or ids queue behind each other instead of deadlocking.
         let mut tx = self.pool.begin().await?;
 
         let ids: Cols<&str> = rows.iter().map(|r| r.transaction_id.as_str()).collect();
@@ -171,7 +173,8 @@ impl Store for PgStore {
             .collect();
         let inserted: HashSet<String> = sqlx::query_scalar(
             "INSERT INTO record_ids (transaction_id, digest, outcome) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING RETURNING transaction_id",
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(t, d, o) ORDER BY t \
+             ON CONFLICT DO NOTHING RETURNING transaction_id",
         )
         .bind(&ids)
         .bind(&digests)
@@ -320,7 +323,7 @@ impl Store for PgStore {
         if !batch.detector_state.is_empty() {
             sqlx::query(
                 "INSERT INTO detector_state (account_id, state, updated_at) \
-                 SELECT a, s, now() FROM UNNEST($1::text[], $2::text[]) AS t(a, s) \
+                 SELECT a, s, now() FROM UNNEST($1::text[], $2::text[]) AS t(a, s) ORDER BY a \
                  ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
             )
             .bind(batch.detector_state.iter().map(|(a, _)| a.as_str()).collect::<Cols<_>>())
