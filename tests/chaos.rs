@@ -409,11 +409,20 @@ fn chaos_run_loses_and_duplicates_nothing_and_leaks_nothing() {
     let drained = k::wait_until(Duration::from_secs(240), || {
         db.committed() == Some(expected)
     });
-    let lag_metric: f64 = group
-        .live
-        .iter()
-        .filter_map(|r| r.metric_sum("kafka_consumer_lag"))
-        .sum();
+    // The lag follows the database commit: the source hears of a commit when the loop next
+    // comes round (after an idle second at most, decision 0006), and the gauge refreshes
+    // every KAFKA_LAG_INTERVAL_MS.
+    let lag_now = |g: &Group<'_>| -> f64 {
+        g.live
+            .iter()
+            .filter_map(|r| r.metric_sum("kafka_consumer_lag"))
+            .sum()
+    };
+    k::wait_until(Duration::from_secs(30), || {
+        lag_now(&group) == 0.0
+            && k::broker_lag(&stack.python, &bootstrap, "chaos", input)["lag"] == 0
+    });
+    let lag_metric = lag_now(&group);
     let broker_lag = k::broker_lag(&stack.python, &bootstrap, "chaos", input);
     let mut scrape_bodies = String::new();
     for r in &group.live {

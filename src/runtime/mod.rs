@@ -119,6 +119,16 @@ pub async fn run_loop<S: Store + Clone, Src: Source>(
     let mut in_flight: Option<InFlight> = None;
     let result = loop {
         health.beat();
+        // A commit that has landed is reported to the source (Kafka offsets, lag) now,
+        // not after the next batch has been read.
+        if in_flight.as_ref().is_some_and(|f| f.task.is_finished()) {
+            if let Some(f) = in_flight.take() {
+                if let Err(e) = finish(f, source, processor, health, &mut summary, &mut total).await
+                {
+                    break Err(e);
+                }
+            }
+        }
         if *shutdown.borrow() {
             summary.stopped_by_signal = true;
             break Ok(());
