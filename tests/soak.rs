@@ -399,7 +399,12 @@ fn soak_holds_a_steady_load_without_leaks() {
     assert_eq!(integrity.duplicate_decisions, 0);
     // Replicas do the same work and any of them may run an export, so the bound is the
     // highest first-half peak of any replica.
-    let bound = baseline.iter().copied().fold(0.0, f64::max) * 1.1 + 16.0;
+    // The slack covers the allocator, not a leak: glibc keeps each thread arena's high-water
+    // mark, and a lakehouse export (up to 20,000 rows, about 60 MB while encoding) that runs
+    // on a worker thread whose arena has not held one yet raises RSS by a step. The CI run
+    // saw one such step of 39 MB in its second export. A leak grows with the records
+    // instead: 1 KB per record is 120 MB in the CI run and 9 GB in the 30-minute one.
+    let bound = baseline.iter().copied().fold(0.0, f64::max) * 1.25 + 32.0;
     for (i, (a, b)) in first.iter().zip(&after_drain).enumerate() {
         // Descriptors and sockets: pools and the broker connections are open from the first
         // window on; a leak grows with the records processed.
