@@ -81,6 +81,7 @@ impl BatchProcessor {
             offsets: input.offsets.clone(),
             detector_state,
             publish: self.publish.clone(),
+            copy_lines: None,
         })
     }
 

@@ -165,7 +165,10 @@ pub async fn run_loop<S: Store + Clone, Src: Source>(
             }
         };
         let commit = match prepared {
-            Ok(c) => Arc::new(c),
+            Ok(mut c) => {
+                store.encode_ahead(&mut c);
+                Arc::new(c)
+            }
             Err(e) => break Err(e.into()),
         };
         if let Some(f) = in_flight.take() {

@@ -3,6 +3,7 @@
 //! entries, detector state and source offsets are committed in one database transaction.
 
 mod chain;
+mod copy_text;
 mod keys;
 mod outbox;
 mod postgres;
@@ -10,6 +11,7 @@ mod rows;
 mod sqlite;
 
 pub use chain::{verify_chain, ChainRow, VerifyReport, GENESIS};
+pub use copy_text::CopyLines;
 pub use keys::{rewrap_all, Erasure, KeyStore, RewrapReport};
 pub use outbox::{record_payload, OutboxEntry, OutboxRow, PublishTopics, SentTo};
 pub use postgres::PgStore;
@@ -97,6 +99,9 @@ pub trait Store: KeyStore + Send + Sync + 'static {
     fn overlaps_commits(&self) -> bool {
         false
     }
+    /// Does the CPU-only part of committing `batch` now, on the caller's thread, so that it
+    /// overlaps the commit in flight instead of lengthening the next one.
+    fn encode_ahead(&self, _batch: &mut CommitBatch) {}
     /// Applies the embedded migrations; safe when several processes run it at once.
     fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Refuses a schema older (or newer) than this binary expects.

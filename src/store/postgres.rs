@@ -1,5 +1,6 @@
+use super::copy_text;
 use super::rows::{classify, dedupe_within_batch, extend_chain, format_ts};
-use super::{ChainRow, CommitBatch, CommitOutcome, Counts, Store, StoreError};
+use super::{ChainRow, CommitBatch, CommitOutcome, CopyLines, Counts, Store, StoreError};
 use crate::crypto::WrappedKey;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -36,6 +37,267 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// How a commit writes `record_ids`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IdWrite {
+    /// COPY: fails (and the attempt reports [`Attempt::IdsTaken`]) if any id is stored.
+    Copy,
+    /// `INSERT … ON CONFLICT DO NOTHING`, then the stored digests of the ids that existed.
+    Upsert,
+}
+
+enum Attempt {
+    Done(CommitOutcome),
+    IdsTaken,
+}
+
+impl PgStore {
+    async fn commit_attempt(
+        &self,
+        batch: &CommitBatch,
+        ids: IdWrite,
+    ) -> Result<Attempt, StoreError> {
+        let now = Utc::now();
+        let mut outcome = CommitOutcome::default();
+        let (rows, mut dead) = dedupe_within_batch(&batch.rows, &mut outcome, now);
+        // Every write below takes its row locks in key order (sorted lines, `ORDER BY`), so
+        // replicas that share accounts or ids queue behind each other instead of deadlocking.
+        // Ids go in byte order on both paths (Rust's `str` order is `COLLATE "C"`).
+        let mut tx = self.pool.begin().await?;
+
+        let (fresh, dups) = match ids {
+            IdWrite::Copy => {
+                let mut sorted = rows.clone();
+                sorted.sort_unstable_by(|a, b| a.transaction_id.cmp(&b.transaction_id));
+                let mut text = String::with_capacity(sorted.len() * 100);
+                for r in &sorted {
+                    copy_text::id_line(&mut text, r);
+                }
+                let statement = format!("COPY record_ids ({}) FROM STDIN", copy_text::ID_COLUMNS);
+                match copy_in(&mut tx, &statement, &text).await {
+                    Ok(()) => {}
+                    // Stored before, or by a concurrent replica whose commit we waited for.
+                    Err(e) if is_unique_violation(&e) => return Ok(Attempt::IdsTaken),
+                    Err(e) => return Err(e.into()),
+                }
+                classify(&rows, &HashMap::new(), |_| true, &mut outcome, now)
+            }
+            IdWrite::Upsert => {
+                let (existing, inserted) = upsert_ids(&mut tx, &rows).await?;
+                classify(
+                    &rows,
+                    &existing,
+                    |id| inserted.contains(id),
+                    &mut outcome,
+                    now,
+                )
+            }
+        };
+        dead.extend(dups);
+        outcome.duplicate_ids = dead.len() as u64;
+
+        // Lines encoded ahead cover the whole batch; they fit only when all of it is new.
+        let ahead = batch
+            .copy_lines
+            .as_ref()
+            .filter(|l| l.rows == batch.rows.len() && fresh.len() == batch.rows.len());
+        let encoded;
+        let lines = match ahead {
+            Some(l) => l,
+            None => {
+                encoded = CopyLines::encode(fresh.iter().copied());
+                &encoded
+            }
+        };
+        for (table, text) in [
+            ("transactions", &lines.transactions),
+            ("quarantine", &lines.quarantine),
+        ] {
+            if !text.is_empty() {
+                let statement = format!("COPY {table} ({}) FROM STDIN", copy_text::TXN_COLUMNS);
+                copy_in(&mut tx, &statement, text).await?;
+            }
+        }
+
+        let review: Vec<_> = fresh.iter().filter(|r| r.decision == "review").collect();
+        if !review.is_empty() {
+            sqlx::query(
+                "INSERT INTO workflows (workflow_id, kind, subject, account_id, status, created_at, updated_at) \
+                 SELECT 'investigation:' || t, 'investigation', t, a, 'runnable', now(), now() \
+                 FROM UNNEST($1::text[], $2::text[]) AS x(t, a) ON CONFLICT DO NOTHING",
+            )
+            .bind(review.iter().map(|r| r.transaction_id.as_str()).collect::<Cols<_>>())
+            .bind(review.iter().map(|r| r.account_id.as_str()).collect::<Cols<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        dead.extend(batch.dead_letters.iter().cloned());
+        let mut new_dead_keys = super::outbox::DeadKeys::new();
+        if !dead.is_empty() {
+            let res = sqlx::query(
+                "INSERT INTO dead_letters (source, source_partition, source_offset, transaction_id, reason, detail, \
+                 payload, received_at) SELECT * FROM UNNEST($1::text[], $2::int4[], $3::int8[], $4::text[], \
+                 $5::text[], $6::text[], $7::text[], $8::timestamptz[]) ON CONFLICT DO NOTHING \
+                 RETURNING source, source_partition, source_offset",
+            )
+            .bind(dead.iter().map(|d| d.source.as_str()).collect::<Cols<_>>())
+            .bind(dead.iter().map(|d| d.partition).collect::<Cols<_>>())
+            .bind(dead.iter().map(|d| d.offset).collect::<Cols<_>>())
+            .bind(dead.iter().map(|d| d.transaction_id.as_deref()).collect::<Cols<_>>())
+            .bind(dead.iter().map(|d| d.reason.as_str()).collect::<Cols<_>>())
+            .bind(dead.iter().map(|d| d.detail.as_str()).collect::<Cols<_>>())
+            .bind(dead.iter().map(|d| d.payload.as_str()).collect::<Cols<_>>())
+            .bind(dead.iter().map(|d| d.received_at).collect::<Cols<_>>())
+            .fetch_all(&mut *tx)
+            .await?;
+            outcome.dead_letters = res.len() as u64;
+            new_dead_keys.extend(res.into_iter().map(|r| {
+                (
+                    r.get::<String, _>(0),
+                    r.get::<i32, _>(1),
+                    r.get::<i64, _>(2),
+                )
+            }));
+        }
+        if !batch.publish.is_empty() {
+            let out = super::outbox::entries(&batch.publish, &fresh, &dead, &new_dead_keys);
+            if !out.is_empty() {
+                sqlx::query(
+                    "INSERT INTO outbox (topic, message_key, payload, headers) \
+                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])",
+                )
+                .bind(out.iter().map(|o| o.topic.as_str()).collect::<Cols<_>>())
+                .bind(out.iter().map(|o| o.key.as_str()).collect::<Cols<_>>())
+                .bind(out.iter().map(|o| o.payload.as_str()).collect::<Cols<_>>())
+                .bind(out.iter().map(|o| o.headers.as_str()).collect::<Cols<_>>())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+
+        if !batch.detector_state.is_empty() {
+            sqlx::query(
+                "INSERT INTO detector_state (account_id, state, updated_at) \
+                 SELECT a, s, now() FROM UNNEST($1::text[], $2::text[]) AS t(a, s) ORDER BY a \
+                 ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            )
+            .bind(batch.detector_state.iter().map(|(a, _)| a.as_str()).collect::<Cols<_>>())
+            .bind(batch.detector_state.iter().map(|(_, s)| s.as_str()).collect::<Cols<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        if !batch.offsets.is_empty() {
+            sqlx::query(
+                "INSERT INTO source_offsets (source, source_partition, next_offset, updated_at) \
+                 SELECT s, p, o, now() FROM UNNEST($1::text[], $2::int4[], $3::int8[]) AS t(s, p, o) \
+                 ON CONFLICT (source, source_partition) DO UPDATE SET \
+                 next_offset = GREATEST(source_offsets.next_offset, excluded.next_offset), \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(batch.offsets.iter().map(|o| o.source.as_str()).collect::<Cols<_>>())
+            .bind(batch.offsets.iter().map(|o| o.partition).collect::<Cols<_>>())
+            .bind(batch.offsets.iter().map(|o| o.next_offset).collect::<Cols<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        if !fresh.is_empty() {
+            // Taken last, so concurrent replicas serialise only on the chain append.
+            let head: (i64, String) = sqlx::query_as(
+                "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            let chain = extend_chain(head, &fresh);
+            let mut text = String::with_capacity(chain.len() * 400);
+            for c in &chain {
+                copy_text::chain_line(&mut text, c);
+            }
+            let statement = format!(
+                "COPY decision_log ({}) FROM STDIN",
+                copy_text::CHAIN_COLUMNS
+            );
+            copy_in(&mut tx, &statement, &text).await?;
+            if let Some(last) = chain.last() {
+                sqlx::query(
+                    "UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1",
+                )
+                .bind(last.seq)
+                .bind(&last.row_hash)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Attempt::Done(outcome))
+    }
+}
+
+/// Writes `text` (COPY text lines) with `statement`, a `COPY … FROM STDIN`.
+async fn copy_in(
+    conn: &mut sqlx::PgConnection,
+    statement: &str,
+    text: &str,
+) -> Result<(), sqlx::Error> {
+    let mut copy = conn.copy_in_raw(statement).await?;
+    copy.send(text.as_bytes()).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
+}
+
+/// Inserts the ids not stored yet; returns the stored digest of each id that existed and
+/// the ids inserted now.
+async fn upsert_ids(
+    tx: &mut sqlx::PgConnection,
+    rows: &[&super::TxnRow],
+) -> Result<(HashMap<String, String>, HashSet<String>), StoreError> {
+    let ids: Cols<&str> = rows.iter().map(|r| r.transaction_id.as_str()).collect();
+    let digests: Cols<&str> = rows.iter().map(|r| r.digest.as_str()).collect();
+    let kinds: Cols<&str> = rows
+        .iter()
+        .map(|r| {
+            if r.is_quarantine() {
+                "quarantine"
+            } else {
+                "transaction"
+            }
+        })
+        .collect();
+    let inserted: HashSet<String> = sqlx::query_scalar(
+        "INSERT INTO record_ids (transaction_id, digest, outcome) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(t, d, o) ORDER BY t COLLATE \"C\" \
+         ON CONFLICT DO NOTHING RETURNING transaction_id",
+    )
+    .bind(&ids)
+    .bind(&digests)
+    .bind(&kinds)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let mut existing = HashMap::new();
+    if inserted.len() < rows.len() {
+        let others: Cols<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !inserted.contains(*id))
+            .collect();
+        let found: Vec<(String, String)> = sqlx::query_as(
+            "SELECT transaction_id, digest FROM record_ids WHERE transaction_id = ANY($1)",
+        )
+        .bind(&others)
+        .fetch_all(&mut *tx)
+        .await?;
+        existing.extend(found);
+    }
+    Ok((existing, inserted))
 }
 
 fn expected_version() -> i64 {
@@ -151,243 +413,23 @@ impl Store for PgStore {
             .collect())
     }
 
+    fn encode_ahead(&self, batch: &mut CommitBatch) {
+        batch.copy_lines = Some(CopyLines::encode(batch.rows.iter()));
+    }
+
     async fn commit(&self, batch: &CommitBatch) -> Result<CommitOutcome, StoreError> {
-        let now = Utc::now();
-        let mut outcome = CommitOutcome::default();
-        let (rows, mut dead) = dedupe_within_batch(&batch.rows, &mut outcome, now);
-        // Every upsert below takes its row locks in key order (`ORDER BY`), so replicas that
-        // share accounts or ids queue behind each other instead of deadlocking.
-        let mut tx = self.pool.begin().await?;
-
-        let ids: Cols<&str> = rows.iter().map(|r| r.transaction_id.as_str()).collect();
-        let digests: Cols<&str> = rows.iter().map(|r| r.digest.as_str()).collect();
-        let kinds: Cols<&str> = rows
-            .iter()
-            .map(|r| {
-                if r.is_quarantine() {
-                    "quarantine"
-                } else {
-                    "transaction"
-                }
-            })
-            .collect();
-        let inserted: HashSet<String> = sqlx::query_scalar(
-            "INSERT INTO record_ids (transaction_id, digest, outcome) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(t, d, o) ORDER BY t \
-             ON CONFLICT DO NOTHING RETURNING transaction_id",
-        )
-        .bind(&ids)
-        .bind(&digests)
-        .bind(&kinds)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        let mut existing = HashMap::new();
-        if inserted.len() < rows.len() {
-            let others: Cols<&str> = ids
-                .iter()
-                .copied()
-                .filter(|id| !inserted.contains(*id))
-                .collect();
-            let found: Vec<(String, String)> = sqlx::query_as(
-                "SELECT transaction_id, digest FROM record_ids WHERE transaction_id = ANY($1)",
-            )
-            .bind(&others)
-            .fetch_all(&mut *tx)
-            .await?;
-            existing.extend(found);
+        // COPY cannot skip ids that are already stored. They appear only in a replay (after a
+        // crash or a rebalance) or an id reuse, so such a batch is rolled back and committed
+        // again with the upsert, which can.
+        if let Attempt::Done(outcome) = self.commit_attempt(batch, IdWrite::Copy).await? {
+            return Ok(outcome);
         }
-        let (fresh, dups) = classify(&rows, &existing, &inserted, &mut outcome, now);
-        dead.extend(dups);
-        outcome.duplicate_ids = dead.len() as u64;
-
-        for table in ["transactions", "quarantine"] {
-            let part: Vec<_> = fresh
-                .iter()
-                .filter(|r| r.is_quarantine() == (table == "quarantine"))
-                .copied()
-                .collect();
-            if part.is_empty() {
-                continue;
-            }
-            let col = |f: fn(&super::TxnRow) -> &str| -> Cols<&str> {
-                part.iter().map(|r| f(r)).collect()
-            };
-            let opt = |f: fn(&super::TxnRow) -> Option<&str>| -> Cols<Option<&str>> {
-                part.iter().map(|r| f(r)).collect()
-            };
-            let ts: Cols<DateTime<Utc>> = part.iter().map(|r| r.ts).collect();
-            let score: Cols<f64> = part.iter().map(|r| r.risk_score).collect();
-            let parts: Cols<i32> = part.iter().map(|r| r.partition).collect();
-            let offs: Cols<i64> = part.iter().map(|r| r.offset).collect();
-            let sql = format!(
-                "INSERT INTO {table} (transaction_id, account_id, ts, amount, currency, merchant, mcc, country, \
-                 channel, category, description, customer_name_enc, customer_email_enc, card_number_enc, iban_enc, \
-                 key_id, extra, risk_score, findings, decision, reasons, policy_version, source, source_partition, \
-                 source_offset, committed_at) \
-                 SELECT c1, c2, c3, c4::numeric, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17::jsonb, \
-                 c18, c19::jsonb, c20, c21::jsonb, c22, c23, c24, c25, now() FROM UNNEST($1::text[], $2::text[], \
-                 $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-                 $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], \
-                 $17::text[], $18::float8[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], \
-                 $24::int4[], $25::int8[]) AS t(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, \
-                 c16, c17, c18, c19, c20, c21, c22, c23, c24, c25)"
-            );
-            sqlx::query(&sql)
-                .bind(col(|r| &r.transaction_id))
-                .bind(col(|r| &r.account_id))
-                .bind(&ts)
-                .bind(col(|r| &r.amount))
-                .bind(col(|r| &r.currency))
-                .bind(col(|r| &r.merchant))
-                .bind(col(|r| &r.mcc))
-                .bind(col(|r| &r.country))
-                .bind(col(|r| &r.channel))
-                .bind(col(|r| &r.category))
-                .bind(opt(|r| r.description.as_deref()))
-                .bind(opt(|r| r.customer_name_enc.as_deref()))
-                .bind(opt(|r| r.customer_email_enc.as_deref()))
-                .bind(opt(|r| r.card_number_enc.as_deref()))
-                .bind(opt(|r| r.iban_enc.as_deref()))
-                .bind(opt(|r| r.key_id.as_deref()))
-                .bind(col(|r| &r.extra))
-                .bind(&score)
-                .bind(col(|r| &r.findings))
-                .bind(col(|r| &r.decision))
-                .bind(col(|r| &r.reasons))
-                .bind(col(|r| &r.policy_version))
-                .bind(col(|r| &r.source))
-                .bind(&parts)
-                .bind(&offs)
-                .execute(&mut *tx)
-                .await?;
+        match self.commit_attempt(batch, IdWrite::Upsert).await? {
+            Attempt::Done(outcome) => Ok(outcome),
+            Attempt::IdsTaken => Err(StoreError::Corrupt(
+                "record ids conflicted on the upsert path".into(),
+            )),
         }
-
-        let review: Vec<_> = fresh.iter().filter(|r| r.decision == "review").collect();
-        if !review.is_empty() {
-            sqlx::query(
-                "INSERT INTO workflows (workflow_id, kind, subject, account_id, status, created_at, updated_at) \
-                 SELECT 'investigation:' || t, 'investigation', t, a, 'runnable', now(), now() \
-                 FROM UNNEST($1::text[], $2::text[]) AS x(t, a) ON CONFLICT DO NOTHING",
-            )
-            .bind(review.iter().map(|r| r.transaction_id.as_str()).collect::<Cols<_>>())
-            .bind(review.iter().map(|r| r.account_id.as_str()).collect::<Cols<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-        dead.extend(batch.dead_letters.iter().cloned());
-        let mut new_dead_keys = super::outbox::DeadKeys::new();
-        if !dead.is_empty() {
-            let res = sqlx::query(
-                "INSERT INTO dead_letters (source, source_partition, source_offset, transaction_id, reason, detail, \
-                 payload, received_at) SELECT * FROM UNNEST($1::text[], $2::int4[], $3::int8[], $4::text[], \
-                 $5::text[], $6::text[], $7::text[], $8::timestamptz[]) ON CONFLICT DO NOTHING \
-                 RETURNING source, source_partition, source_offset",
-            )
-            .bind(dead.iter().map(|d| d.source.as_str()).collect::<Cols<_>>())
-            .bind(dead.iter().map(|d| d.partition).collect::<Cols<_>>())
-            .bind(dead.iter().map(|d| d.offset).collect::<Cols<_>>())
-            .bind(dead.iter().map(|d| d.transaction_id.as_deref()).collect::<Cols<_>>())
-            .bind(dead.iter().map(|d| d.reason.as_str()).collect::<Cols<_>>())
-            .bind(dead.iter().map(|d| d.detail.as_str()).collect::<Cols<_>>())
-            .bind(dead.iter().map(|d| d.payload.as_str()).collect::<Cols<_>>())
-            .bind(dead.iter().map(|d| d.received_at).collect::<Cols<_>>())
-            .fetch_all(&mut *tx)
-            .await?;
-            outcome.dead_letters = res.len() as u64;
-            new_dead_keys.extend(res.into_iter().map(|r| {
-                (
-                    r.get::<String, _>(0),
-                    r.get::<i32, _>(1),
-                    r.get::<i64, _>(2),
-                )
-            }));
-        }
-        if !batch.publish.is_empty() {
-            let out = super::outbox::entries(&batch.publish, &fresh, &dead, &new_dead_keys);
-            if !out.is_empty() {
-                sqlx::query(
-                    "INSERT INTO outbox (topic, message_key, payload, headers) \
-                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])",
-                )
-                .bind(out.iter().map(|o| o.topic.as_str()).collect::<Cols<_>>())
-                .bind(out.iter().map(|o| o.key.as_str()).collect::<Cols<_>>())
-                .bind(out.iter().map(|o| o.payload.as_str()).collect::<Cols<_>>())
-                .bind(out.iter().map(|o| o.headers.as_str()).collect::<Cols<_>>())
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-
-        if !batch.detector_state.is_empty() {
-            sqlx::query(
-                "INSERT INTO detector_state (account_id, state, updated_at) \
-                 SELECT a, s, now() FROM UNNEST($1::text[], $2::text[]) AS t(a, s) ORDER BY a \
-                 ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-            )
-            .bind(batch.detector_state.iter().map(|(a, _)| a.as_str()).collect::<Cols<_>>())
-            .bind(batch.detector_state.iter().map(|(_, s)| s.as_str()).collect::<Cols<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        if !batch.offsets.is_empty() {
-            sqlx::query(
-                "INSERT INTO source_offsets (source, source_partition, next_offset, updated_at) \
-                 SELECT s, p, o, now() FROM UNNEST($1::text[], $2::int4[], $3::int8[]) AS t(s, p, o) \
-                 ON CONFLICT (source, source_partition) DO UPDATE SET \
-                 next_offset = GREATEST(source_offsets.next_offset, excluded.next_offset), \
-                 updated_at = excluded.updated_at",
-            )
-            .bind(batch.offsets.iter().map(|o| o.source.as_str()).collect::<Cols<_>>())
-            .bind(batch.offsets.iter().map(|o| o.partition).collect::<Cols<_>>())
-            .bind(batch.offsets.iter().map(|o| o.next_offset).collect::<Cols<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        if !fresh.is_empty() {
-            // Taken last, so concurrent replicas serialise only on the chain append.
-            let head: (i64, String) = sqlx::query_as(
-                "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE",
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            let chain = extend_chain(head, &fresh);
-            let decided: Cols<DateTime<Utc>> = fresh.iter().map(|r| r.decided_at).collect();
-            let c = |f: fn(&ChainRow) -> &str| -> Cols<&str> { chain.iter().map(f).collect() };
-            sqlx::query(
-                "INSERT INTO decision_log (seq, transaction_id, account_id, policy_path, policy_version, result, \
-                 reasons, findings, decided_at, prev_hash, row_hash) SELECT * FROM UNNEST($1::int8[], $2::text[], \
-                 $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], \
-                 $10::text[], $11::text[])",
-            )
-            .bind(chain.iter().map(|r| r.seq).collect::<Cols<_>>())
-            .bind(c(|r| &r.transaction_id))
-            .bind(c(|r| &r.account_id))
-            .bind(c(|r| &r.policy_path))
-            .bind(c(|r| &r.policy_version))
-            .bind(c(|r| &r.result))
-            .bind(c(|r| &r.reasons))
-            .bind(c(|r| &r.findings))
-            .bind(&decided)
-            .bind(c(|r| &r.prev_hash))
-            .bind(c(|r| &r.row_hash))
-            .execute(&mut *tx)
-            .await?;
-            if let Some(last) = chain.last() {
-                sqlx::query(
-                    "UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1",
-                )
-                .bind(last.seq)
-                .bind(&last.row_hash)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(outcome)
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {

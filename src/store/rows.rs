@@ -88,6 +88,8 @@ pub struct CommitBatch {
     pub detector_state: Vec<(String, String)>,
     /// Topics the newly stored records and dead letters are published to (via the outbox).
     pub publish: super::PublishTopics,
+    /// The rows as PostgreSQL COPY lines, when [`super::Store::encode_ahead`] filled them.
+    pub copy_lines: Option<super::CopyLines>,
 }
 
 /// What a commit actually changed. Replays (same id, same content) change nothing.
@@ -134,14 +136,14 @@ pub fn format_ts(t: DateTime<Utc>) -> String {
 pub(crate) fn classify<'a>(
     rows: &[&'a TxnRow],
     existing: &std::collections::HashMap<String, String>,
-    inserted: &std::collections::HashSet<String>,
+    inserted: impl Fn(&str) -> bool,
     outcome: &mut CommitOutcome,
     now: DateTime<Utc>,
 ) -> (Vec<&'a TxnRow>, Vec<DeadLetterRow>) {
     let mut fresh = Vec::new();
     let mut dups = Vec::new();
     for &r in rows {
-        if inserted.contains(&r.transaction_id) {
+        if inserted(&r.transaction_id) {
             fresh.push(r);
             match r.decision.as_str() {
                 "deny" => {

@@ -199,7 +199,13 @@ impl Store for SqliteStore {
             let found: Vec<(String, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
             existing.extend(found);
         }
-        let (fresh, dups) = classify(&rows, &existing, &inserted, &mut outcome, now);
+        let (fresh, dups) = classify(
+            &rows,
+            &existing,
+            |id| inserted.contains(id),
+            &mut outcome,
+            now,
+        );
         dead.extend(dups);
         outcome.duplicate_ids = dead.len() as u64;
         for table in ["transactions", "quarantine"] {
