@@ -53,6 +53,14 @@ impl CopyLines {
 /// Appends `v` with COPY text escapes: backslash, and the characters that would end a field
 /// or a line.
 pub(crate) fn field(out: &mut String, v: &str) {
+    // Most values need no escape; a plain byte scan finds that much faster than `find`.
+    if !v
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
+        out.push_str(v);
+        return;
+    }
     let mut rest = v;
     while let Some(i) = rest.find(['\\', '\t', '\n', '\r']) {
         out.push_str(&rest[..i]);
