@@ -504,7 +504,7 @@ fn chaos_run_loses_and_duplicates_nothing_and_leaks_nothing() {
     let dlq_messages = k::dump(&stack.python, &bootstrap, dlq);
     let alert_messages = k::dump(&stack.python, &bootstrap, alerts);
 
-    let generated = common::generated_input(stack.path(), records, seed);
+    let generated = common::generated_input(records, seed);
     let (mut secrets, free_text) = pii_values(&generated, &hostile);
     secrets.extend([
         encryption_key.clone(),

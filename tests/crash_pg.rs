@@ -21,7 +21,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
         .status()
         .expect("migrate");
     assert!(migrate.success());
-    let mut input = common::generated_input(dir.path(), RECORDS, 99);
+    let mut input = common::generated_input(RECORDS, 99);
     // A few malformed lines too: dead letters must not duplicate either.
     for i in 0..20 {
         input.push_str(&format!(

@@ -40,7 +40,7 @@ async fn erase_shreds_an_accounts_pii_in_database_lake_and_topic_while_running()
     k::create_topic(&bootstrap, &processed, 1);
     k::create_topic(&bootstrap, &alerts, 1);
 
-    let before = common::generated_input(dir.path(), 400, 81);
+    let before = common::generated_input(400, 81);
     let plain = plaintext_by_id(&before);
     // The subject: the account with the most PII in the first part.
     let mut per_account: HashMap<&str, usize> = HashMap::new();
@@ -60,7 +60,7 @@ async fn erase_shreds_an_accounts_pii_in_database_lake_and_topic_while_running()
         .collect();
     assert!(!subject_plain.is_empty());
     // After the erasure: new records for the same subject, each with PII.
-    let after: String = common::generated_input(dir.path(), 100, 82)
+    let after: String = common::generated_input(100, 82)
         .lines()
         .enumerate()
         .map(|(i, l)| {

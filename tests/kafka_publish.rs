@@ -197,7 +197,7 @@ async fn every_committed_record_is_published_once_across_sigkills_and_dead_lette
             assert!(v.get(field).is_none(), "plain {field} published: {v}");
         }
     }
-    let pii = pii_matcher(&common::generated_input(dir.path(), RECORDS, SEED));
+    let pii = pii_matcher(&common::generated_input(RECORDS, SEED));
     let leaks = out
         .iter()
         .chain(&out_alerts)
@@ -243,7 +243,7 @@ async fn a_broker_outage_keeps_processing_and_the_outbox_drains_exactly_when_it_
     k::create_topic(&bootstrap, "processed", 2);
     k::create_topic(&bootstrap, "alerts", 2);
     let file = dir.path().join("in.jsonl");
-    std::fs::write(&file, common::generated_input(dir.path(), RECORDS, 808)).expect("write");
+    std::fs::write(&file, common::generated_input(RECORDS, 808)).expect("write");
     let run = || {
         let mut c = common::pipeline_cmd(dir.path(), Some(&url));
         c.env("KAFKA_BOOTSTRAP_SERVERS", &bootstrap)
@@ -341,7 +341,7 @@ async fn messages_in_doubt_after_a_crash_are_checked_against_the_topic_and_not_s
     k::create_topic(&bootstrap, &processed, 1);
     k::create_topic(&bootstrap, &alerts, 1);
     let file = dir.path().join("in.jsonl");
-    std::fs::write(&file, common::generated_input(dir.path(), RECORDS, 909)).expect("write");
+    std::fs::write(&file, common::generated_input(RECORDS, 909)).expect("write");
     let run = |servers: &str| {
         let mut c = common::pipeline_cmd(dir.path(), Some(&url));
         c.env("KAFKA_BOOTSTRAP_SERVERS", servers)

@@ -115,7 +115,7 @@ async fn kek_rotation_mid_run_keeps_every_record_readable_and_reencrypt_moves_ol
         return;
     };
     let store = PgStore::connect(&url, 2).await.expect("connect");
-    let first = generated_input(dir.path(), 600, 71);
+    let first = generated_input(600, 71);
     let out = run_input(dir.path(), &url, &[("ENCRYPTION_KEY", K1)], &first);
     assert!(
         out.status.success(),
@@ -128,7 +128,7 @@ async fn kek_rotation_mid_run_keeps_every_record_readable_and_reencrypt_moves_ol
         .collect();
 
     // The rotation: new records for old and new accounts, with K1 only in the ring.
-    let second = reuse_accounts(&generated_input(dir.path(), 600, 72), &old_accounts, "rot");
+    let second = reuse_accounts(&generated_input(600, 72), &old_accounts, "rot");
     let rotated = [("ENCRYPTION_KEY", K2), ("ENCRYPTION_KEY_PREVIOUS", K1)];
     let out = run_input(dir.path(), &url, &rotated, &second);
     assert!(
@@ -148,7 +148,7 @@ async fn kek_rotation_mid_run_keeps_every_record_readable_and_reencrypt_moves_ol
     assert!(checked > 600, "checked {checked}");
 
     // Without K1 in the ring, the old accounts' records cannot be processed: fail closed.
-    let third = reuse_accounts(&generated_input(dir.path(), 50, 73), &old_accounts, "nok1");
+    let third = reuse_accounts(&generated_input(50, 73), &old_accounts, "nok1");
     let out = run_input(dir.path(), &url, &[("ENCRYPTION_KEY", K2)], &third);
     assert!(
         !out.status.success(),

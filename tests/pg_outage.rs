@@ -79,7 +79,7 @@ async fn pipeline_pauses_during_a_database_outage_and_resumes_by_itself() {
         .status()
         .expect("migrate");
     assert!(migrate.success());
-    let input = common::generated_input(dir.path(), 30_000, 5);
+    let input = common::generated_input(30_000, 5);
     let file = dir.path().join("in.jsonl");
     std::fs::write(&file, &input).expect("write");
 

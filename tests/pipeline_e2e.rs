@@ -10,10 +10,6 @@ fn pipeline(data_dir: &Path) -> Command {
     common::pipeline_cmd(data_dir, None)
 }
 
-fn generate(dir: &Path, count: u64, seed: u64) -> String {
-    common::generated_input(dir, count, seed)
-}
-
 fn summary(stdout: &[u8]) -> Value {
     let text = String::from_utf8_lossy(stdout);
     let last = text.lines().last().expect("a summary line");
@@ -57,7 +53,7 @@ fn sqlite_counts(db: &Path) -> (i64, i64, i64, i64) {
 #[test]
 fn every_record_is_accounted_for_once_and_rerun_changes_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut input = generate(dir.path(), 3000, 7);
+    let mut input = common::generated_input(3000, 7);
     let bad = bad_lines();
     for b in &bad {
         input.push_str(b);
@@ -138,7 +134,7 @@ fn every_record_is_accounted_for_once_and_rerun_changes_nothing() {
 #[test]
 fn no_plaintext_pii_in_the_database_files() {
     let dir = tempfile::tempdir().expect("tmp");
-    let input = generate(dir.path(), 2000, 11);
+    let input = common::generated_input(2000, 11);
     let file = dir.path().join("in.jsonl");
     std::fs::write(&file, &input).expect("write");
     let out = pipeline(dir.path())
@@ -323,7 +319,7 @@ fn lakehouse_parquet_matches_the_database_and_holds_no_plaintext_pii() {
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let input = generate(dir.path(), 4000, 21);
+    let input = common::generated_input(4000, 21);
     let file = dir.path().join("in.jsonl");
     std::fs::write(&file, &input).expect("write");
     let out = pipeline(dir.path())

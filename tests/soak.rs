@@ -134,15 +134,7 @@ impl Feeder {
         use std::io::{BufRead, Write};
         let fifo = fifo.to_owned();
         let thread = std::thread::spawn(move || {
-            let mut gen = std::process::Command::new(env!("CARGO_BIN_EXE_pipeline"))
-                .env("LOG_LEVEL", "WARN")
-                .args([
-                    "generate",
-                    "--count",
-                    &count.to_string(),
-                    "--seed",
-                    &seed.to_string(),
-                ])
+            let mut gen = common::generate_cmd(count, seed)
                 .stdout(std::process::Stdio::piped())
                 .spawn()
                 .expect("generator");

@@ -148,18 +148,25 @@ pub fn pipeline_cmd(
     c
 }
 
-/// `pipeline generate` output, plus `bad` malformed lines appended.
-pub fn generated_input(dir: &std::path::Path, count: u64, seed: u64) -> String {
-    let out = pipeline_cmd(dir, None)
+/// `pipeline generate --count COUNT --seed SEED`, in the tests' clean environment.
+pub fn generate_cmd(count: u64, seed: u64) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pipeline"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LOG_LEVEL", "WARN")
         .args([
             "generate",
             "--count",
             &count.to_string(),
             "--seed",
             &seed.to_string(),
-        ])
-        .output()
-        .expect("run generate");
+        ]);
+    c
+}
+
+/// `pipeline generate` output.
+pub fn generated_input(count: u64, seed: u64) -> String {
+    let out = generate_cmd(count, seed).output().expect("run generate");
     assert!(
         out.status.success(),
         "{}",
