@@ -108,8 +108,24 @@ fn hostile_lines() -> Vec<Vec<u8>> {
 #[test]
 fn a_hostile_file_runs_to_the_end_and_every_line_is_accounted_for() {
     let dir = tempfile::tempdir().expect("tmp");
+    run_hostile_file(dir.path(), None);
+}
+
+/// PostgreSQL refuses some text SQLite stores (U+0000): such a record must become a dead
+/// letter, not fail its batch's commit.
+#[test]
+fn a_hostile_file_runs_to_the_end_on_postgresql() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let Some(url) = rt.block_on(common::fresh_migrated_pg_database(dir.path())) else {
+        return;
+    };
+    run_hostile_file(dir.path(), Some(&url));
+}
+
+fn run_hostile_file(dir: &std::path::Path, database_url: Option<&str>) {
     let lines = hostile_lines();
-    let file = dir.path().join("hostile.jsonl");
+    let file = dir.join("hostile.jsonl");
     {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&file).expect("create"));
         for l in &lines {
@@ -117,7 +133,7 @@ fn a_hostile_file_runs_to_the_end_and_every_line_is_accounted_for() {
             f.write_all(b"\n").expect("write");
         }
     }
-    let out = common::pipeline_cmd(dir.path(), None)
+    let out = common::pipeline_cmd(dir, database_url)
         .args(["run", "--input", file.to_str().expect("path")])
         .output()
         .expect("run");
@@ -150,7 +166,7 @@ fn a_hostile_file_runs_to_the_end_and_every_line_is_accounted_for() {
         n("replays") >= 9_999,
         "the copies are replays of one record"
     );
-    let verify = common::pipeline_cmd(dir.path(), None)
+    let verify = common::pipeline_cmd(dir, database_url)
         .args(["audit", "verify"])
         .output()
         .expect("verify");
@@ -161,12 +177,19 @@ fn a_hostile_file_runs_to_the_end_and_every_line_is_accounted_for() {
     );
     let rt = tokio::runtime::Runtime::new().expect("rt");
     let counts = rt.block_on(async {
-        let s = pfm::store::SqliteStore::open(&dir.path().join("pipeline.db"))
-            .await
-            .expect("open");
-        pfm::store::Store::counts(&s)
-            .await
-            .expect("the tables are all still there")
+        match database_url {
+            None => {
+                let s = pfm::store::SqliteStore::open(&dir.join("pipeline.db"))
+                    .await
+                    .expect("open");
+                pfm::store::Store::counts(&s).await
+            }
+            Some(url) => {
+                let s = pfm::store::PgStore::connect(url, 2).await.expect("connect");
+                pfm::store::Store::counts(&s).await
+            }
+        }
+        .expect("the tables are all still there")
     });
     assert_eq!(
         (counts.transactions + counts.quarantine + counts.dead_letters) as u64,

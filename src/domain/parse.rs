@@ -107,10 +107,60 @@ pub fn parse_record(payload: &[u8]) -> Result<(Transaction, [u8; 32]), Rejection
         .and_then(Value::as_str)
         .and_then(|s| TransactionId::parse(s).ok())
         .map(|t| t.as_str().to_owned());
+    if let Some(field) = field_holding_nul(&obj) {
+        let mut r = Rejection::new(
+            RejectReason::InvalidField,
+            format!("{field}: contains U+0000, which the database cannot store"),
+        );
+        r.transaction_id = id_hint;
+        return Err(r);
+    }
     build(obj).map(|t| (t, digest)).map_err(|mut r| {
         r.transaction_id = id_hint;
         r
     })
+}
+
+/// The record fields whose names a rejection may quote; an unknown field's name is input
+/// and could hold anything.
+const KNOWN_FIELDS: [&str; 14] = [
+    "transaction_id",
+    "account_id",
+    "timestamp",
+    "amount",
+    "currency",
+    "merchant",
+    "mcc",
+    "country",
+    "channel",
+    "description",
+    "customer_name",
+    "customer_email",
+    "card_number",
+    "iban",
+];
+
+/// PostgreSQL's `text` and `jsonb` cannot hold U+0000, and unknown fields are stored as
+/// `jsonb`: a record with one anywhere, in a name or a value, is rejected here rather than
+/// failing its whole batch's commit.
+fn field_holding_nul(obj: &Map<String, Value>) -> Option<&'static str> {
+    fn holds_nul(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(a) => a.iter().any(holds_nul),
+            Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+            _ => false,
+        }
+    }
+    obj.iter()
+        .find(|(k, v)| k.contains('\0') || holds_nul(v))
+        .map(|(k, _)| {
+            KNOWN_FIELDS
+                .iter()
+                .find(|f| **f == k.as_str())
+                .copied()
+                .unwrap_or("an unknown field")
+        })
 }
 
 fn build(mut obj: Map<String, Value>) -> Result<Transaction, Rejection> {
@@ -276,6 +326,28 @@ mod tests {
         assert_eq!(t.extra.get("loyalty_tier"), Some(&Value::from("gold")));
         assert!(!t.extra.contains_key("label"));
         assert_eq!(t.pii.email.as_deref(), Some("x@example.com"));
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_is_an_invalid_field() {
+        let mut v = valid();
+        v["description"] = Value::from("a\u{0}b");
+        let r = reject(&v);
+        assert_eq!(r.reason, RejectReason::InvalidField);
+        assert!(r.detail.starts_with("description:"), "{}", r.detail);
+        assert_eq!(r.transaction_id.as_deref(), Some("t-1"));
+
+        let mut v = valid();
+        v["loyalty"] = serde_json::json!({"notes": ["ok", "x\u{0}y"]});
+        let r = reject(&v);
+        assert_eq!(
+            r.detail,
+            "an unknown field: contains U+0000, which the database cannot store"
+        );
+
+        let mut v = valid();
+        v["customer_name"] = Value::from("Jane\u{0}Doe");
+        assert!(!reject(&v).detail.contains("Jane"), "no value is quoted");
     }
 
     #[test]

@@ -65,6 +65,15 @@ const CUSTOMER_FIELDS: [(&str, PiiKind); 4] = [
 /// tokens (free-text detection cannot recognise a bare name), and its customer name is
 /// looked for in the rest of the text; anything else gets pattern-based redaction.
 fn redact_payload(scrubber: &Scrubber, reason: RejectReason, payload: &[u8]) -> String {
+    // PostgreSQL's `text` cannot hold U+0000; it is replaced as invalid UTF-8 is.
+    let mut text = redacted(scrubber, reason, payload);
+    if text.contains('\0') {
+        text = text.replace('\0', "\u{FFFD}");
+    }
+    text
+}
+
+fn redacted(scrubber: &Scrubber, reason: RejectReason, payload: &[u8]) -> String {
     if reason != RejectReason::Oversized {
         if let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(payload) {
             let name = obj
@@ -135,6 +144,15 @@ mod tests {
         assert_eq!(v["customer_name"], "[NAME]");
         assert_eq!(v["iban"], "[IBAN]");
         assert_eq!(v["amount"], "-5", "non-PII kept for diagnosis");
+    }
+
+    #[test]
+    fn a_stored_payload_holds_no_nul_character() {
+        let mut b = Batch::new(vec![env(0, "raw\u{0}bytes, not JSON")]);
+        Decode::new(Arc::new(Scrubber::new()))
+            .execute(&mut b, &mut StageContext::default())
+            .expect("runs");
+        assert_eq!(b.dead[0].payload, "raw\u{FFFD}bytes, not JSON");
     }
 
     #[test]
