@@ -110,8 +110,7 @@ pub async fn run_loop<S: Store + Clone, Src: Source>(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<Summary, RunError> {
     let started = Instant::now();
-    let mut total = CommitOutcome::default();
-    let mut summary = Summary::default();
+    let mut progress = Progress::default();
     let offsets = retry(health, || store.load_offsets(source.name())).await?;
     source.resume(&offsets).await?;
     processor.metrics.up.set(1);
@@ -123,14 +122,13 @@ pub async fn run_loop<S: Store + Clone, Src: Source>(
         // not after the next batch has been read.
         if in_flight.as_ref().is_some_and(|f| f.task.is_finished()) {
             if let Some(f) = in_flight.take() {
-                if let Err(e) = finish(f, source, processor, health, &mut summary, &mut total).await
-                {
+                if let Err(e) = finish(f, source, processor, health, &mut progress).await {
                     break Err(e);
                 }
             }
         }
         if *shutdown.borrow() {
-            summary.stopped_by_signal = true;
+            progress.summary.stopped_by_signal = true;
             break Ok(());
         }
         let next = tokio::select! {
@@ -145,8 +143,7 @@ pub async fn run_loop<S: Store + Clone, Src: Source>(
         if input.envelopes.is_empty() {
             // Sources are told of commits in order: the batch in flight comes first.
             if let Some(f) = in_flight.take() {
-                if let Err(e) = finish(f, source, processor, health, &mut summary, &mut total).await
-                {
+                if let Err(e) = finish(f, source, processor, health, &mut progress).await {
                     break Err(e);
                 }
             }
@@ -172,7 +169,7 @@ pub async fn run_loop<S: Store + Clone, Src: Source>(
             Err(e) => break Err(e.into()),
         };
         if let Some(f) = in_flight.take() {
-            if let Err(e) = finish(f, source, processor, health, &mut summary, &mut total).await {
+            if let Err(e) = finish(f, source, processor, health, &mut progress).await {
                 break Err(e);
             }
         }
@@ -188,37 +185,49 @@ pub async fn run_loop<S: Store + Clone, Src: Source>(
         };
         if overlap {
             in_flight = Some(f);
-        } else if let Err(e) = finish(f, source, processor, health, &mut summary, &mut total).await
-        {
+        } else if let Err(e) = finish(f, source, processor, health, &mut progress).await {
             break Err(e);
         }
     };
     // On every exit, including an error, the batch in flight is committed first.
     let drained = match in_flight.take() {
-        Some(f) => finish(f, source, processor, health, &mut summary, &mut total).await,
+        Some(f) => finish(f, source, processor, health, &mut progress).await,
         None => Ok(()),
     };
     processor.metrics.up.set(0);
     result?;
     drained?;
-    let elapsed = started.elapsed().as_secs_f64();
-    summary.transactions = total.transactions;
-    summary.quarantined = total.quarantined;
-    summary.dead_letters = total.dead_letters;
-    summary.replays = total.replays;
-    summary.duplicate_ids = total.duplicate_ids;
-    summary.decisions = Decisions {
-        allow: total.allow,
-        review: total.review,
-        deny: total.deny,
-    };
-    summary.elapsed_seconds = (elapsed * 1000.0).round() / 1000.0;
-    summary.records_per_second = if elapsed > 0.0 {
-        (summary.records_in as f64 / elapsed).round()
-    } else {
-        0.0
-    };
-    Ok(summary)
+    Ok(progress.into_summary(started.elapsed().as_secs_f64()))
+}
+
+/// What the loop has committed so far.
+#[derive(Default)]
+struct Progress {
+    summary: Summary,
+    total: CommitOutcome,
+}
+
+impl Progress {
+    fn into_summary(self, elapsed: f64) -> Summary {
+        let Self { mut summary, total } = self;
+        summary.transactions = total.transactions;
+        summary.quarantined = total.quarantined;
+        summary.dead_letters = total.dead_letters;
+        summary.replays = total.replays;
+        summary.duplicate_ids = total.duplicate_ids;
+        summary.decisions = Decisions {
+            allow: total.allow,
+            review: total.review,
+            deny: total.deny,
+        };
+        summary.elapsed_seconds = (elapsed * 1000.0).round() / 1000.0;
+        summary.records_per_second = if elapsed > 0.0 {
+            (summary.records_in as f64 / elapsed).round()
+        } else {
+            0.0
+        };
+        summary
+    }
 }
 
 /// Waits for a batch's commit, then tells the source and records the metrics.
@@ -227,8 +236,7 @@ async fn finish<Src: Source>(
     source: &mut Src,
     processor: &BatchProcessor,
     health: &Health,
-    summary: &mut Summary,
-    total: &mut CommitOutcome,
+    progress: &mut Progress,
 ) -> Result<(), RunError> {
     let outcome = f.task.await??;
     source.committed(&f.commit.offsets).await;
@@ -240,9 +248,9 @@ async fn finish<Src: Source>(
     m.last_commit
         .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
     processor.record_metrics(&f.commit, &outcome);
-    summary.records_in += f.records;
-    summary.batches += 1;
-    total.add(&outcome);
+    progress.summary.records_in += f.records;
+    progress.summary.batches += 1;
+    progress.total.add(&outcome);
     Ok(())
 }
 
