@@ -13,31 +13,12 @@ use pfm_pii::{PiiKind, PiiSpan, Scrubber};
 use serde_json::{Map, Number, Value};
 use std::sync::OnceLock;
 
-/// The fields `parse_record` requires, in the order it checks them.
-pub const REQUIRED_FIELDS: [&str; 9] = [
-    "transaction_id",
-    "account_id",
-    "timestamp",
-    "amount",
-    "currency",
-    "merchant",
-    "mcc",
-    "country",
-    "channel",
-];
-
-/// The optional fields `parse_record` names, in the order it checks them.
-pub const OPTIONAL_FIELDS: [&str; 5] = [
-    "description",
-    "customer_name",
-    "customer_email",
-    "card_number",
-    "iban",
-];
+pub use crate::domain::{OPTIONAL_FIELDS, REQUIRED_FIELDS};
 
 /// Every explanation a field rejection may carry. A detail is `"{field}: {why}"` with both
 /// parts from fixed lists, so it cannot quote the payload (which may hold PII).
-const FIELD_WHYS: [&str; 16] = [
+const FIELD_WHYS: [&str; 17] = [
+    crate::domain::NUL_WHY,
     "required",
     "must be a string",
     "must not be empty",
@@ -203,6 +184,7 @@ fn check_detail_vocabulary(r: &Rejection, len: usize) {
         RejectReason::InvalidField => d.split_once(": ").is_some_and(|(f, why)| {
             (REQUIRED_FIELDS.contains(&f) || OPTIONAL_FIELDS.contains(&f))
                 && FIELD_WHYS.contains(&why)
+                || (f == "extra" && why == crate::domain::NUL_WHY)
         }),
         RejectReason::DuplicateId => false,
     };
@@ -591,17 +573,25 @@ fn pool(field: &str) -> Vec<(Value, Validity)> {
                 (s("jane.doe@example.com"), Valid),
                 (s("DE89 3704 0044 0532 0130 00"), Valid),
                 (long("x", max), Valid),
+                (s("a\u{0}b"), Invalid),
                 (long("x", max + 1), Invalid),
                 (n(1.0), Invalid),
                 (Value::Bool(true), Invalid),
             ]
         }
-        _ => vec![
-            (s("gold"), Valid),
-            (serde_json::json!({"fraud": true}), Valid),
-            (serde_json::json!([1, "two", null]), Valid),
-            (n(1e300), Valid),
-        ],
+        _ => {
+            let mut v = vec![
+                (s("gold"), Valid),
+                (serde_json::json!({"fraud": true}), Valid),
+                (serde_json::json!([1, "two", null]), Valid),
+                (n(1e300), Valid),
+            ];
+            // U+0000 cannot be stored; `label` is dropped before anything is stored.
+            if field != "label" {
+                v.push((serde_json::json!({"note": "a\u{0}b"}), Invalid));
+            }
+            v
+        }
     }
 }
 
@@ -666,6 +656,17 @@ pub fn check_validate(data: &[u8]) {
             );
             check_detail_vocabulary(r, bytes.len());
             let (field, _) = r.detail.split_once(": ").unwrap_or_default();
+            if field == "extra" {
+                // Unknown fields are named together; one of them must not be valid.
+                assert!(
+                    MUTATED_FIELDS
+                        .iter()
+                        .any(|f| !is_named(f) && *f != "label" && of(f) != Valid),
+                    "rejected valid unknown fields: {r:?}\n{obj:?}"
+                );
+                check_decode(&bytes);
+                return;
+            }
             assert!(is_named(field), "{r:?}");
             assert_ne!(of(field), Valid, "rejected a valid {field}: {r:?}\n{obj:?}");
             let absent = matches!(obj.get(field), None | Some(Value::Null));
@@ -701,10 +702,13 @@ fn build_mutated(data: &[u8]) -> (Map<String, Value>, Status) {
             4 => {
                 let len = usize::from(r.byte().unwrap_or(0) % 48);
                 let text = String::from_utf8_lossy(r.take(len)).into_owned();
-                (
-                    Some(Value::String(text)),
-                    if named { Unknown } else { Valid },
-                )
+                // U+0000 cannot be stored; `label` is dropped before anything is stored.
+                let validity = match (named, text.contains('\0') && field != "label") {
+                    (true, _) => Unknown,
+                    (false, true) => Invalid,
+                    (false, false) => Valid,
+                };
+                (Some(Value::String(text)), validity)
             }
             5 => {
                 let mut raw = [0u8; 8];

@@ -63,23 +63,10 @@ fn hostile_lines() -> Vec<Vec<u8>> {
         "${jndi:ldap://evil/a}",
         "<script>alert(1)</script>",
     ];
-    let fields = [
-        "transaction_id",
-        "account_id",
-        "timestamp",
-        "amount",
-        "currency",
-        "merchant",
-        "mcc",
-        "country",
-        "channel",
-        "description",
-        "customer_name",
-        "customer_email",
-        "card_number",
-        "iban",
-    ];
-    for (fi, field) in fields.iter().enumerate() {
+    let fields = pfm::domain::REQUIRED_FIELDS
+        .iter()
+        .chain(pfm::domain::OPTIONAL_FIELDS.iter());
+    for (fi, field) in fields.enumerate() {
         for (ii, inj) in injections.iter().enumerate() {
             let mut v: serde_json::Value =
                 serde_json::from_str(&format!(r#"{{"transaction_id":"inj-{fi}-{ii}",{OK}}}"#))

@@ -6,7 +6,7 @@ mod types;
 
 pub use parse::{
     floor_char_boundary_lossy, parse_record, truncated_payload, RejectReason, Rejection,
-    MAX_PAYLOAD_BYTES,
+    MAX_PAYLOAD_BYTES, NUL_WHY, OPTIONAL_FIELDS, REQUIRED_FIELDS,
 };
 pub use types::{
     AccountId, Amount, Channel, Country, Currency, CustomerPii, Mcc, Transaction, TransactionId,

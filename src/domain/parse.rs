@@ -107,23 +107,26 @@ pub fn parse_record(payload: &[u8]) -> Result<(Transaction, [u8; 32]), Rejection
         .and_then(Value::as_str)
         .and_then(|s| TransactionId::parse(s).ok())
         .map(|t| t.as_str().to_owned());
-    if let Some(field) = field_holding_nul(&obj) {
-        let mut r = Rejection::new(
+    let nul = field_holding_nul(&obj);
+    let mut result = build(obj).map(|t| (t, digest));
+    // Checked once the record is otherwise valid, so each field's own rules speak first.
+    if let (Ok(_), Some(field)) = (&result, nul) {
+        result = Err(Rejection::new(
             RejectReason::InvalidField,
-            format!("{field}: contains U+0000, which the database cannot store"),
-        );
-        r.transaction_id = id_hint;
-        return Err(r);
+            format!("{field}: {NUL_WHY}"),
+        ));
     }
-    build(obj).map(|t| (t, digest)).map_err(|mut r| {
+    result.map_err(|mut r| {
         r.transaction_id = id_hint;
         r
     })
 }
 
-/// The record fields whose names a rejection may quote; an unknown field's name is input
-/// and could hold anything.
-const KNOWN_FIELDS: [&str; 14] = [
+/// Why a record holding U+0000 is rejected.
+pub const NUL_WHY: &str = "contains U+0000, which the database cannot store";
+
+/// The fields `parse_record` requires, in the order it checks them.
+pub const REQUIRED_FIELDS: [&str; 9] = [
     "transaction_id",
     "account_id",
     "timestamp",
@@ -133,6 +136,10 @@ const KNOWN_FIELDS: [&str; 14] = [
     "mcc",
     "country",
     "channel",
+];
+
+/// The optional fields `parse_record` names, in the order it checks them.
+pub const OPTIONAL_FIELDS: [&str; 5] = [
     "description",
     "customer_name",
     "customer_email",
@@ -152,14 +159,17 @@ fn field_holding_nul(obj: &Map<String, Value>) -> Option<&'static str> {
             _ => false,
         }
     }
+    // Unknown fields are stored together as `extra`; their names are input, so that is the
+    // name a rejection gives them.
     obj.iter()
         .find(|(k, v)| k.contains('\0') || holds_nul(v))
         .map(|(k, _)| {
-            KNOWN_FIELDS
+            REQUIRED_FIELDS
                 .iter()
+                .chain(OPTIONAL_FIELDS.iter())
                 .find(|f| **f == k.as_str())
                 .copied()
-                .unwrap_or("an unknown field")
+                .unwrap_or("extra")
         })
 }
 
@@ -340,10 +350,7 @@ mod tests {
         let mut v = valid();
         v["loyalty"] = serde_json::json!({"notes": ["ok", "x\u{0}y"]});
         let r = reject(&v);
-        assert_eq!(
-            r.detail,
-            "an unknown field: contains U+0000, which the database cannot store"
-        );
+        assert_eq!(r.detail, format!("extra: {NUL_WHY}"));
 
         let mut v = valid();
         v["customer_name"] = Value::from("Jane\u{0}Doe");
