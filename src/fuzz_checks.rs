@@ -386,24 +386,21 @@ enum Validity {
 use Validity::{Invalid, Unknown, Valid};
 
 /// Fields the mutations touch: the named ones, `label` and one unknown field.
-const MUTATED_FIELDS: [&str; 16] = [
-    "transaction_id",
-    "account_id",
-    "timestamp",
-    "amount",
-    "currency",
-    "merchant",
-    "mcc",
-    "country",
-    "channel",
-    "description",
-    "customer_name",
-    "customer_email",
-    "card_number",
-    "iban",
-    "label",
-    "loyalty_tier",
-];
+const MUTATED_FIELDS: [&str; 16] = {
+    let mut all = [""; 16];
+    let mut i = 0;
+    while i < REQUIRED_FIELDS.len() {
+        all[i] = REQUIRED_FIELDS[i];
+        i += 1;
+    }
+    while i < REQUIRED_FIELDS.len() + OPTIONAL_FIELDS.len() {
+        all[i] = OPTIONAL_FIELDS[i - REQUIRED_FIELDS.len()];
+        i += 1;
+    }
+    all[14] = "label";
+    all[15] = "loyalty_tier";
+    all
+};
 
 /// A valid record; every field is then mutated by the fuzz input.
 pub fn valid_record() -> Map<String, Value> {

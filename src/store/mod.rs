@@ -52,6 +52,15 @@ impl StoreError {
     pub fn is_conflict(&self) -> bool {
         matches!(self, Self::Conflict(_))
     }
+
+    /// The applied schema version against the one this binary was built for.
+    pub(crate) fn check_version(found: i64, expected: i64) -> Result<(), StoreError> {
+        match found.cmp(&expected) {
+            std::cmp::Ordering::Less => Err(Self::SchemaTooOld { found, expected }),
+            std::cmp::Ordering::Greater => Err(Self::SchemaTooNew { found, expected }),
+            std::cmp::Ordering::Equal => Ok(()),
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

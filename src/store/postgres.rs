@@ -339,12 +339,7 @@ impl Store for PgStore {
                 .await?
             }
         };
-        let expected = expected_version();
-        match found.cmp(&expected) {
-            std::cmp::Ordering::Less => Err(StoreError::SchemaTooOld { found, expected }),
-            std::cmp::Ordering::Greater => Err(StoreError::SchemaTooNew { found, expected }),
-            std::cmp::Ordering::Equal => Ok(()),
-        }
+        StoreError::check_version(found, expected_version())
     }
 
     async fn ping(&self) -> bool {
