@@ -317,11 +317,13 @@ async fn encoded_ahead_and_concurrent_commits<S: Store>(s: &S) {
     assert_eq!((c.transactions, c.quarantine, c.decision_log), (1, 1, 2));
 
     // Encoded ahead, but one of its rows is already stored: only the new one lands.
-    let mut later = batch(
-        vec![row("e2", "deny", "20", 2), row("e3", "allow", "30", 4)],
-        vec![],
-        5,
-    );
+    // Year 0 (1 BC) is a valid timestamp; PostgreSQL's text input spells it "0001 … BC".
+    let mut e3 = row("e3", "allow", "30", 4);
+    e3.ts = Utc
+        .with_ymd_and_hms(0, 2, 29, 12, 0, 0)
+        .single()
+        .expect("year 0");
+    let mut later = batch(vec![row("e2", "deny", "20", 2), e3.clone()], vec![], 5);
     s.encode_ahead(&mut later);
     let o = s.commit(&later).await.expect("partly replayed");
     assert_eq!((o.transactions, o.quarantined, o.replays), (1, 0, 1));
@@ -341,6 +343,11 @@ async fn encoded_ahead_and_concurrent_commits<S: Store>(s: &S) {
     assert_eq!(e1.description, odd.description);
     assert_eq!(e1.amount.parse::<f64>().ok(), Some(10.0));
     assert_eq!(e1.risk_score, odd.risk_score);
+    let stored_e3 = stored
+        .iter()
+        .find(|r| r.transaction_id == "e3")
+        .expect("e3 stored");
+    assert_eq!(stored_e3.ts, e3.ts);
     assert_eq!(rows.quarantine.len(), 1);
     assert_eq!(
         audit_verify(s).await.expect("verify"),

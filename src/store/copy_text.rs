@@ -4,6 +4,7 @@
 
 use super::rows::{format_ts, TxnRow};
 use super::ChainRow;
+use chrono::{DateTime, Datelike, Utc};
 use std::fmt::Write;
 
 /// Column order of [`txn_line`]. `committed_at` is left to its default, `now()`: the
@@ -86,11 +87,24 @@ fn sep(out: &mut String) {
     out.push('\t');
 }
 
+/// A timestamp as PostgreSQL's text input reads it. That input has no year 0: chrono's
+/// year 0 (1 BC, which validation accepts) is written as year 1 with the era "BC".
+fn timestamp(ts: DateTime<Utc>) -> String {
+    if ts.year() >= 1 {
+        return format_ts(ts);
+    }
+    format!(
+        "{:04}-{} BC",
+        1 - ts.year(),
+        ts.format("%m-%dT%H:%M:%S%.6fZ")
+    )
+}
+
 pub(crate) fn txn_line(out: &mut String, r: &TxnRow) {
     for (i, v) in [
         &r.transaction_id,
         &r.account_id,
-        &format_ts(r.ts),
+        &timestamp(r.ts),
         &r.amount,
         &r.currency,
         &r.merchant,
@@ -183,6 +197,21 @@ mod tests {
         let mut plain = String::new();
         field(&mut plain, "Grüße, 5 €");
         assert_eq!(plain, "Grüße, 5 €");
+    }
+
+    #[test]
+    fn year_zero_is_written_as_1_bc() {
+        use chrono::TimeZone;
+        let leap = Utc
+            .with_ymd_and_hms(0, 2, 29, 12, 0, 0)
+            .single()
+            .expect("year 0 is a leap year");
+        assert_eq!(timestamp(leap), "0001-02-29T12:00:00.000000Z BC");
+        let ad = Utc
+            .with_ymd_and_hms(1, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid");
+        assert_eq!(timestamp(ad), format_ts(ad));
     }
 
     #[test]
