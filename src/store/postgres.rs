@@ -11,8 +11,9 @@ use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// Production store. Batches are written with `INSERT … SELECT FROM UNNEST` (one statement
-/// per table per batch); the decision-log chain is serialised by a row lock on its head.
+/// Production store. A batch's ids, rows and decision-log entries are written with `COPY`
+/// (decision 0007), the smaller tables with `INSERT … SELECT FROM UNNEST`: one statement per
+/// table per batch. The decision-log chain is serialised by a row lock on its head.
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
