@@ -178,11 +178,9 @@ pub(crate) fn id_line(out: &mut String, r: &TxnRow) {
     field(out, &r.transaction_id);
     sep(out);
     field(out, &r.digest);
-    out.push_str(if r.is_quarantine() {
-        "\tquarantine\n"
-    } else {
-        "\ttransaction\n"
-    });
+    sep(out);
+    out.push_str(r.id_outcome());
+    out.push('\n');
 }
 
 #[cfg(test)]

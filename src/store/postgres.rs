@@ -41,7 +41,7 @@ impl PgStore {
 }
 
 /// How a commit writes `record_ids`.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum IdWrite {
     /// COPY: fails (and the attempt reports [`Attempt::IdsTaken`]) if any id is stored.
     Copy,
@@ -76,8 +76,7 @@ impl PgStore {
                 for r in &sorted {
                     copy_text::id_line(&mut text, r);
                 }
-                let statement = format!("COPY record_ids ({}) FROM STDIN", copy_text::ID_COLUMNS);
-                match copy_in(&mut tx, &statement, &text).await {
+                match copy_in(&mut tx, "record_ids", copy_text::ID_COLUMNS, &text).await {
                     Ok(()) => {}
                     // Stored before, or by a concurrent replica whose commit we waited for.
                     Err(e) if is_unique_violation(&e) => return Ok(Attempt::IdsTaken),
@@ -117,8 +116,7 @@ impl PgStore {
             ("quarantine", &lines.quarantine),
         ] {
             if !text.is_empty() {
-                let statement = format!("COPY {table} ({}) FROM STDIN", copy_text::TXN_COLUMNS);
-                copy_in(&mut tx, &statement, text).await?;
+                copy_in(&mut tx, table, copy_text::TXN_COLUMNS, text).await?;
             }
         }
 
@@ -217,11 +215,7 @@ impl PgStore {
             for c in &chain {
                 copy_text::chain_line(&mut text, c);
             }
-            let statement = format!(
-                "COPY decision_log ({}) FROM STDIN",
-                copy_text::CHAIN_COLUMNS
-            );
-            copy_in(&mut tx, &statement, &text).await?;
+            copy_in(&mut tx, "decision_log", copy_text::CHAIN_COLUMNS, &text).await?;
             if let Some(last) = chain.last() {
                 sqlx::query(
                     "UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1",
@@ -237,13 +231,16 @@ impl PgStore {
     }
 }
 
-/// Writes `text` (COPY text lines) with `statement`, a `COPY … FROM STDIN`.
+/// Writes `text`, COPY text lines holding `columns`, into `table`.
 async fn copy_in(
     conn: &mut sqlx::PgConnection,
-    statement: &str,
+    table: &str,
+    columns: &str,
     text: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut copy = conn.copy_in_raw(statement).await?;
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN"))
+        .await?;
     copy.send(text.as_bytes()).await?;
     copy.finish().await?;
     Ok(())
@@ -261,16 +258,7 @@ async fn upsert_ids(
 ) -> Result<(HashMap<String, String>, HashSet<String>), StoreError> {
     let ids: Cols<&str> = rows.iter().map(|r| r.transaction_id.as_str()).collect();
     let digests: Cols<&str> = rows.iter().map(|r| r.digest.as_str()).collect();
-    let kinds: Cols<&str> = rows
-        .iter()
-        .map(|r| {
-            if r.is_quarantine() {
-                "quarantine"
-            } else {
-                "transaction"
-            }
-        })
-        .collect();
+    let kinds: Cols<&str> = rows.iter().map(|r| r.id_outcome()).collect();
     let inserted: HashSet<String> = sqlx::query_scalar(
         "INSERT INTO record_ids (transaction_id, digest, outcome) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(t, d, o) ORDER BY t COLLATE \"C\" \

@@ -39,6 +39,15 @@ impl TxnRow {
         self.decision == "deny"
     }
 
+    /// The `record_ids.outcome` of this row: which table holds it.
+    pub fn id_outcome(&self) -> &'static str {
+        if self.is_quarantine() {
+            "quarantine"
+        } else {
+            "transaction"
+        }
+    }
+
     /// What a `duplicate_id` dead letter stores: the row without ciphertexts.
     pub fn as_dead_letter(&self, now: DateTime<Utc>) -> DeadLetterRow {
         let payload = serde_json::json!({

@@ -166,11 +166,7 @@ impl Store for SqliteStore {
             q.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.transaction_id)
                     .push_bind(&r.digest)
-                    .push_bind(if r.is_quarantine() {
-                        "quarantine"
-                    } else {
-                        "transaction"
-                    });
+                    .push_bind(r.id_outcome());
             });
             q.push(" ON CONFLICT DO NOTHING RETURNING transaction_id");
             let ids: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await?;
