@@ -2,13 +2,13 @@
 //! SQLite on 100,000 generated records, p99 batch latency, and peak RSS. Prints figures;
 //! asserts nothing (see docs/benchmarks.md).
 
+use pfm::app::{build_processor, BatchProcessor};
 use pfm::config::Config;
 use pfm::crypto::{DataKey, KekRing};
-use pfm::runtime::metrics::Metrics;
-use pfm::runtime::{build_processor, BatchProcessor};
 use pfm::source::SourceBatch;
 use pfm::stage::{Batch, Envelope, Position};
 use pfm::store::{SqliteStore, Store};
+use pfm::telemetry::metrics::Metrics;
 use std::sync::Arc;
 use std::time::Instant;
 

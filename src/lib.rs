@@ -1,6 +1,9 @@
 //! agentic-pfm: a streaming pipeline for financial transactions where agents act on every
 //! record: decode → validate → PII scrub → categorise → risk → govern → protect → commit.
 
+#![forbid(unsafe_code)]
+
+pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod domain;
@@ -8,9 +11,9 @@ pub mod domain;
 pub mod fuzz_checks;
 pub mod kafka;
 pub mod policy;
-pub mod runtime;
 pub mod sink;
 pub mod source;
 pub mod stage;
 pub mod store;
+pub mod telemetry;
 pub mod workflow;

@@ -92,25 +92,25 @@ fn hostile_lines() -> Vec<Vec<u8>> {
     lines
 }
 
-#[test]
-fn a_hostile_file_runs_to_the_end_and_every_line_is_accounted_for() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_file_runs_to_the_end_and_every_line_is_accounted_for() {
     let dir = tempfile::tempdir().expect("tmp");
-    run_hostile_file(dir.path(), None);
+    run_hostile_file(dir.path(), None).await;
 }
 
 /// PostgreSQL refuses some text SQLite stores (U+0000): such a record must become a dead
 /// letter, not fail its batch's commit.
-#[test]
-fn a_hostile_file_runs_to_the_end_on_postgresql() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_file_runs_to_the_end_on_postgresql() {
     let dir = tempfile::tempdir().expect("tmp");
-    let rt = tokio::runtime::Runtime::new().expect("rt");
-    let Some(url) = rt.block_on(common::fresh_migrated_pg_database(dir.path())) else {
+    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
         return;
     };
-    run_hostile_file(dir.path(), Some(&url));
+    run_hostile_file(dir.path(), Some(&url)).await;
 }
 
-fn run_hostile_file(dir: &std::path::Path, database_url: Option<&str>) {
+/// In-process through `pfm::app::App`: the run, not the process boundary, is under test.
+async fn run_hostile_file(dir: &std::path::Path, database_url: Option<&str>) {
     let lines = hostile_lines();
     let file = dir.join("hostile.jsonl");
     {
@@ -120,18 +120,11 @@ fn run_hostile_file(dir: &std::path::Path, database_url: Option<&str>) {
             f.write_all(b"\n").expect("write");
         }
     }
-    let out = common::pipeline_cmd(dir, database_url)
-        .args(["run", "--input", file.to_str().expect("path")])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "exit: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let s: serde_json::Value =
-        serde_json::from_str(text.lines().last().expect("summary")).expect("summary JSON");
+    let summary = common::in_process::InProcess::new(dir, database_url)
+        .run_file(&file)
+        .await
+        .expect("the run ends without an error");
+    let s = serde_json::to_value(&summary).expect("summary JSON");
     let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k} in {s}"));
     let accounted = n("transactions") + n("quarantined") + n("dead_letters") + n("replays");
     println!(
@@ -153,17 +146,13 @@ fn run_hostile_file(dir: &std::path::Path, database_url: Option<&str>) {
         n("replays") >= 9_999,
         "the copies are replays of one record"
     );
-    let verify = common::pipeline_cmd(dir, database_url)
-        .args(["audit", "verify"])
-        .output()
-        .expect("verify");
+    let cfg = common::in_process::InProcess::new(dir, database_url).config();
+    let verify = pfm::app::verify_audit_log(&cfg).await.expect("verify");
     assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
+        matches!(verify, pfm::store::VerifyReport::Intact { .. }),
+        "{verify:?}"
     );
-    let rt = tokio::runtime::Runtime::new().expect("rt");
-    let counts = rt.block_on(async {
+    let counts = async {
         match database_url {
             None => {
                 let s = pfm::store::SqliteStore::open(&dir.join("pipeline.db"))
@@ -177,7 +166,8 @@ fn run_hostile_file(dir: &std::path::Path, database_url: Option<&str>) {
             }
         }
         .expect("the tables are all still there")
-    });
+    }
+    .await;
     assert_eq!(
         (counts.transactions + counts.quarantine + counts.dead_letters) as u64,
         lines.len() as u64 - n("replays")

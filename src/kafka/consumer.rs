@@ -7,8 +7,8 @@
 
 use super::KafkaError;
 use crate::config::KafkaConfig;
-use crate::runtime::health::Health;
-use crate::runtime::metrics::{Metrics, PartitionLabel, TopicLabel};
+use crate::telemetry::health::Health;
+use crate::telemetry::metrics::{Metrics, PartitionLabel, TopicLabel};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaError as RdError;
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};

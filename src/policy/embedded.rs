@@ -220,7 +220,7 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, PolicyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::DecisionResult;
+    use crate::domain::DecisionResult;
     use serde_json::json;
 
     fn rv(v: serde_json::Value) -> regorus::Value {

@@ -1,4 +1,4 @@
-use crate::stage::Record;
+use crate::domain::Record;
 use regorus::Value;
 use std::collections::BTreeMap;
 

@@ -13,8 +13,8 @@
 //!   when the broker returns.
 
 use crate::config::KafkaConfig;
-use crate::runtime::metrics::{Metrics, TopicLabel};
 use crate::store::{OutboxEntry, RelayLease, SentTo, Store, StoreError};
+use crate::telemetry::metrics::{Metrics, TopicLabel};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -349,13 +349,14 @@ impl Relay {
     }
 }
 
-/// Relays until `loop_done` flips, then drains what it can within `drain` and returns.
+/// Relays until `drain_by` holds a deadline (the loop has stopped), then drains what it
+/// can until that deadline and returns. The deadline is the process's one shutdown
+/// deadline, so relaying never lengthens the shutdown.
 pub async fn run_relay<S: Store>(
     store: S,
     cfg: KafkaConfig,
     metrics: Arc<Metrics>,
-    mut loop_done: watch::Receiver<bool>,
-    drain: Duration,
+    mut drain_by: watch::Receiver<Option<Instant>>,
 ) {
     let mut relay = Relay {
         cfg,
@@ -368,8 +369,8 @@ pub async fn run_relay<S: Store>(
     let mut drain_until: Option<Instant> = None;
     let mut last_warning: Option<Instant> = None;
     loop {
-        if drain_until.is_none() && *loop_done.borrow() {
-            drain_until = Some(Instant::now() + drain);
+        if drain_until.is_none() {
+            drain_until = *drain_by.borrow();
         }
         if drain_until.is_some_and(|t| Instant::now() >= t) {
             break;
@@ -415,7 +416,7 @@ pub async fn run_relay<S: Store>(
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = loop_done.changed(), if drain_until.is_none() => {}
+                _ = drain_by.changed(), if drain_until.is_none() => {}
             }
         }
     }

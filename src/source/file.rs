@@ -1,6 +1,5 @@
 use super::{Source, SourceBatch, SourceError};
-use crate::stage::{Envelope, Position};
-use crate::store::OffsetRow;
+use crate::domain::{Envelope, OffsetRow, Position};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};

@@ -1,7 +1,6 @@
 use super::{Source, SourceBatch, SourceError};
+use crate::domain::{Envelope, OffsetRow, Position};
 use crate::kafka::{ConsumerHandle, Event};
-use crate::stage::{Envelope, Position};
-use crate::store::OffsetRow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{mpsc as sync_mpsc, Arc};
 use std::time::Duration;

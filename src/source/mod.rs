@@ -9,8 +9,7 @@ pub use file::FileSource;
 pub use kafka::{ConsumerFactory, KafkaSource};
 pub use synthetic::SyntheticSource;
 
-use crate::stage::Envelope;
-use crate::store::OffsetRow;
+use crate::domain::{Envelope, OffsetRow};
 
 pub struct SourceBatch {
     pub envelopes: Vec<Envelope>,

@@ -17,60 +17,9 @@ pub use risk::Risk;
 pub use scrub::Scrub;
 
 use crate::crypto::KeyRing;
-use crate::domain::{RejectReason, Transaction};
-use crate::policy::Decision;
-use pfm_pii::PiiKind;
-use pfm_risk::{AccountState, Finding};
+pub use crate::domain::{DeadLetter, Envelope, Position, ProtectedPii, Record};
+use pfm_risk::AccountState;
 use std::collections::HashMap;
-use std::sync::Arc;
-
-/// Where a payload came from; dead letters are keyed by it, and offsets are derived from it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Position {
-    pub source: Arc<str>,
-    pub partition: i32,
-    pub offset: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Envelope {
-    pub position: Position,
-    pub payload: Vec<u8>,
-}
-
-/// Ciphertexts of the customer's direct identifiers (see `crypto`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProtectedPii {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub card_number: Option<String>,
-    pub iban: Option<String>,
-    pub key_id: Option<String>,
-}
-
-/// A record that decoded and validated, as it moves through the later stages.
-#[derive(Debug, Clone)]
-pub struct Record {
-    pub position: Position,
-    pub txn: Transaction,
-    pub digest: [u8; 32],
-    /// PII kinds the scrubber found (and removed) in free text.
-    pub pii_found: Vec<PiiKind>,
-    pub category: &'static str,
-    pub findings: Vec<Finding>,
-    pub decision: Option<Decision>,
-    pub protected: ProtectedPii,
-}
-
-#[derive(Debug, Clone)]
-pub struct DeadLetter {
-    pub position: Position,
-    pub reason: RejectReason,
-    pub detail: String,
-    pub transaction_id: Option<String>,
-    /// The raw payload with PII replaced by tokens (lossy for non-UTF-8 input).
-    pub payload: String,
-}
 
 #[derive(Debug, Default)]
 pub struct Batch {

@@ -81,12 +81,7 @@ pub struct DeadLetterRow {
     pub received_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OffsetRow {
-    pub source: String,
-    pub partition: i32,
-    pub next_offset: i64,
-}
+pub use crate::domain::OffsetRow;
 
 #[derive(Debug, Default, Clone)]
 pub struct CommitBatch {

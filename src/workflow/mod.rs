@@ -18,7 +18,7 @@ pub use engine::{Claimed, Engine, EngineSettings, Progress, StepOutcome};
 pub use leases::Claim;
 pub use metrics::{register_metrics, FindingLabel, WorkflowLabel, WorkflowMetrics};
 pub use step::{Effect, Step, StepContext, StepError, StepInput, StepOutput, WorkflowDef};
-pub use worker::{run_worker, worker_loop, WorkerArgs, WorkerReport, WorkerSettings};
+pub use worker::{worker_loop, WorkerReport, WorkerSettings};
 
 use crate::store::StoreError;
 

@@ -1,31 +1,14 @@
 //! `pipeline worker`: runs workflow steps until SIGTERM (or, with `--once`, until nothing
 //! is left to run), schedules the audit of each closed window and prunes old checkpoints.
 
-use super::audit::{self, AuditConfig};
+use super::audit;
 use super::engine::{Engine, EngineSettings, Progress};
-use super::investigation::{self, InvestigationConfig};
-use super::metrics::{register_metrics, WorkflowMetrics};
+use super::metrics::WorkflowMetrics;
 use super::{retention, WorkflowError};
-use crate::config::{parse_duration, Config, ConfigError, DatabaseConfig};
-use crate::policy::EmbeddedPolicy;
-use crate::runtime::health::Health;
-use crate::runtime::http::{serve, HttpState};
-use crate::runtime::shutdown_signal;
-use crate::store::{PgStore, Store};
-use std::process::ExitCode;
-use std::sync::Arc;
+use crate::config::{parse_duration, ConfigError};
+use crate::telemetry::health::Health;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct WorkerArgs {
-    /// Exit 0 once no workflow is left to run, instead of waiting for new ones.
-    #[arg(long)]
-    pub once: bool,
-    /// Name of this worker in leases (default: $HOSTNAME-<pid>-<random>).
-    #[arg(long, value_name = "ID")]
-    pub worker_id: Option<String>,
-}
 
 /// Worker settings, from the environment like the rest of the configuration.
 #[derive(Debug, Clone)]
@@ -145,120 +128,6 @@ impl WorkerReport {
             Progress::Retrying => self.retrying += 1,
             Progress::LeaseLost => self.lease_lost += 1,
             Progress::Stopped => {}
-        }
-    }
-}
-
-fn default_worker_id() -> String {
-    use rand::Rng;
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
-    // The random part keeps a restarted container (same hostname, often pid 1) distinct
-    // from its predecessor, whose leases may still be live.
-    let tag: u16 = rand::thread_rng().gen();
-    format!("{host}-{}-{tag:04x}", std::process::id())
-}
-
-/// The CLI entry point. Exit 2 on a bad setting, 1 when the drain exceeds SHUTDOWN_TIMEOUT.
-pub async fn run_worker(cfg: &Config, args: WorkerArgs) -> Result<ExitCode, WorkflowError> {
-    let settings = match WorkerSettings::from_env() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let DatabaseConfig::Postgres { url } = &cfg.database else {
-        return Err(WorkflowError::NeedsPostgres);
-    };
-    let store = connect(url.expose()).await?;
-    store.check_schema().await?;
-    let policy = EmbeddedPolicy::load(cfg.policy_dir.as_deref(), &cfg.opa_policy_path)?;
-    let data = audit::load_policy_data(cfg.policy_dir.as_deref())?;
-    let mut expected = vec![policy.version().to_owned()];
-    expected.extend(settings.extra_policy_versions.iter().cloned());
-    let audit_cfg = AuditConfig {
-        baseline_windows: settings.audit_baseline_windows,
-        thresholds: audit::policy_thresholds(&data),
-        detect: audit::DetectConfig {
-            expected_versions: expected,
-            ..audit::DetectConfig::default()
-        },
-        ..AuditConfig::default()
-    };
-
-    let mut registry = prometheus_client::registry::Registry::default();
-    let metrics = Arc::new(register_metrics(&mut registry));
-    let health = Arc::new(Health::new(false, false));
-    health.set_database(true);
-    let shutdown = shutdown_signal();
-    let state = HttpState {
-        health: health.clone(),
-        registry: Arc::new(registry),
-    };
-    let (addr, http) = serve(cfg.http_port, state, shutdown.clone())
-        .await
-        .map_err(|source| WorkflowError::Http {
-            port: cfg.http_port,
-            source,
-        })?;
-
-    let worker_id = args.worker_id.clone().unwrap_or_else(default_worker_id);
-    let engine = Engine::new(
-        store.pool().clone(),
-        worker_id.clone(),
-        vec![
-            investigation::definition(InvestigationConfig::default()),
-            audit::definition(audit_cfg),
-        ],
-        settings.engine.clone(),
-    )
-    .with_metrics(metrics.clone());
-    tracing::info!(
-        worker = %worker_id, http = %addr, once = args.once,
-        lease_ms = settings.engine.lease.as_millis() as u64,
-        step_delay_ms = settings.engine.step_delay.as_millis() as u64,
-        policy_version = policy.version(), "workflow worker started"
-    );
-
-    let deadline = crate::runtime::drain_deadline(shutdown.clone(), cfg.shutdown_timeout);
-    let outcome = tokio::select! {
-        r = worker_loop(&engine, &settings, args.once, &health, &metrics, shutdown.clone()) => Some(r),
-        _ = deadline => None,
-    };
-    // Leases are released even after an error, so nobody waits for them to expire.
-    let released = engine.release_all().await;
-    http.abort();
-    let report = match outcome {
-        None => {
-            tracing::error!(
-                timeout = ?cfg.shutdown_timeout,
-                "the step in flight outlasted SHUTDOWN_TIMEOUT; it will run again elsewhere"
-            );
-            return Ok(ExitCode::FAILURE);
-        }
-        Some(r) => r?,
-    };
-    released?;
-    tracing::info!(worker = %worker_id, completed = report.completed, "workflow worker stopped");
-    println!(
-        "{}",
-        serde_json::to_string(&report).unwrap_or_else(|_| "{}".into())
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Start-up fails fast: a database unreachable after a short bounded retry is an error.
-async fn connect(url: &str) -> Result<PgStore, WorkflowError> {
-    let mut attempt = 0u64;
-    loop {
-        attempt += 1;
-        match PgStore::connect(url, 4).await {
-            Ok(s) => return Ok(s),
-            Err(e) if attempt < 5 => {
-                tracing::warn!(attempt, error = %e, "database not reachable yet");
-                tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
-            }
-            Err(e) => return Err(e.into()),
         }
     }
 }

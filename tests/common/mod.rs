@@ -1,6 +1,7 @@
 //! Test harness shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod in_process;
 pub mod kafka;
 pub mod keys;
 pub mod proxy;

@@ -1,21 +1,10 @@
-//! The batch loop, shutdown, health, metrics and HTTP.
+//! The batch loop: read, process, commit, report to the source, until the source drains or
+//! shutdown is requested.
 
-mod batch;
-pub mod health;
-pub mod http;
-pub mod metrics;
-
-pub use batch::{BatchError, BatchProcessor};
-
-use crate::config::Config;
-use crate::crypto::KekRing;
-use crate::policy::EmbeddedPolicy;
+use super::processor::{BatchError, BatchProcessor};
 use crate::source::{Source, SourceError};
-use crate::stage::{Categorise, Decode, Govern, Protect, Risk, Scrub, StageContext};
 use crate::store::{CommitBatch, CommitOutcome, Store, StoreError};
-use health::Health;
-use metrics::Metrics;
-use pfm_pii::Scrubber;
+use crate::telemetry::health::Health;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -30,37 +19,6 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error("the commit task failed: {0}")]
     CommitTask(#[from] tokio::task::JoinError),
-}
-
-/// Builds the stage chain: decode → scrub → categorise → risk → govern → protect.
-pub fn build_processor(
-    cfg: &Config,
-    kek: Arc<KekRing>,
-    metrics: Arc<Metrics>,
-) -> Result<(BatchProcessor, Arc<EmbeddedPolicy>), crate::policy::PolicyError> {
-    let scrubber = Arc::new(Scrubber::new());
-    let policy = Arc::new(EmbeddedPolicy::load(
-        cfg.policy_dir.as_deref(),
-        &cfg.opa_policy_path,
-    )?);
-    let processor = BatchProcessor {
-        decode: Box::new(Decode::new(scrubber.clone())),
-        stages: vec![
-            Box::new(Scrub::new(scrubber)),
-            Box::new(Categorise),
-            Box::new(Risk::new(pfm_risk::RiskEngine::new(
-                pfm_risk::RiskConfig::default(),
-            ))),
-            Box::new(Govern::new(&policy)?),
-            Box::new(Protect),
-        ],
-        ctx: StageContext::default(),
-        kek,
-        metrics,
-        erasure_seen: None,
-        publish: Default::default(),
-    };
-    Ok((processor, policy))
 }
 
 /// The one-line JSON printed on exit.
@@ -111,7 +69,8 @@ pub async fn run_loop<S: Store + Clone, Src: Source>(
 ) -> Result<Summary, RunError> {
     let started = Instant::now();
     let mut progress = Progress::default();
-    let offsets = retry(health, || store.load_offsets(source.name())).await?;
+    let name = source.name().to_owned();
+    let offsets = retry(health, || store.load_offsets(&name)).await?;
     source.resume(&offsets).await?;
     processor.metrics.up.set(1);
     let overlap = store.overlaps_commits();
@@ -234,7 +193,7 @@ impl Progress {
 async fn finish<Src: Source>(
     f: InFlight,
     source: &mut Src,
-    processor: &BatchProcessor,
+    processor: &mut BatchProcessor,
     health: &Health,
     progress: &mut Progress,
 ) -> Result<(), RunError> {
@@ -293,35 +252,4 @@ async fn wait_for_database(health: &Health, error: &(dyn std::fmt::Display + Syn
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     health.beat();
-}
-
-/// Resolves `timeout` after shutdown was requested: the bound on a drain.
-pub async fn drain_deadline(mut shutdown: watch::Receiver<bool>, timeout: Duration) {
-    let _ = shutdown.wait_for(|v| *v).await;
-    tokio::time::sleep(timeout).await;
-}
-
-/// Flips the returned receiver on SIGTERM or SIGINT.
-pub fn shutdown_signal() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            _ = ctrl_c => tracing::info!(signal = "SIGINT", "shutdown requested: finishing the batch in flight"),
-            _ = term => tracing::info!(signal = "SIGTERM", "shutdown requested: finishing the batch in flight"),
-        }
-        let _ = tx.send(true);
-    });
-    rx
 }

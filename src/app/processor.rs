@@ -1,12 +1,18 @@
 //! One batch: decode, load the per-account state the later stages need, run the stages,
 //! and turn the result into the rows of one database transaction.
 
-use super::metrics::{Metrics, ReasonLabel, ResultLabel, StageLabel};
+use crate::config::Config;
 use crate::crypto::{DataKey, KekRing};
+use crate::policy::EmbeddedPolicy;
 use crate::source::SourceBatch;
-use crate::stage::{Batch, DeadLetter, Record, Stage, StageContext, StageError};
+use crate::stage::{
+    Batch, Categorise, DeadLetter, Decode, Govern, Protect, Record, Risk, Scrub, Stage,
+    StageContext, StageError,
+};
 use crate::store::{CommitBatch, DeadLetterRow, Store, StoreError, TxnRow};
+use crate::telemetry::metrics::{Metrics, ReasonLabel, ResultLabel, StageLabel};
 use chrono::Utc;
+use pfm_pii::Scrubber;
 use pfm_risk::AccountState;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -33,6 +39,37 @@ impl BatchError {
     pub fn is_conflict(&self) -> bool {
         matches!(self, Self::Store(e) if e.is_conflict())
     }
+}
+
+/// Builds the stage chain: decode → scrub → categorise → risk → govern → protect.
+pub fn build_processor(
+    cfg: &Config,
+    kek: Arc<KekRing>,
+    metrics: Arc<Metrics>,
+) -> Result<(BatchProcessor, Arc<EmbeddedPolicy>), crate::policy::PolicyError> {
+    let scrubber = Arc::new(Scrubber::new());
+    let policy = Arc::new(EmbeddedPolicy::load(
+        cfg.policy_dir.as_deref(),
+        &cfg.opa_policy_path,
+    )?);
+    let processor = BatchProcessor {
+        decode: Box::new(Decode::new(scrubber.clone())),
+        stages: vec![
+            Box::new(Scrub::new(scrubber)),
+            Box::new(Categorise),
+            Box::new(Risk::new(pfm_risk::RiskEngine::new(
+                pfm_risk::RiskConfig::default(),
+            ))),
+            Box::new(Govern::new(&policy)?),
+            Box::new(Protect),
+        ],
+        ctx: StageContext::default(),
+        kek,
+        metrics,
+        erasure_seen: None,
+        publish: Default::default(),
+    };
+    Ok((processor, policy))
 }
 
 pub struct BatchProcessor {

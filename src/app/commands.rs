@@ -1,0 +1,129 @@
+//! The one-shot commands: `migrate`, `healthcheck`, `reencrypt`, `erase`, `audit verify`
+//! and `generate`. Each returns what the binary prints; none prints itself except
+//! `generate`, whose output is the records.
+
+use super::stores::{load_kek, open_store, reachable, OpenError, Schema};
+use crate::config::Config;
+use crate::domain::AccountId;
+use crate::store::{
+    audit_verify, rewrap_all, Erasure, KeyStore, RewrapReport, StoreError, VerifyReport,
+};
+use crate::with_store;
+use std::io::Write;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("producing to {topic}: {source}")]
+    Produce {
+        topic: String,
+        #[source]
+        source: crate::kafka::KafkaError,
+    },
+    #[error("writing the output: {0}")]
+    Output(#[from] std::io::Error),
+    #[error("encoding a record: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// Applies the embedded migrations; returns the backend's name.
+pub async fn migrate(cfg: &Config) -> Result<&'static str, CommandError> {
+    let store = open_store(cfg, 2, Schema::Migrate).await?;
+    Ok(store.kind())
+}
+
+/// Whether the database answers.
+pub async fn healthcheck(cfg: &Config) -> bool {
+    reachable(cfg).await
+}
+
+/// Re-wraps every data key still under a previous KEK with the current one.
+pub async fn reencrypt(cfg: &Config) -> Result<RewrapReport, CommandError> {
+    let ring = load_kek(cfg)?;
+    let store = open_store(cfg, 2, Schema::Check).await?;
+    Ok(with_store!(&store, s => rewrap_all(s, &ring).await)?)
+}
+
+/// Crypto-shreds one account: its data key and detector history are destroyed.
+pub async fn erase(cfg: &Config, account: &AccountId) -> Result<Erasure, CommandError> {
+    let store = open_store(cfg, 2, Schema::Check).await?;
+    Ok(with_store!(&store, s => s.erase_account(account.as_str()).await)?)
+}
+
+/// Recomputes the decision log's hash chain.
+pub async fn verify_audit_log(cfg: &Config) -> Result<VerifyReport, CommandError> {
+    let store = open_store(cfg, 2, Schema::AsIs).await?;
+    Ok(with_store!(&store, s => audit_verify(s).await)?)
+}
+
+/// What `pipeline generate` produces.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub count: u64,
+    pub seed: u64,
+    pub fraud_rate: f64,
+    /// Produce to `KAFKA_TOPIC` at this many records per second (`Some(None)`: as fast as
+    /// the broker takes them) instead of writing to stdout (`None`).
+    pub to_kafka: Option<Option<f64>>,
+}
+
+/// Writes labelled synthetic records as JSON lines, or produces them to Kafka and returns
+/// the producer's report.
+pub fn generate(
+    cfg: &Config,
+    opts: &GenerateOptions,
+) -> Result<Option<crate::kafka::ProduceReport>, CommandError> {
+    if !(0.0..=1.0).contains(&opts.fraud_rate) {
+        return Err(CommandError::InvalidArgument(
+            "--fraud-rate must be between 0 and 1".into(),
+        ));
+    }
+    let gen = pfm_synth::Generator::new(pfm_synth::GenConfig {
+        seed: opts.seed,
+        fraud_rate: opts.fraud_rate,
+        ..pfm_synth::GenConfig::default()
+    });
+    if let Some(rate) = opts.to_kafka {
+        if rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+            return Err(CommandError::InvalidArgument(
+                "--rate must be a positive number of records per second".into(),
+            ));
+        }
+        let Some(kafka) = &cfg.kafka else {
+            return Err(CommandError::InvalidArgument(
+                "--to-kafka needs KAFKA_BOOTSTRAP_SERVERS (host:port[,host:port...])".into(),
+            ));
+        };
+        let records = gen.take(opts.count as usize).filter_map(|txn| {
+            let payload = serde_json::to_vec(&txn).ok()?;
+            Some((txn.account_id.clone(), payload))
+        });
+        let report = crate::kafka::produce_synthetic(kafka, records, rate, Duration::from_secs(60))
+            .map_err(|source| CommandError::Produce {
+                topic: kafka.topic.clone(),
+                source,
+            })?;
+        return Ok(Some(report));
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    for txn in gen.take(opts.count as usize) {
+        serde_json::to_writer(&mut out, &txn)?;
+        match out.write_all(b"\n") {
+            Ok(()) => {}
+            // A closed pipe (e.g. `| head`) is a normal way to stop.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,34 @@
+//! The service assembled: the one place that chooses the source and the store, starts the
+//! exporter, the outbox relay and the HTTP endpoints, and stops them all within one
+//! shutdown deadline. The binary only parses the command line and calls in here; tests
+//! start a pipeline in-process the same way:
+//!
+//! ```no_run
+//! # async fn demo(cfg: pfm::config::Config) -> Result<(), pfm::app::AppError> {
+//! use pfm::app::{App, Shutdown, SourceChoice};
+//! let timeout = cfg.shutdown_timeout;
+//! let app = App::build(cfg, SourceChoice::Synthetic { seed: 42, count: Some(1_000) }).await?;
+//! let summary = app.run_until(Shutdown::on_signals(timeout)).await?;
+//! # Ok(()) }
+//! ```
+
+mod commands;
+mod pipeline;
+mod processor;
+mod run_loop;
+mod shutdown;
+mod sources;
+mod stores;
+mod worker;
+
+pub use commands::{
+    erase, generate, healthcheck, migrate, reencrypt, verify_audit_log, CommandError,
+    GenerateOptions,
+};
+pub use pipeline::{App, AppError};
+pub use processor::{build_processor, BatchError, BatchProcessor};
+pub use run_loop::{run_loop, Decisions, RunError, Summary};
+pub use shutdown::{Shutdown, ShutdownTrigger};
+pub use sources::SourceChoice;
+pub use stores::{load_kek, open_store, AnyStore, OpenError, Schema};
+pub use worker::{run_worker, WorkerExit, WorkerOptions};

@@ -1,0 +1,312 @@
+//! `pipeline run` assembled: [`App::build`] opens the store, loads the policy and the keys,
+//! binds the HTTP endpoints and starts the exporter; [`App::run_until`] runs the batch loop
+//! with the outbox relay until the source drains or shutdown is requested, then stops
+//! everything within the one shutdown deadline.
+
+use super::processor::{build_processor, BatchProcessor};
+use super::run_loop::{run_loop, RunError, Summary};
+use super::shutdown::Shutdown;
+use super::sources::{offset_lookup, SourceChoice};
+use super::stores::{load_kek, open_store, AnyStore, OpenError, Schema};
+use crate::config::Config;
+use crate::policy::PolicyError;
+use crate::sink::{export_periodically, flush_before, kafka_publisher, Lakehouse, LakehouseError};
+use crate::source::{FileSource, KafkaSource, SourceError, SyntheticSource};
+use crate::store::{PgStore, PublishTopics, SqliteStore, Store};
+use crate::telemetry::health::Health;
+use crate::telemetry::http::{serve, HttpState};
+use crate::telemetry::metrics::Metrics;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("OPA_URL is set, but this build has no remote OPA client yet; unset it to use the embedded engine")]
+    RemoteOpaUnsupported,
+    #[error("loading the governance policies: {0}")]
+    Policy(#[from] PolicyError),
+    #[error("binding HTTP_PORT {port}: {source}")]
+    Http {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("configuring the lakehouse export: {0}")]
+    Lakehouse(#[from] LakehouseError),
+    #[error("opening the source: {0}")]
+    Source(#[from] SourceError),
+    #[error("pipeline stopped: {0}")]
+    Run(#[from] RunError),
+    #[error("the Kafka source needs KAFKA_BOOTSTRAP_SERVERS (host:port[,host:port...])")]
+    KafkaNotConfigured,
+    #[error(
+        "drain exceeded SHUTDOWN_TIMEOUT ({0:?}); the uncommitted batch will be re-read on restart"
+    )]
+    DrainTimeout(std::time::Duration),
+}
+
+/// A pipeline ready to run.
+pub struct App {
+    backend: Backend,
+    http_addr: SocketAddr,
+}
+
+enum Backend {
+    Sqlite(Pipeline<SqliteStore>),
+    Postgres(Pipeline<PgStore>),
+}
+
+struct Pipeline<S> {
+    store: S,
+    cfg: Config,
+    source: SourceChoice,
+    processor: BatchProcessor,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    lakehouse: Option<Arc<Lakehouse>>,
+    /// Flips when the run is over: stops the exporter and the HTTP server.
+    stop: watch::Sender<bool>,
+    http: JoinHandle<()>,
+}
+
+impl App {
+    /// Everything that can fail on a bad setting or an unreachable dependency fails here,
+    /// before a record is read.
+    pub async fn build(cfg: Config, source: SourceChoice) -> Result<Self, AppError> {
+        if cfg.opa_url.is_some() {
+            return Err(AppError::RemoteOpaUnsupported);
+        }
+        if source.is_kafka() && cfg.kafka.is_none() {
+            return Err(AppError::KafkaNotConfigured);
+        }
+        let schema = if cfg.database.is_embedded() {
+            Schema::Migrate
+        } else {
+            Schema::Check
+        };
+        let store = open_store(&cfg, 8, schema).await?;
+        let (backend, http_addr) = match store {
+            AnyStore::Sqlite(s) => {
+                let (p, addr) = Pipeline::build(s, cfg, source).await?;
+                (Backend::Sqlite(p), addr)
+            }
+            AnyStore::Postgres(s) => {
+                let (p, addr) = Pipeline::build(s, cfg, source).await?;
+                (Backend::Postgres(p), addr)
+            }
+        };
+        Ok(Self { backend, http_addr })
+    }
+
+    /// Where `/health`, `/live` and `/metrics` answer (`HTTP_PORT=0` picks a free port).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// Runs until the source drains or `shutdown` is requested; then the batch in flight is
+    /// committed, the relay and the lakehouse flush get what is left of the same deadline,
+    /// and the summary is returned.
+    pub async fn run_until(self, shutdown: Shutdown) -> Result<Summary, AppError> {
+        match self.backend {
+            Backend::Sqlite(p) => p.run_until(shutdown).await,
+            Backend::Postgres(p) => p.run_until(shutdown).await,
+        }
+    }
+}
+
+impl<S: Store + Clone> Pipeline<S> {
+    async fn build(
+        store: S,
+        cfg: Config,
+        source: SourceChoice,
+    ) -> Result<(Self, SocketAddr), AppError> {
+        let kek = Arc::new(load_kek(&cfg)?);
+        let mut registry = prometheus_client::registry::Registry::default();
+        let metrics = Arc::new(Metrics::new(&mut registry));
+        let health = {
+            let h = Health::new(source.is_kafka(), false);
+            Arc::new(if cfg.lakehouse.enabled {
+                h.with_s3()
+            } else {
+                h
+            })
+        };
+        health.attach_database_gauge(metrics.database_up.clone());
+        health.set_database(store.ping().await);
+        let (mut processor, policy) = build_processor(&cfg, kek, metrics.clone())?;
+        if let Some(kafka) = &cfg.kafka {
+            // Processed records and alerts when ENABLE_KAFKA_PUBLISH, dead letters whenever
+            // Kafka is the source; all through the outbox.
+            processor.publish = PublishTopics {
+                processed: kafka.publish_enabled.then(|| kafka.publish_topic.clone()),
+                alerts: kafka.publish_enabled.then(|| kafka.alerts_topic.clone()),
+                dlq: source.is_kafka().then(|| kafka.dlq_topic.clone()),
+            };
+        }
+        let lakehouse = match cfg.lakehouse.enabled {
+            true => Some(Arc::new(Lakehouse::from_config(&cfg.lakehouse)?)),
+            false => None,
+        };
+        let (stop, stopped) = watch::channel(false);
+        let state = HttpState {
+            health: health.clone(),
+            registry: Arc::new(registry),
+        };
+        let (addr, http) =
+            serve(cfg.http_port, state, stopped.clone())
+                .await
+                .map_err(|source| AppError::Http {
+                    port: cfg.http_port,
+                    source,
+                })?;
+        if let Some(lh) = &lakehouse {
+            // Fail soft: an unreachable store or a missing bucket is logged, not fatal.
+            let probe = lh.clone();
+            tokio::spawn(async move { probe.log_readiness().await });
+            tokio::spawn(export_periodically(
+                store.clone(),
+                lh.clone(),
+                metrics.clone(),
+                health.clone(),
+                stopped,
+            ));
+        }
+        tracing::info!(
+            http = %addr, database = store.kind(), batch_size = cfg.batch_size,
+            policy_version = policy.version(), "pipeline started"
+        );
+        let pipeline = Self {
+            store,
+            cfg,
+            source,
+            processor,
+            metrics,
+            health,
+            lakehouse,
+            stop,
+            http,
+        };
+        Ok((pipeline, addr))
+    }
+
+    async fn run_until(mut self, shutdown: Shutdown) -> Result<Summary, AppError> {
+        let (drain_by_tx, drain_by) = watch::channel(None);
+        let relay = match &self.cfg.kafka {
+            Some(kafka) if !self.processor.publish.is_empty() => {
+                Some(tokio::spawn(kafka_publisher::run_relay(
+                    self.store.clone(),
+                    kafka.clone(),
+                    self.metrics.clone(),
+                    drain_by,
+                )))
+            }
+            _ => None,
+        };
+        let outcome = tokio::select! {
+            r = self.consume(&shutdown) => r,
+            _ = shutdown.expired() => Err(AppError::DrainTimeout(shutdown.timeout())),
+        };
+        // From here on, everything shares what is left of the one deadline. A run that
+        // ended by itself (a drained file) gets a fresh SHUTDOWN_TIMEOUT for the rest.
+        let deadline = shutdown
+            .deadline()
+            .unwrap_or_else(|| tokio::time::Instant::now() + shutdown.timeout());
+        let _ = drain_by_tx.send(Some(deadline.into_std()));
+        let _ = self.stop.send(true);
+        let relay_done = async {
+            // After a failure the loop exits at once, as before; the outbox keeps the rest.
+            let relay = relay.filter(|r| {
+                outcome.is_ok() || {
+                    r.abort();
+                    false
+                }
+            });
+            if let Some(relay) = relay {
+                if tokio::time::timeout_at(deadline, relay).await.is_err() {
+                    tracing::warn!(
+                        "kafka publisher did not stop in time; the outbox keeps the rest"
+                    );
+                }
+            }
+        };
+        // Async blocks capture whole variables, not fields: borrow the fields first.
+        let (store, lakehouse) = (&self.store, self.lakehouse.as_deref());
+        let flushed = async {
+            if let (Some(lh), Ok(_)) = (lakehouse, &outcome) {
+                flush_before(store, lh, deadline).await;
+            }
+        };
+        tokio::join!(relay_done, flushed);
+        self.http.abort();
+        outcome
+    }
+
+    async fn consume(&mut self, shutdown: &Shutdown) -> Result<Summary, AppError> {
+        let (store, processor, health) = (&self.store, &mut self.processor, &self.health);
+        let batch_size = self.cfg.batch_size;
+        let summary = match (&self.source, &self.cfg.kafka) {
+            (SourceChoice::Kafka, Some(kafka)) => {
+                let factory = {
+                    let (kafka, store, metrics, health) = (
+                        kafka.clone(),
+                        store.clone(),
+                        self.metrics.clone(),
+                        health.clone(),
+                    );
+                    let high_water = batch_size.saturating_mul(4).max(50_000);
+                    Box::new(move || {
+                        crate::kafka::ConsumerHandle::start(
+                            &kafka,
+                            offset_lookup(&store, &kafka.topic),
+                            metrics.clone(),
+                            health.clone(),
+                            high_water,
+                        )
+                    }) as crate::source::ConsumerFactory
+                };
+                let mut src = KafkaSource::new(factory, kafka.batch_linger)?;
+                let r = run_loop(
+                    store,
+                    &mut src,
+                    processor,
+                    health,
+                    batch_size,
+                    shutdown.flag(),
+                )
+                .await;
+                src.close().await;
+                r?
+            }
+            (SourceChoice::File(path), _) => {
+                let mut src = FileSource::open(path).await?;
+                run_loop(
+                    store,
+                    &mut src,
+                    processor,
+                    health,
+                    batch_size,
+                    shutdown.flag(),
+                )
+                .await?
+            }
+            (SourceChoice::Synthetic { seed, count }, _) => {
+                let mut src = SyntheticSource::new(*seed, *count);
+                run_loop(
+                    store,
+                    &mut src,
+                    processor,
+                    health,
+                    batch_size,
+                    shutdown.flag(),
+                )
+                .await?
+            }
+            (SourceChoice::Kafka, None) => return Err(AppError::KafkaNotConfigured),
+        };
+        Ok(summary)
+    }
+}
