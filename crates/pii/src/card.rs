@@ -1,7 +1,7 @@
 //! Payment card numbers: 13–19 digits in a card-like grouping that pass the Luhn check.
 
+use crate::candidate::{Attach, Gap, Sub};
 use crate::luhn::luhn_digits;
-use crate::numeric::{Attach, Gap, Sub};
 
 /// `sub` is a card number: contiguous or grouped 4-4-4-4(-3), 4-6-5 / 4-6-4, with one kind of
 /// separator (space, dash or dot), not starting with 0 (no issuer uses major industry identifier 0), Luhn-valid.

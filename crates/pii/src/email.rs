@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use crate::{PiiKind, PiiSpan};
+use crate::span::{PiiKind, PiiSpan};
 
 pub(crate) struct EmailFinder {
     plain: Regex,

@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use crate::{PiiKind, PiiSpan};
+use crate::span::{PiiKind, PiiSpan};
 
 /// Longest IBAN in the registry (Russia: 33) rounded up to the ISO maximum.
 const MAX_LEN: usize = 34;

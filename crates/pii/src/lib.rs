@@ -14,96 +14,51 @@
 //! name matching); all numeric kinds share one tokenizer pass; third-party names take one
 //! pass over the words with a hash lookup each; and [`Scrubber::find`] does not allocate
 //! unless it finds something ([`Scrubber::scrub_cow`] borrows the text then).
+//!
+//! # Layers
+//!
+//! Every module uses only modules below it, so the module graph has no cycles. Bottom to
+//! top:
+//!
+//! 1. `span` (what a finding is: [`PiiKind`], [`PiiSpan`]), `luhn` (the card checksum) and
+//!    `fold` (case- and accent-folding of characters): nothing else of the crate.
+//! 2. `keyword`: the context word before a number ("tel", "ID", "invoice") and its
+//!    vocabulary; uses `fold`.
+//! 3. `candidate`: the digit groups of a numeric run and a range of them with what surrounds
+//!    it; uses `keyword`.
+//! 4. The detectors. `card`, `phone` and `national_id` judge a candidate (`national_id` also
+//!    finds the letter forms by pattern); `email`, `iban`, `name` (the customer's own name) and
+//!    `person` (other people's names) scan the text themselves.
+//! 5. `numeric`: tokenizes numeric runs and asks `national_id`, `card` and `phone` in turn.
+//! 6. The crate root: [`Scrubber`] runs the detectors, resolves overlaps and replaces.
+//!
+//! Inside `person`, bottom to top: `lexicon` (word lists and flags), `token` (one word and
+//! its shape), `tokenizer` (text to tokens) and `context` (cue, title and business words
+//! around a name), `shapes` (written-out names), `anchored` (names after a title, initials
+//! or a cue word), then `person` itself (the window loop).
 
+#![forbid(unsafe_code)]
+
+mod candidate;
 mod card;
 mod email;
+mod fold;
 mod iban;
+mod keyword;
 mod luhn;
 mod name;
 mod national_id;
 mod numeric;
 mod person;
 mod phone;
+mod span;
 
 use std::borrow::Cow;
 
 pub use iban::{iban_countries, iban_valid};
 pub use luhn::luhn_valid;
 pub use national_id::{bsn_valid, nino_valid, ssn_valid};
-
-/// The kinds of PII the scrubber finds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PiiKind {
-    Email,
-    Phone,
-    CardNumber,
-    Iban,
-    NationalId,
-    PersonName,
-}
-
-impl PiiKind {
-    /// All kinds, in declaration order.
-    pub const ALL: [PiiKind; 6] = [
-        PiiKind::Email,
-        PiiKind::Phone,
-        PiiKind::CardNumber,
-        PiiKind::Iban,
-        PiiKind::NationalId,
-        PiiKind::PersonName,
-    ];
-
-    /// The replacement written by [`Scrubber::scrub`].
-    pub fn token(self) -> &'static str {
-        match self {
-            PiiKind::Email => "[EMAIL]",
-            PiiKind::Phone => "[PHONE]",
-            PiiKind::CardNumber => "[CARD]",
-            PiiKind::Iban => "[IBAN]",
-            PiiKind::NationalId => "[NATIONAL_ID]",
-            PiiKind::PersonName => "[NAME]",
-        }
-    }
-
-    /// The snake_case name (same as the serde representation).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PiiKind::Email => "email",
-            PiiKind::Phone => "phone",
-            PiiKind::CardNumber => "card_number",
-            PiiKind::Iban => "iban",
-            PiiKind::NationalId => "national_id",
-            PiiKind::PersonName => "person_name",
-        }
-    }
-
-    /// Which finding wins when two overlap: the more specific, better validated one.
-    fn precedence(self) -> u8 {
-        match self {
-            PiiKind::Email => 6,
-            PiiKind::Iban => 5,
-            PiiKind::CardNumber => 4,
-            PiiKind::NationalId => 3,
-            PiiKind::Phone => 2,
-            PiiKind::PersonName => 1,
-        }
-    }
-}
-
-impl std::fmt::Display for PiiKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One finding: byte offsets into the original text (always on char boundaries).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PiiSpan {
-    pub kind: PiiKind,
-    pub start: usize,
-    pub end: usize,
-}
+pub use span::{PiiKind, PiiSpan};
 
 /// Scrubbed text and the spans (offsets into the original text) that were replaced.
 #[derive(Debug, Clone)]

@@ -3,9 +3,10 @@
 //! Case-insensitive and accent-insensitive, honouring word boundaries ("Ann" does not match
 //! inside "Annual"); scripts written without spaces (CJK) match without boundaries.
 
-use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+use unicode_normalization::char::is_combining_mark;
 
-use crate::{PiiKind, PiiSpan};
+use crate::fold::{fold, folded};
+use crate::span::{PiiKind, PiiSpan};
 
 const MAX_TOKENS: usize = 8;
 /// Full name, first+last, last+first, then one pattern per token.
@@ -21,94 +22,6 @@ const PARTICLES: &[&str] = &[
 ];
 /// Shortest name part matched on its own (in characters).
 const MIN_PART_CHARS: usize = 3;
-
-/// Up to four folded chars for one source char.
-#[derive(Clone, Copy)]
-pub(crate) struct Folded {
-    buf: [char; 4],
-    len: usize,
-}
-
-impl Folded {
-    fn new() -> Self {
-        Self {
-            buf: ['\0'; 4],
-            len: 0,
-        }
-    }
-
-    fn of(chars: &[char]) -> Self {
-        let mut f = Self::new();
-        for &c in chars {
-            f.push(c);
-        }
-        f
-    }
-
-    fn push(&mut self, c: char) {
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            *slot = c;
-            self.len += 1;
-        }
-    }
-
-    pub(crate) fn first(&self) -> Option<char> {
-        self.buf.get(..self.len).and_then(|s| s.first().copied())
-    }
-
-    pub(crate) fn chars(self) -> impl Iterator<Item = char> {
-        self.buf.into_iter().take(self.len)
-    }
-}
-
-/// Case- and accent-insensitive form of a char: compatibility decomposition (so full-width
-/// "Ｍ" is "m" and "ễ" is "e"), combining marks dropped, lower-cased, plus the letters that
-/// plain ASCII writes differently ("ß" → "ss", "ø" → "o", "æ" → "ae"); typographic
-/// apostrophes become '\''. A lone combining mark folds to nothing.
-pub(crate) fn fold(c: char) -> Folded {
-    if c.is_ascii() {
-        return Folded::of(&[c.to_ascii_lowercase()]);
-    }
-    match c {
-        'ß' | 'ẞ' => return Folded::of(&['s', 's']),
-        'æ' | 'Æ' => return Folded::of(&['a', 'e']),
-        'œ' | 'Œ' => return Folded::of(&['o', 'e']),
-        'þ' | 'Þ' => return Folded::of(&['t', 'h']),
-        'ø' | 'Ø' => return Folded::of(&['o']),
-        'ł' | 'Ł' => return Folded::of(&['l']),
-        'đ' | 'Đ' => return Folded::of(&['d']),
-        'ı' => return Folded::of(&['i']),
-        '\u{2019}' | '\u{2018}' | '\u{02BC}' | '´' => return Folded::of(&['\'']),
-        _ => {}
-    }
-    let mut f = Folded::new();
-    decompose_compatible(c, |d| {
-        if !is_combining_mark(d) {
-            for l in d.to_lowercase() {
-                f.push(l);
-            }
-        }
-    });
-    f
-}
-
-/// First char of [`fold`], or the char itself when it folds to nothing.
-pub(crate) fn fold_char(c: char) -> char {
-    fold(c).first().unwrap_or(c)
-}
-
-/// Folded chars of `s`, each with the byte offset (relative to `s`) just after its source char
-/// when it is the last char of that char's expansion.
-fn folded(s: &str) -> impl Iterator<Item = (char, Option<usize>)> + '_ {
-    s.char_indices().flat_map(|(i, c)| {
-        let end = i + c.len_utf8();
-        let f = fold(c);
-        let last = f.len.saturating_sub(1);
-        f.chars()
-            .enumerate()
-            .map(move |(k, x)| (x, (k == last).then_some(end)))
-    })
-}
 
 /// Han, Hiragana, Katakana: written without spaces between words.
 fn is_cjk(c: char) -> bool {

@@ -6,186 +6,13 @@
 //! ("1,234", "ORD-5551234") and the context word before it ("tel", "ID", "invoice") go with it. Every kind is decided on a contiguous range of a run's groups, so one
 //! scan over the text serves all numeric kinds, and a run can hold several numbers in a row.
 
-use crate::name::fold_char;
-use crate::{card, national_id, phone, PiiKind, PiiSpan};
+use crate::candidate::{Attach, Gap, Group, Sub};
+use crate::keyword::{keyword_before, Keyword};
+use crate::span::{PiiKind, PiiSpan};
+use crate::{card, national_id, phone};
 
 /// Runs are cut after this many groups; no kind needs more than seven.
 const MAX_GROUPS: usize = 12;
-
-/// The separator in front of a group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Gap {
-    /// First group of a run.
-    First,
-    /// One or two spaces, a no-break or thin space, or " - ".
-    Space,
-    Dash,
-    Dot,
-    /// "030/1234567", "710319/2745".
-    Slash,
-    /// No separator: next to a parenthesised group, as in "(212)555" or "44(0)20".
-    Tight,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Group {
-    /// Byte range of the digits.
-    pub start: usize,
-    pub end: usize,
-    /// Digits are wrapped in "(" ... ")".
-    pub paren: bool,
-    pub gap: Gap,
-}
-
-impl Group {
-    const EMPTY: Group = Group {
-        start: 0,
-        end: 0,
-        paren: false,
-        gap: Gap::First,
-    };
-
-    pub(crate) fn len(&self) -> usize {
-        self.end - self.start
-    }
-
-    fn outer_start(&self) -> usize {
-        self.start - usize::from(self.paren)
-    }
-
-    fn outer_end(&self) -> usize {
-        self.end + usize::from(self.paren)
-    }
-}
-
-/// How a run touches the text around it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Attach {
-    /// Free-standing (space, punctuation, start or end of text).
-    None,
-    /// Glued to a letter, currency sign or '#': "ORD-5551234", "$1200", "12kg".
-    Weak,
-    /// Continues another number: "1,234", "12:30", "12/26".
-    Numeric,
-}
-
-/// Context word in front of a run that licenses unformatted numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Keyword {
-    None,
-    Phone,
-    /// "ID", "tax id", "DNI", "passport" ...: an identity number of any scheme follows.
-    Id,
-    /// "SSN", "social security": a US SSN follows.
-    Ssn,
-    /// "BSN", "sofinummer": a Dutch BSN follows.
-    Bsn,
-    /// "Invoice", "order", "account", "ref" ...: a national-format number is not a phone.
-    Reference,
-}
-
-impl Keyword {
-    /// Any identity keyword.
-    pub(crate) fn is_identity(self) -> bool {
-        matches!(self, Keyword::Id | Keyword::Ssn | Keyword::Bsn)
-    }
-}
-
-/// Words that introduce reference numbers rather than phone numbers.
-const REFERENCE_WORDS: &[&str] = &[
-    "invoice",
-    "inv",
-    "order",
-    "ord",
-    "ref",
-    "reference",
-    "account",
-    "acct",
-    "acc",
-    "konto",
-    "kontonr",
-    "rechnung",
-    "facture",
-    "commande",
-    "booking",
-    "ticket",
-    "policy",
-    "contract",
-    "kundennr",
-    "auftrag",
-    "tracking",
-    "batch",
-    "serial",
-    "sn",
-    "iban",
-    "mandate",
-    "transaction",
-    "txn",
-    "receipt",
-    "parcel",
-    "package",
-    "shipment",
-    "bill",
-    "terminal",
-    "merchant",
-    "device",
-    "session",
-    "user",
-    "client",
-];
-
-/// A candidate range of groups, with what surrounds it.
-pub(crate) struct Sub<'a> {
-    pub text: &'a str,
-    pub groups: &'a [Group],
-    /// Preceded by '+' (international prefix).
-    pub plus: bool,
-    pub left: Attach,
-    pub right: Attach,
-    pub keyword: Keyword,
-}
-
-impl Sub<'_> {
-    pub(crate) fn digit_count(&self) -> usize {
-        self.groups.iter().map(Group::len).sum()
-    }
-
-    /// All digits of the range, without separators.
-    pub(crate) fn digits(&self) -> impl DoubleEndedIterator<Item = u8> + '_ {
-        let bytes = self.text.as_bytes();
-        self.groups.iter().flat_map(move |g| {
-            bytes
-                .get(g.start..g.end)
-                .unwrap_or_default()
-                .iter()
-                .copied()
-        })
-    }
-
-    pub(crate) fn group(&self, i: usize) -> &str {
-        self.groups
-            .get(i)
-            .and_then(|g| self.text.get(g.start..g.end))
-            .unwrap_or("")
-    }
-
-    pub(crate) fn lens_are(&self, lens: &[usize]) -> bool {
-        self.groups.len() == lens.len() && self.groups.iter().zip(lens).all(|(g, &l)| g.len() == l)
-    }
-
-    /// Separators between the groups of the range (the first group's gap is not part of it).
-    pub(crate) fn gaps(&self) -> impl Iterator<Item = Gap> + '_ {
-        self.groups.iter().skip(1).map(|g| g.gap)
-    }
-
-    pub(crate) fn any_paren(&self) -> bool {
-        self.groups.iter().any(|g| g.paren)
-    }
-
-    pub(crate) fn free_standing(&self) -> bool {
-        self.left == Attach::None && self.right == Attach::None
-    }
-}
 
 /// Finds cards, national ids and phone numbers in all numeric runs of `text`.
 pub(crate) fn scan(text: &str, out: &mut Vec<PiiSpan>) {
@@ -418,76 +245,6 @@ fn attach_after(text: &str, pos: usize) -> Attach {
     }
 }
 
-/// Words that may sit between a keyword and the number: "phone no.", "SSN is", "call me on".
-const FILLERS: &[&str] = &[
-    "no", "nr", "num", "number", "nummer", "numero", "is", "on", "me", "at", "to", "us", "my",
-    "back", "under", "via", "the", "your", "our",
-];
-
-/// Looks at up to four words before `pos` for a phone, identity or reference keyword.
-pub(crate) fn keyword_before(text: &str, pos: usize) -> Keyword {
-    let mut it = text.get(..pos).unwrap_or("").chars().rev().peekable();
-    let mut found = Keyword::None;
-    for _ in 0..4 {
-        // Skip separators such as ": ", " #", ". ".
-        let mut skipped = 0;
-        while it.peek().is_some_and(|c| !c.is_alphanumeric()) {
-            it.next();
-            skipped += 1;
-            if skipped > 4 {
-                return Keyword::None;
-            }
-        }
-        let mut word = [0u8; 24];
-        let mut len = 0;
-        while let Some(&c) = it.peek() {
-            if !c.is_alphanumeric() {
-                break;
-            }
-            it.next();
-            let f = fold_char(c);
-            if !f.is_ascii() || len == word.len() {
-                return Keyword::None;
-            }
-            len += 1;
-            word[word.len() - len] = f as u8;
-        }
-        if len == 0 {
-            return found;
-        }
-        let w = &word[word.len() - len..];
-        let is = |list: &[&str]| list.iter().any(|k| k.as_bytes() == w);
-        if found == Keyword::Id {
-            // "order id", "transaction id": a reference, not an identity number.
-            return if is(REFERENCE_WORDS) {
-                Keyword::Reference
-            } else {
-                Keyword::Id
-            };
-        }
-        if w == b"id" {
-            found = Keyword::Id;
-            continue;
-        }
-        return if is(phone::KEYWORDS) {
-            Keyword::Phone
-        } else if is(national_id::SSN_KEYWORDS) {
-            Keyword::Ssn
-        } else if is(national_id::BSN_KEYWORDS) {
-            Keyword::Bsn
-        } else if is(national_id::KEYWORDS) {
-            Keyword::Id
-        } else if is(REFERENCE_WORDS) {
-            Keyword::Reference
-        } else if is(FILLERS) {
-            continue;
-        } else {
-            Keyword::None
-        };
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,22 +255,6 @@ mod tests {
         out.iter()
             .map(|s| (s.kind, &text[s.start..s.end]))
             .collect()
-    }
-
-    #[test]
-    fn keyword_lookup() {
-        assert_eq!(keyword_before("Tel: ", 5), Keyword::Phone);
-        assert_eq!(keyword_before("phone no. ", 10), Keyword::Phone);
-        assert_eq!(keyword_before("Hotel ", 6), Keyword::None);
-        assert_eq!(keyword_before("SSN is ", 7), Keyword::Ssn);
-        assert_eq!(keyword_before("BSN: ", 5), Keyword::Bsn);
-        assert_eq!(keyword_before("SSN/ID:", 7), Keyword::Id);
-        assert_eq!(keyword_before("Tax id ", 7), Keyword::Id);
-        assert_eq!(keyword_before("ID no. ", 7), Keyword::Id);
-        assert_eq!(keyword_before("order id ", 9), Keyword::Reference);
-        assert_eq!(keyword_before("pls call me back on ", 20), Keyword::Phone);
-        assert_eq!(keyword_before("Tél. ", 6), Keyword::Phone);
-        assert_eq!(keyword_before("Invoice no ", 11), Keyword::Reference);
     }
 
     #[test]
@@ -534,5 +275,51 @@ mod tests {
         assert_eq!(attach_before("Tel:555", 4), Attach::None);
         assert_eq!(attach_after("12:30", 2), Attach::Numeric);
         assert_eq!(attach_after("0958. Thanks", 4), Attach::None);
+    }
+
+    // Identity numbers as the scrubber finds them: by the letter-form pattern and by the scan.
+    fn found_ids(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        national_id::IdFinder::new().find(text, &mut out);
+        scan(text, &mut out);
+        out.iter()
+            .filter(|s| s.kind == PiiKind::NationalId)
+            .map(|s| &text[s.start..s.end])
+            .collect()
+    }
+
+    #[test]
+    fn national_id_letter_forms() {
+        assert_eq!(found_ids("DNI 12345678Z ok"), ["12345678Z"]);
+        assert_eq!(found_ids("NIE X-1234567-L"), ["X-1234567-L"]);
+        assert_eq!(found_ids("PPS 1234567T"), ["1234567T"]);
+        assert_eq!(found_ids("hetu 131052-308T"), ["131052-308T"]);
+        assert_eq!(found_ids("ID: AB1234567"), ["AB1234567"]);
+        assert!(found_ids("ref AB1234567").is_empty());
+        assert!(found_ids("12345678A 1234567A 131052-308U").is_empty());
+    }
+
+    #[test]
+    fn national_id_shaped_forms() {
+        assert_eq!(found_ids("pnr 811228-9874"), ["811228-9874"]);
+        assert_eq!(found_ids("rc 710319/2745"), ["710319/2745"]);
+        assert_eq!(found_ids("nr 85.07.30-033.28"), ["85.07.30-033.28"]);
+        assert_eq!(found_ids("AHV 756.9217.0769.85"), ["756.9217.0769.85"]);
+        assert_eq!(
+            found_ids("x 2 55 08 14 168 025 38"),
+            ["2 55 08 14 168 025 38"]
+        );
+        assert_eq!(found_ids("x 86 095 742 719"), ["86 095 742 719"]);
+        assert!(found_ids("x 86 095 742 718").is_empty());
+    }
+
+    #[test]
+    fn national_id_keyword_forms() {
+        assert_eq!(found_ids("ID 130692544"), ["130692544"]);
+        assert_eq!(found_ids("Tax id 86095742719"), ["86095742719"]);
+        assert_eq!(found_ids("ID no. 255081416802538"), ["255081416802538"]);
+        assert_eq!(found_ids("ID 010180-1234"), ["010180-1234"]);
+        assert!(found_ids("Order id 130692544").is_empty());
+        assert!(found_ids("130692544").is_empty());
     }
 }

@@ -4,31 +4,8 @@
 //! numbers ("12:30", "1,234.56") and are rejected before these rules run; after a reference
 //! or identity keyword ("invoice", "ID") only '+' numbers count.
 
-use crate::numeric::{Gap, Keyword, Sub};
-
-/// Words after which an unformatted digit string is a phone number ("Tel: 2125550147").
-pub(crate) const KEYWORDS: &[&str] = &[
-    "tel",
-    "tele",
-    "telephone",
-    "telefon",
-    "telefono",
-    "phone",
-    "ph",
-    "mobile",
-    "mob",
-    "mobil",
-    "cell",
-    "cellphone",
-    "call",
-    "fax",
-    "whatsapp",
-    "sms",
-    "text",
-    "contact",
-    "handy",
-    "gsm",
-];
+use crate::candidate::{Gap, Sub};
+use crate::keyword::Keyword;
 
 /// `sub` is a phone number.
 pub(crate) fn is_phone(sub: &Sub<'_>) -> bool {

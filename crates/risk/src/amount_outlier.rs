@@ -84,7 +84,7 @@ fn ticket_factor(cfg: &AmountOutlierConfig, mcc: u16) -> f64 {
 }
 
 /// The card amount in EUR and its category-adjusted ("everyday-equivalent") value.
-fn card_amount(cfg: &AmountOutlierConfig, ev: &Event) -> Option<(f64, f64)> {
+fn card_amount(cfg: &AmountOutlierConfig, ev: &Event<'_>) -> Option<(f64, f64)> {
     if !matches!(ev.txn.channel, Channel::CardPresent | Channel::Online) {
         return None;
     }
@@ -92,7 +92,7 @@ fn card_amount(cfg: &AmountOutlierConfig, ev: &Event) -> Option<(f64, f64)> {
     Some((eur, eur / ticket_factor(cfg, ev.txn.mcc)))
 }
 
-pub(crate) fn check(cfg: &AmountOutlierConfig, state: &State, ev: &Event) -> Option<Finding> {
+pub(crate) fn check(cfg: &AmountOutlierConfig, state: &State, ev: &Event<'_>) -> Option<Finding> {
     let (eur, adjusted) = card_amount(cfg, ev)?;
     let n = state.amounts.len();
     if n < cfg.min_history.max(1) || eur < cfg.min_amount_eur {
@@ -133,7 +133,7 @@ pub(crate) fn check(cfg: &AmountOutlierConfig, state: &State, ev: &Event) -> Opt
 
 /// Remembers the amount; `learn` is false when the transaction raised any finding, so fraud
 /// does not drag the baseline towards itself.
-pub(crate) fn record(cfg: &AmountOutlierConfig, state: &mut State, ev: &Event, learn: bool) {
+pub(crate) fn record(cfg: &AmountOutlierConfig, state: &mut State, ev: &Event<'_>, learn: bool) {
     let Some((_, adjusted)) = card_amount(cfg, ev) else {
         return;
     };

@@ -57,7 +57,7 @@ impl Timed for Hit {
     }
 }
 
-fn is_small(cfg: &CardTestingConfig, ev: &Event) -> bool {
+fn is_small(cfg: &CardTestingConfig, ev: &Event<'_>) -> bool {
     ev.txn.channel == Channel::Online && ev.eur.is_some_and(|e| e <= cfg.small_amount_eur)
 }
 
@@ -67,7 +67,7 @@ pub(crate) fn fnv1a(s: &str) -> u32 {
     })
 }
 
-pub(crate) fn check(cfg: &CardTestingConfig, state: &State, ev: &Event) -> Option<Finding> {
+pub(crate) fn check(cfg: &CardTestingConfig, state: &State, ev: &Event<'_>) -> Option<Finding> {
     if !is_small(cfg, ev) {
         return None;
     }
@@ -99,7 +99,7 @@ pub(crate) fn check(cfg: &CardTestingConfig, state: &State, ev: &Event) -> Optio
     })
 }
 
-pub(crate) fn record(cfg: &CardTestingConfig, state: &mut State, ev: &Event) {
+pub(crate) fn record(cfg: &CardTestingConfig, state: &mut State, ev: &Event<'_>) {
     if is_small(cfg, ev) {
         let hit = Hit {
             t: ev.t,

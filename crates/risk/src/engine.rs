@@ -25,7 +25,7 @@ impl RiskEngine {
     /// Judges `txn` against what `state` remembers of its account, then updates `state` with
     /// it. Call in timestamp order per account. Returns the findings for this transaction
     /// (empty when nothing is suspicious).
-    pub fn assess(&self, state: &mut AccountState, txn: &TxnFeatures) -> Vec<Finding> {
+    pub fn assess(&self, state: &mut AccountState, txn: &TxnFeatures<'_>) -> Vec<Finding> {
         let c = &self.config;
         let ev = Event {
             t: txn.timestamp.timestamp_millis(),

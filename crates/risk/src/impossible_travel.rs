@@ -62,7 +62,11 @@ impl Timed for Seen {
 /// Shortest interval used for speeds (clock skew between terminals).
 const MIN_INTERVAL_MS: i64 = 60_000;
 
-pub(crate) fn check(cfg: &ImpossibleTravelConfig, state: &State, ev: &Event) -> Option<Finding> {
+pub(crate) fn check(
+    cfg: &ImpossibleTravelConfig,
+    state: &State,
+    ev: &Event<'_>,
+) -> Option<Finding> {
     if !ev.txn.channel.is_physical() {
         return None;
     }
@@ -100,7 +104,12 @@ pub(crate) fn check(cfg: &ImpossibleTravelConfig, state: &State, ev: &Event) -> 
 /// Remembers an in-person use. A use this detector just flagged is not remembered: its
 /// location is suspect, and remembering it would flag the customer's next genuine use back
 /// home as well.
-pub(crate) fn record(cfg: &ImpossibleTravelConfig, state: &mut State, ev: &Event, flagged: bool) {
+pub(crate) fn record(
+    cfg: &ImpossibleTravelConfig,
+    state: &mut State,
+    ev: &Event<'_>,
+    flagged: bool,
+) {
     if !ev.txn.channel.is_physical() || flagged {
         return;
     }

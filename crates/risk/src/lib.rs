@@ -14,6 +14,8 @@
 //!   sub-threshold amounts adding up over it, within 24 h.
 //! - [`Detector::AmountOutlier`]: a card purchase far above the account's usual amounts.
 
+#![forbid(unsafe_code)]
+
 mod amount_outlier;
 mod card_testing;
 mod config;

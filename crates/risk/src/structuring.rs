@@ -92,14 +92,14 @@ fn threshold(cfg: &RiskConfig, currency: &str) -> f64 {
 }
 
 /// amount / threshold for cash and transfers with a usable amount.
-fn ratio(cfg: &RiskConfig, ev: &Event) -> Option<f64> {
+fn ratio(cfg: &RiskConfig, ev: &Event<'_>) -> Option<f64> {
     let cash_like = matches!(ev.txn.channel, Channel::Atm | Channel::Transfer);
     let amount = ev.txn.amount;
     (cash_like && amount.is_finite() && amount > 0.0)
         .then(|| amount / threshold(cfg, ev.txn.currency))
 }
 
-pub(crate) fn check(cfg: &RiskConfig, state: &State, ev: &Event) -> Option<Finding> {
+pub(crate) fn check(cfg: &RiskConfig, state: &State, ev: &Event<'_>) -> Option<Finding> {
     let s = &cfg.structuring;
     let r = ratio(cfg, ev)?;
     if r >= 1.0 {
@@ -150,7 +150,7 @@ pub(crate) fn check(cfg: &RiskConfig, state: &State, ev: &Event) -> Option<Findi
     None
 }
 
-pub(crate) fn record(cfg: &RiskConfig, state: &mut State, ev: &Event) {
+pub(crate) fn record(cfg: &RiskConfig, state: &mut State, ev: &Event<'_>) {
     let s = &cfg.structuring;
     match ratio(cfg, ev) {
         Some(r) if r >= s.track_ratio && r < 1.0 => {

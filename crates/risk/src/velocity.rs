@@ -53,11 +53,11 @@ impl Timed for Tick {
     }
 }
 
-fn counts(ev: &Event) -> bool {
+fn counts(ev: &Event<'_>) -> bool {
     ev.txn.channel != Channel::Transfer
 }
 
-pub(crate) fn check(cfg: &VelocityConfig, state: &State, ev: &Event) -> Option<Finding> {
+pub(crate) fn check(cfg: &VelocityConfig, state: &State, ev: &Event<'_>) -> Option<Finding> {
     if !counts(ev) {
         return None;
     }
@@ -82,7 +82,7 @@ pub(crate) fn check(cfg: &VelocityConfig, state: &State, ev: &Event) -> Option<F
     })
 }
 
-pub(crate) fn record(cfg: &VelocityConfig, state: &mut State, ev: &Event) {
+pub(crate) fn record(cfg: &VelocityConfig, state: &mut State, ev: &Event<'_>) {
     if counts(ev) {
         let tick = Tick {
             t: ev.t,

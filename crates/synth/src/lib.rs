@@ -11,6 +11,8 @@
 //! MCCs across ~30 countries, log-normal amounts per category, a local daily rhythm, trips
 //! abroad that take realistic travel time, and currencies matching countries.
 
+#![forbid(unsafe_code)]
+
 mod accounts;
 mod amounts;
 pub mod checksum;

@@ -85,8 +85,11 @@ fn iban_ok(iban: &str) -> bool {
     }
     let mut rem: u64 = 0;
     for chunk in expanded.as_bytes().chunks(7) {
-        let part = std::str::from_utf8(chunk).unwrap();
-        rem = format!("{rem}{part}").parse::<u64>().unwrap() % 97;
+        let part = std::str::from_utf8(chunk).expect("ASCII digits");
+        rem = format!("{rem}{part}")
+            .parse::<u64>()
+            .expect("at most 9 digits fit in u64")
+            % 97;
     }
     rem == 1
 }
