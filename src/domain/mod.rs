@@ -1,13 +1,5 @@
-//! The transaction record, parsed once into types that cannot hold invalid states.
+//! The transaction record. Its types and parser live in the `pfm-domain` crate (the bottom
+//! layer, which the fuzz crate also builds); this module re-exports them so that
+//! `crate::domain::…` and `pfm::domain::…` paths stay as they were.
 
-mod codes;
-mod parse;
-mod types;
-
-pub use parse::{
-    floor_char_boundary_lossy, parse_record, truncated_payload, RejectReason, Rejection,
-    MAX_PAYLOAD_BYTES, NUL_WHY, OPTIONAL_FIELDS, REQUIRED_FIELDS,
-};
-pub use types::{
-    AccountId, Amount, Channel, Country, Currency, CustomerPii, Mcc, Transaction, TransactionId,
-};
+pub use pfm_domain::*;
