@@ -4,8 +4,6 @@
 pub mod config;
 pub mod crypto;
 pub mod domain;
-#[doc(hidden)]
-pub mod fuzz_checks;
 pub mod kafka;
 pub mod policy;
 pub mod runtime;
