@@ -1,5 +1,5 @@
 //! The client's ceiling on a broker: a bare rdkafka consumer that reads N messages of a topic
-//! from the beginning and does nothing else. Used by bench/kafka.sh.
+//! from the beginning and does nothing else. Used by benches/kafka.sh.
 //!
 //!   cargo run --release --example kafka_consume_rate -- BOOTSTRAP TOPIC N
 

@@ -7,8 +7,6 @@ pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod domain;
-#[doc(hidden)]
-pub mod fuzz_checks;
 pub mod kafka;
 pub mod policy;
 pub mod sink;

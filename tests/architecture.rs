@@ -28,6 +28,8 @@ const CRATES: &[&str] = &[
     "crates/pii/src",
     "crates/risk/src",
     "crates/synth/src",
+    "crates/domain/src",
+    "crates/testkit/src",
 ];
 
 #[derive(Debug, Default)]

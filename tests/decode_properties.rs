@@ -1,9 +1,9 @@
 //! Property tests for decode + validate (`pfm::domain::parse_record`). The invariant checks
-//! are the fuzz targets' (`pfm::fuzz_checks`), here driven by proptest on stable.
+//! are the fuzz targets' (`pfm_testkit`), here driven by proptest on stable.
 
 use chrono::{DateTime, Utc};
 use pfm::domain::{parse_record, RejectReason, MAX_PAYLOAD_BYTES};
-use pfm::fuzz_checks::{check_decode, check_scrub, check_transaction, check_validate};
+use pfm_testkit::{check_decode, check_scrub, check_transaction, check_validate};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

@@ -1,5 +1,5 @@
 //! Replays the committed fuzz corpus (`fuzz/corpus/<target>/`) through the same checks the
-//! libFuzzer targets run (`pfm::fuzz_checks`), on the stable toolchain, so CI catches a
+//! libFuzzer targets run (`pfm_testkit`), on the stable toolchain, so CI catches a
 //! regression on any input the fuzzer once found interesting. See docs/reliability.md.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -48,15 +48,15 @@ fn replay(target: &str, check: fn(&[u8])) {
 
 #[test]
 fn decode_corpus() {
-    replay("decode", pfm::fuzz_checks::check_decode);
+    replay("decode", pfm_testkit::check_decode);
 }
 
 #[test]
 fn validate_corpus() {
-    replay("validate", pfm::fuzz_checks::check_validate);
+    replay("validate", pfm_testkit::check_validate);
 }
 
 #[test]
 fn scrub_corpus() {
-    replay("scrub", pfm::fuzz_checks::check_scrub);
+    replay("scrub", pfm_testkit::check_scrub);
 }

@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| pfm_fuzz::fuzz_checks::check_decode(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pfm_testkit::check_decode(data));

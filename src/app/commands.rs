@@ -24,7 +24,7 @@ pub enum CommandError {
     Produce {
         topic: String,
         #[source]
-        source: crate::kafka::KafkaError,
+        source: Box<crate::kafka::KafkaError>,
     },
     #[error("writing the output: {0}")]
     Output(#[from] std::io::Error),
@@ -107,7 +107,7 @@ pub fn generate(
         let report = crate::kafka::produce_synthetic(kafka, records, rate, Duration::from_secs(60))
             .map_err(|source| CommandError::Produce {
                 topic: kafka.topic.clone(),
-                source,
+                source: Box::new(source),
             })?;
         return Ok(Some(report));
     }

@@ -1,19 +1,13 @@
-//! The transaction record, parsed once into types that cannot hold invalid states.
+//! The bottom layer: the record. The transaction's types and parser live in the
+//! `pfm-domain` crate (which the fuzz crate also builds without the pipeline); this module
+//! re-exports them and adds what the stages carry along with it: the record as it moves
+//! through the pipeline, the governance decision and the source offsets.
 
-mod codes;
 mod decision;
 mod offsets;
-mod parse;
 mod record;
-mod types;
 
 pub use decision::{Decision, DecisionResult, Verdict};
 pub use offsets::OffsetRow;
-pub use parse::{
-    floor_char_boundary_lossy, parse_record, truncated_payload, RejectReason, Rejection,
-    MAX_PAYLOAD_BYTES, NUL_WHY, OPTIONAL_FIELDS, REQUIRED_FIELDS,
-};
+pub use pfm_domain::*;
 pub use record::{DeadLetter, Envelope, Position, ProtectedPii, Record};
-pub use types::{
-    AccountId, Amount, Channel, Country, Currency, CustomerPii, Mcc, Transaction, TransactionId,
-};

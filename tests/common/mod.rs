@@ -1,5 +1,8 @@
 //! Test harness shared by the integration tests.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the shared harness"
+)]
 
 pub mod in_process;
 pub mod kafka;

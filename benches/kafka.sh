@@ -4,7 +4,7 @@
 # (the client's ceiling there). PostgreSQL keeps its default durability (fsync on); the
 # broker is tansu 0.6 (memory storage), fed one record per produce batch (its known bugs,
 # ../shared/TESTING.md). Everything shares this machine's cores.
-#   bash bench/kafka.sh [RECORDS] [RATE]
+#   bash benches/kafka.sh [RECORDS] [RATE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}

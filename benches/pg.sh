@@ -2,7 +2,7 @@
 # End-to-end throughput into PostgreSQL (BATCH_SIZE 100 and 1000) on 200,000 generated
 # records, against the physical limit: COPY of the same rows from psql. PostgreSQL runs
 # on this machine with its default durability settings (fsync on).
-#   [RUNS=3] bash bench/pg.sh [RECORDS]
+#   [RUNS=3] bash benches/pg.sh [RECORDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200000}

@@ -4,7 +4,7 @@
 # (embedded SQLite); each target then starts from a copy of that database and exports
 # everything in the final flush of `pipeline run --input /dev/null`, so only the export is
 # measured: reading the committed rows back, Arrow + Parquet (zstd) encoding, upload.
-#   bash bench/lakehouse_export.sh [RECORDS]
+#   bash benches/lakehouse_export.sh [RECORDS]
 # Needs scripts/install-test-deps.sh (moto and boto3 in .venv-test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
