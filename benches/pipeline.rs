@@ -8,7 +8,7 @@ use pfm::runtime::metrics::Metrics;
 use pfm::runtime::{build_processor, BatchProcessor};
 use pfm::source::SourceBatch;
 use pfm::stage::{Batch, Envelope, Position};
-use pfm::store::{SqliteStore, Store};
+use pfm::store::{CommitStore, Database, SqliteStore};
 use std::sync::Arc;
 use std::time::Instant;
 

@@ -11,7 +11,7 @@ use pfm::runtime::metrics::Metrics;
 use pfm::runtime::{build_processor, run_loop, shutdown_signal};
 use pfm::sink::Lakehouse;
 use pfm::source::{FileSource, KafkaSource, SyntheticSource};
-use pfm::store::{audit_verify, KeyStore, PgStore, SqliteStore, Store, VerifyReport};
+use pfm::store::{audit_verify, Database, KeyStore, PgStore, SqliteStore, Store, VerifyReport};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use crate::policy::EmbeddedPolicy;
 use crate::runtime::health::Health;
 use crate::runtime::http::{serve, HttpState};
 use crate::runtime::shutdown_signal;
-use crate::store::{PgStore, Store};
+use crate::store::{Database, PgStore};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -204,7 +204,7 @@ pub async fn run_worker(cfg: &Config, args: WorkerArgs) -> Result<ExitCode, Work
 
     let worker_id = args.worker_id.clone().unwrap_or_else(default_worker_id);
     let engine = Engine::new(
-        store.pool().clone(),
+        store.clone(),
         worker_id.clone(),
         vec![
             investigation::definition(InvestigationConfig::default()),
@@ -290,7 +290,7 @@ pub async fn worker_loop(
             next_schedule = Instant::now() + SCHEDULE_EVERY;
             let len = chrono::Duration::minutes(settings.audit_window_minutes);
             if let Some((start, end)) = audit::latest_closed_window(chrono::Utc::now(), len) {
-                match audit::schedule(engine.pool(), start, end).await {
+                match audit::schedule(engine.store(), start, end).await {
                     Ok(true) => report.audits_scheduled += 1,
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "scheduling the audit failed"),
@@ -299,7 +299,7 @@ pub async fn worker_loop(
         }
         if Instant::now() >= next_prune {
             next_prune = Instant::now() + settings.prune_interval;
-            match retention::prune(engine.pool(), settings.retention, 500).await {
+            match retention::prune(engine.store(), settings.retention, 500).await {
                 Ok(r) => {
                     report.checkpoints_pruned += r.checkpoints;
                     metrics.pruned.inc_by(r.checkpoints);
