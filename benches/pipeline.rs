@@ -7,7 +7,7 @@ use pfm::config::Config;
 use pfm::crypto::{DataKey, KekRing};
 use pfm::source::SourceBatch;
 use pfm::stage::{Batch, Envelope, Position};
-use pfm::store::{SqliteStore, Store};
+use pfm::store::{CommitStore, Database, SqliteStore};
 use pfm::telemetry::metrics::Metrics;
 use std::sync::Arc;
 use std::time::Instant;

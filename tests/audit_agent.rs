@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
-use pfm::store::{CommitBatch, DeadLetterRow, PgStore, Store, TxnRow};
+use pfm::store::{CommitBatch, CommitStore, Database, DeadLetterRow, PgStore, TxnRow};
 use pfm::workflow::audit::{self, AuditConfig, DetectConfig};
 use pfm::workflow::{register_metrics, Engine, EngineSettings, FindingLabel, Progress};
 use std::collections::BTreeSet;
@@ -235,13 +235,13 @@ async fn audit_with(
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(register_metrics(&mut registry));
     let pool = store.pool();
-    assert!(audit::schedule(pool, start, end).await.expect("schedule"));
+    assert!(audit::schedule(&store, start, end).await.expect("schedule"));
     assert!(
-        !audit::schedule(pool, start, end).await.expect("again"),
+        !audit::schedule(&store, start, end).await.expect("again"),
         "one workflow per window"
     );
     let engine = Engine::new(
-        pool.clone(),
+        store.clone(),
         "auditor",
         vec![audit::definition(cfg)],
         EngineSettings::default(),

@@ -158,11 +158,11 @@ async fn run_hostile_file(dir: &std::path::Path, database_url: Option<&str>) {
                 let s = pfm::store::SqliteStore::open(&dir.join("pipeline.db"))
                     .await
                     .expect("open");
-                pfm::store::Store::counts(&s).await
+                pfm::store::CommitStore::counts(&s).await
             }
             Some(url) => {
                 let s = pfm::store::PgStore::connect(url, 2).await.expect("connect");
-                pfm::store::Store::counts(&s).await
+                pfm::store::CommitStore::counts(&s).await
             }
         }
         .expect("the tables are all still there")

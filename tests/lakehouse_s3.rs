@@ -16,7 +16,7 @@ mod common;
 
 use common::proxy::Proxy;
 
-use pfm::store::{SqliteStore, Store};
+use pfm::store::{CommitStore, ExportLedger, SqliteStore};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

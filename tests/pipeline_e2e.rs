@@ -45,7 +45,7 @@ fn sqlite_counts(db: &Path) -> (i64, i64, i64, i64) {
     let rt = tokio::runtime::Runtime::new().expect("rt");
     rt.block_on(async {
         let s = pfm::store::SqliteStore::open(db).await.expect("open");
-        let c = pfm::store::Store::counts(&s).await.expect("counts");
+        let c = pfm::store::CommitStore::counts(&s).await.expect("counts");
         (c.transactions, c.quarantine, c.dead_letters, c.decision_log)
     })
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
-use pfm::store::{CommitBatch, OffsetRow, PgStore, Store, TxnRow};
+use pfm::store::{CommitBatch, CommitStore, Database, OffsetRow, PgStore, TxnRow};
 use pfm::workflow::{investigation, retention, Engine, EngineSettings, Progress, StepOutcome};
 use sqlx::PgPool;
 use std::process::{Child, Command, Stdio};
@@ -279,9 +279,9 @@ async fn two_workers_in_parallel_never_run_the_same_step_twice() {
     assert_eq!(workers, 2, "both workers took part");
 }
 
-fn engine(pool: &PgPool, id: &str, lease: Duration) -> Engine {
+fn engine(store: &PgStore, id: &str, lease: Duration) -> Engine {
     Engine::new(
-        pool.clone(),
+        store.clone(),
         id,
         vec![investigation::definition(
             investigation::InvestigationConfig::default(),
@@ -300,8 +300,8 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_is_fenced_out() {
     };
     let pool = store.pool();
     let (_tx, stop) = watch::channel(false);
-    let a = engine(pool, "a", Duration::from_millis(300));
-    let b = engine(pool, "b", Duration::from_millis(300));
+    let a = engine(&store, "a", Duration::from_millis(300));
+    let b = engine(&store, "b", Duration::from_millis(300));
     let mut stale = a.claim().await.expect("claim").expect("one workflow");
     assert_eq!(
         a.run_step(&mut stale, &stop).await.expect("step"),
@@ -409,7 +409,7 @@ async fn pruning_deletes_old_checkpoints_of_finished_workflows_only() {
     };
     let pool = store.pool();
     let (_tx, stop) = watch::channel(false);
-    let e = engine(pool, "p", Duration::from_secs(30));
+    let e = engine(&store, "p", Duration::from_secs(30));
     for _ in 0..2 {
         assert_eq!(
             e.work_once(&stop).await.expect("work"),
@@ -430,7 +430,7 @@ async fn pruning_deletes_old_checkpoints_of_finished_workflows_only() {
     .await
     .expect("age");
     let week = Duration::from_secs(7 * 24 * 3600);
-    let r = retention::prune(pool, week, 1).await.expect("prune");
+    let r = retention::prune(&store, week, 1).await.expect("prune");
     assert_eq!(
         (r.workflows, r.checkpoints, r.step_runs, r.effects),
         (1, 4, 4, 4)
@@ -456,14 +456,14 @@ async fn pruning_deletes_old_checkpoints_of_finished_workflows_only() {
     .await;
     assert_eq!(case, 1, "the case outlives its checkpoints");
     assert_eq!(
-        retention::prune(pool, week, 100)
+        retention::prune(&store, week, 100)
             .await
             .expect("again")
             .workflows,
         0
     );
     // Even with no retention at all, a runnable workflow keeps its checkpoints.
-    retention::prune(pool, Duration::ZERO, 100)
+    retention::prune(&store, Duration::ZERO, 100)
         .await
         .expect("prune all");
     let runnable = scalar(

@@ -4,7 +4,7 @@
 
 use crate::config::{Config, DatabaseConfig};
 use crate::crypto::KekRing;
-use crate::store::{PgStore, SqliteStore, Store, StoreError};
+use crate::store::{Database, PgStore, SqliteStore, StoreError};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]

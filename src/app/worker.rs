@@ -5,7 +5,7 @@
 use super::shutdown::Shutdown;
 use crate::config::{Config, DatabaseConfig};
 use crate::policy::EmbeddedPolicy;
-use crate::store::{PgStore, Store};
+use crate::store::{Database, PgStore};
 use crate::telemetry::health::Health;
 use crate::telemetry::http::{serve, HttpState};
 use crate::workflow::audit::{self, AuditConfig};
@@ -85,7 +85,7 @@ pub async fn run_worker(
 
     let worker_id = args.worker_id.clone().unwrap_or_else(default_worker_id);
     let engine = Engine::new(
-        store.pool().clone(),
+        store.clone(),
         worker_id.clone(),
         vec![
             investigation::definition(InvestigationConfig::default()),

@@ -1,9 +1,8 @@
 //! Per-account data keys as the key-management commands see them: paging for KEK
 //! rotation, and erasure by crypto-shredding.
 
-use super::{format_ts, PgStore, SqliteStore, StoreError};
+use super::StoreError;
 use crate::crypto::WrappedKey;
-use chrono::Utc;
 use std::future::Future;
 
 /// What `erase` removed.
@@ -48,9 +47,9 @@ pub trait KeyStore {
     fn erasure_head(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
 }
 
-type KeyRow = (String, String, String, Vec<u8>);
+pub(crate) type KeyRow = (String, String, String, Vec<u8>);
 
-fn to_pair((account, key_id, kek_id, wrapped): KeyRow) -> (String, WrappedKey) {
+pub(crate) fn to_pair((account, key_id, kek_id, wrapped): KeyRow) -> (String, WrappedKey) {
     (
         account,
         WrappedKey {
@@ -59,185 +58,6 @@ fn to_pair((account, key_id, kek_id, wrapped): KeyRow) -> (String, WrappedKey) {
             wrapped,
         },
     )
-}
-
-impl KeyStore for PgStore {
-    async fn data_keys_page(
-        &self,
-        after_account: &str,
-        limit: i64,
-    ) -> Result<Vec<(String, WrappedKey)>, StoreError> {
-        let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT account_id, key_id, kek_id, wrapped FROM data_keys \
-             WHERE account_id > $1 ORDER BY account_id LIMIT $2",
-        )
-        .bind(after_account)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(to_pair).collect())
-    }
-
-    async fn data_key(&self, account: &str) -> Result<Option<WrappedKey>, StoreError> {
-        let row: Option<KeyRow> = sqlx::query_as(
-            "SELECT account_id, key_id, kek_id, wrapped FROM data_keys WHERE account_id = $1",
-        )
-        .bind(account)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|r| to_pair(r).1))
-    }
-
-    async fn replace_wrapped_key(
-        &self,
-        account: &str,
-        old: &WrappedKey,
-        new: &WrappedKey,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE data_keys SET kek_id = $1, wrapped = $2 \
-             WHERE account_id = $3 AND key_id = $4 AND kek_id = $5",
-        )
-        .bind(&new.kek_id)
-        .bind(&new.wrapped)
-        .bind(account)
-        .bind(&old.key_id)
-        .bind(&old.kek_id)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn erase_account(&self, account: &str) -> Result<Erasure, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let key_id: Option<String> =
-            sqlx::query_scalar("DELETE FROM data_keys WHERE account_id = $1 RETURNING key_id")
-                .bind(account)
-                .fetch_optional(&mut *tx)
-                .await?;
-        sqlx::query("DELETE FROM detector_state WHERE account_id = $1")
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO erasures (account_id, key_id) VALUES ($1, $2)")
-            .bind(account)
-            .bind(&key_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Erasure {
-            account_id: account.to_owned(),
-            key_id,
-        })
-    }
-
-    async fn erasures_after(&self, after_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, account_id FROM erasures WHERE id > $1 ORDER BY id LIMIT 10000",
-        )
-        .bind(after_id)
-        .fetch_all(self.pool())
-        .await?)
-    }
-
-    async fn erasure_head(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar::<_, Option<i64>>("SELECT max(id) FROM erasures")
-                .fetch_one(self.pool())
-                .await?
-                .unwrap_or(0),
-        )
-    }
-}
-
-impl KeyStore for SqliteStore {
-    async fn data_keys_page(
-        &self,
-        after_account: &str,
-        limit: i64,
-    ) -> Result<Vec<(String, WrappedKey)>, StoreError> {
-        let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT account_id, key_id, kek_id, wrapped FROM data_keys \
-             WHERE account_id > ? ORDER BY account_id LIMIT ?",
-        )
-        .bind(after_account)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(to_pair).collect())
-    }
-
-    async fn data_key(&self, account: &str) -> Result<Option<WrappedKey>, StoreError> {
-        let row: Option<KeyRow> = sqlx::query_as(
-            "SELECT account_id, key_id, kek_id, wrapped FROM data_keys WHERE account_id = ?",
-        )
-        .bind(account)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|r| to_pair(r).1))
-    }
-
-    async fn replace_wrapped_key(
-        &self,
-        account: &str,
-        old: &WrappedKey,
-        new: &WrappedKey,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE data_keys SET kek_id = ?, wrapped = ? \
-             WHERE account_id = ? AND key_id = ? AND kek_id = ?",
-        )
-        .bind(&new.kek_id)
-        .bind(&new.wrapped)
-        .bind(account)
-        .bind(&old.key_id)
-        .bind(&old.kek_id)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn erase_account(&self, account: &str) -> Result<Erasure, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let key_id: Option<String> =
-            sqlx::query_scalar("DELETE FROM data_keys WHERE account_id = ? RETURNING key_id")
-                .bind(account)
-                .fetch_optional(&mut *tx)
-                .await?;
-        sqlx::query("DELETE FROM detector_state WHERE account_id = ?")
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO erasures (account_id, key_id, erased_at) VALUES (?, ?, ?)")
-            .bind(account)
-            .bind(&key_id)
-            .bind(format_ts(Utc::now()))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Erasure {
-            account_id: account.to_owned(),
-            key_id,
-        })
-    }
-
-    async fn erasures_after(&self, after_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, account_id FROM erasures WHERE id > ? ORDER BY id LIMIT 10000",
-        )
-        .bind(after_id)
-        .fetch_all(self.pool())
-        .await?)
-    }
-
-    async fn erasure_head(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar::<_, Option<i64>>("SELECT max(id) FROM erasures")
-                .fetch_one(self.pool())
-                .await?
-                .unwrap_or(0),
-        )
-    }
 }
 
 /// What `pipeline reencrypt` did.

@@ -180,3 +180,39 @@ pub(crate) fn entry_from(
         sent_seconds_ago: age.unwrap_or(f64::INFINITY),
     }
 }
+
+/// The right to relay the outbox: one replica at a time, so the in-doubt check after a
+/// crash can trust that nobody else published the same messages. On PostgreSQL it is a
+/// session advisory lock held on a dedicated connection: it ends when the process or its
+/// connection dies.
+pub struct RelayLease {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+}
+
+impl RelayLease {
+    /// The embedded database has one process by construction.
+    pub(crate) fn embedded() -> Self {
+        Self { conn: None }
+    }
+
+    pub(crate) fn held(conn: sqlx::pool::PoolConnection<sqlx::Postgres>) -> Self {
+        Self { conn: Some(conn) }
+    }
+
+    /// `false` once the lock's connection is gone (another replica may hold it now).
+    pub async fn still_held(&mut self) -> bool {
+        match self.conn.as_mut() {
+            None => true,
+            Some(c) => sqlx::query("SELECT 1").execute(&mut **c).await.is_ok(),
+        }
+    }
+}
+
+impl Drop for RelayLease {
+    fn drop(&mut self) {
+        // Closing the connection, rather than returning it to the pool, releases the lock.
+        if let Some(c) = self.conn.take() {
+            drop(c.detach());
+        }
+    }
+}

@@ -4,7 +4,7 @@ use super::leases::{self, Claim, StepResult};
 use super::metrics::WorkflowMetrics;
 use super::step::{StepContext, StepError, StepInput, WorkflowDef};
 use super::WorkflowError;
-use sqlx::PgPool;
+use crate::store::WorkflowStore;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +62,7 @@ pub enum Progress {
 }
 
 pub struct Engine {
-    pool: PgPool,
+    store: Arc<dyn WorkflowStore>,
     worker_id: String,
     defs: HashMap<&'static str, Arc<WorkflowDef>>,
     settings: EngineSettings,
@@ -71,13 +71,13 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(
-        pool: PgPool,
+        store: impl WorkflowStore,
         worker_id: impl Into<String>,
         defs: Vec<WorkflowDef>,
         settings: EngineSettings,
     ) -> Self {
         Self {
-            pool,
+            store: Arc::new(store),
             worker_id: worker_id.into(),
             defs: defs.into_iter().map(|d| (d.kind, Arc::new(d))).collect(),
             settings,
@@ -94,8 +94,9 @@ impl Engine {
         &self.worker_id
     }
 
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+    /// The store the engine works on (the worker schedules and prunes through it too).
+    pub fn store(&self) -> &dyn WorkflowStore {
+        &*self.store
     }
 
     fn kinds(&self) -> Vec<&str> {
@@ -109,8 +110,10 @@ impl Engine {
     pub async fn claim(&self) -> Result<Option<Claimed>, WorkflowError> {
         loop {
             let kinds = self.kinds();
-            let Some(claim) =
-                leases::claim(&self.pool, &self.worker_id, &kinds, self.settings.lease).await?
+            let Some(claim) = self
+                .store
+                .claim_workflow(&self.worker_id, &kinds, self.settings.lease)
+                .await?
             else {
                 return Ok(None);
             };
@@ -119,20 +122,20 @@ impl Engine {
                     workflow_id = %claim.workflow_id, attempts = claim.attempt,
                     "workflow failed: claimed too often without completing"
                 );
-                leases::give_back_failed(
-                    &self.pool,
-                    &claim,
-                    &self.worker_id,
-                    true,
-                    self.settings.max_attempts,
-                    self.settings.retry_backoff,
-                )
-                .await?;
+                self.store
+                    .give_back_failed(
+                        &claim,
+                        &self.worker_id,
+                        true,
+                        self.settings.max_attempts,
+                        self.settings.retry_backoff,
+                    )
+                    .await?;
                 self.finished(&claim.kind, "failed");
                 continue;
             }
             let mut input = StepInput::default();
-            for (i, name, output) in leases::checkpoints(&self.pool, &claim.workflow_id).await? {
+            for (i, name, output) in leases::checkpoints(&*self.store, &claim.workflow_id).await? {
                 if i >= claim.next_step {
                     break;
                 }
@@ -172,8 +175,10 @@ impl Engine {
             });
         };
         let lease = self.settings.lease;
-        let Some(run_id) =
-            leases::begin_run(&self.pool, claim, step.name(), &self.worker_id, lease).await?
+        let Some(run_id) = self
+            .store
+            .begin_run(claim, step.name(), &self.worker_id, lease)
+            .await?
         else {
             self.step_metric(&claim.kind, "lease_lost");
             return Ok(StepOutcome::LeaseLost);
@@ -185,7 +190,7 @@ impl Engine {
             account_id: claim.account_id.as_deref(),
             step_index: claim.next_step,
             attempt: claim.attempt,
-            pool: &self.pool,
+            store: &*self.store,
         };
         let delay = self.settings.step_delay;
         let work = async {
@@ -195,7 +200,7 @@ impl Engine {
         let result = match self.with_heartbeat(&claim.workflow_id, work).await? {
             Some(r) => r,
             None => {
-                leases::close_run(&self.pool, run_id, "lease_lost", None).await?;
+                self.store.close_run(run_id, "lease_lost", None).await?;
                 self.step_metric(&claim.kind, "lease_lost");
                 return Ok(StepOutcome::LeaseLost);
             }
@@ -206,7 +211,7 @@ impl Engine {
         };
         let last = index + 1 == def.steps.len();
         let committed = match leases::checkpoint(
-            &self.pool,
+            &*self.store,
             claim,
             &self.worker_id,
             lease,
@@ -223,7 +228,7 @@ impl Engine {
         {
             Ok(c) => c,
             Err(WorkflowError::LeaseLost { .. }) => {
-                leases::close_run(&self.pool, run_id, "lease_lost", None).await?;
+                self.store.close_run(run_id, "lease_lost", None).await?;
                 self.step_metric(&claim.kind, "lease_lost");
                 return Ok(StepOutcome::LeaseLost);
             }
@@ -264,7 +269,7 @@ impl Engine {
             tokio::select! {
                 r = &mut work => return Ok(Some(r)),
                 _ = tick.tick() => {
-                    match leases::renew(&self.pool, workflow_id, &self.worker_id, self.settings.lease).await {
+                    match self.store.renew_lease(workflow_id, &self.worker_id, self.settings.lease).await {
                         Ok(true) => {}
                         Ok(false) => {
                             tracing::warn!(workflow_id, "lease lost while the step ran; abandoning it");
@@ -285,17 +290,20 @@ impl Engine {
         step: &str,
         error: StepError,
     ) -> Result<StepOutcome, WorkflowError> {
-        leases::close_run(&self.pool, run_id, "failed", Some(&error.to_string())).await?;
+        self.store
+            .close_run(run_id, "failed", Some(&error.to_string()))
+            .await?;
         self.step_metric(&claim.kind, "failed");
-        let status = leases::give_back_failed(
-            &self.pool,
-            claim,
-            &self.worker_id,
-            error.is_permanent(),
-            self.settings.max_attempts,
-            self.settings.retry_backoff,
-        )
-        .await?;
+        let status = self
+            .store
+            .give_back_failed(
+                claim,
+                &self.worker_id,
+                error.is_permanent(),
+                self.settings.max_attempts,
+                self.settings.retry_backoff,
+            )
+            .await?;
         let workflow_failed = status.as_deref() == Some("failed");
         if workflow_failed {
             tracing::error!(workflow_id = %claim.workflow_id, step, error = %error, "workflow failed");
@@ -320,7 +328,8 @@ impl Engine {
                     if *stop.borrow() {
                         // The checkpoint released the lease already; this covers a stop
                         // that arrived just after it committed.
-                        leases::release(&self.pool, &claimed.claim.workflow_id, &self.worker_id)
+                        self.store
+                            .release_lease(&claimed.claim.workflow_id, &self.worker_id)
                             .await?;
                         return Ok(Progress::Stopped);
                     }
@@ -349,12 +358,12 @@ impl Engine {
 
     /// Workflows of this engine's kinds not finished yet, whoever holds them.
     pub async fn runnable(&self) -> Result<i64, WorkflowError> {
-        leases::runnable(&self.pool, &self.kinds()).await
+        Ok(self.store.runnable_workflows(&self.kinds()).await?)
     }
 
     /// Releases every lease this worker holds (at exit), so nobody waits for them to expire.
     pub async fn release_all(&self) -> Result<u64, WorkflowError> {
-        leases::release_all(&self.pool, &self.worker_id).await
+        Ok(self.store.release_all_leases(&self.worker_id).await?)
     }
 
     fn step_metric(&self, kind: &str, outcome: &str) {

@@ -4,11 +4,11 @@
 //! verdict whatever was committed meanwhile.
 
 use super::step::{Effect, Step, StepContext, StepError, StepInput, StepOutput, WorkflowDef};
+use crate::store::{CaseRow, EffectWrite};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, Row};
 
 pub const KIND: &str = "investigation";
 
@@ -120,68 +120,51 @@ struct RiskFinding {
 
 impl GatherHistory {
     async fn gather(&self, ctx: &StepContext<'_>) -> Result<Evidence, StepError> {
-        let row = sqlx::query(
-            "SELECT account_id, ts, amount::float8, trim_scale(amount)::text, currency, merchant, category, country, channel, \
-             risk_score, findings::text, reasons::text, policy_version FROM transactions WHERE transaction_id = $1",
-        )
-        .bind(ctx.subject)
-        .fetch_optional(ctx.pool)
-        .await?
-        .ok_or_else(|| StepError::Permanent(format!("transaction {} is not in the store", ctx.subject)))?;
-        let findings: String = row.try_get(10)?;
-        let reasons: String = row.try_get(11)?;
-        let detectors = serde_json::from_str::<Vec<RiskFinding>>(&findings)
+        let row = ctx
+            .store
+            .investigation_subject(ctx.subject)
+            .await?
+            .ok_or_else(|| {
+                StepError::Permanent(format!("transaction {} is not in the store", ctx.subject))
+            })?;
+        let detectors = serde_json::from_str::<Vec<RiskFinding>>(&row.findings)
             .map(|f| f.into_iter().map(|f| f.detector).collect())
             .unwrap_or_default();
         let subject = Subject {
             transaction_id: ctx.subject.to_owned(),
-            account_id: row.try_get(0)?,
-            ts: row.try_get(1)?,
-            amount: row.try_get(2)?,
-            amount_text: row.try_get(3)?,
-            currency: row.try_get(4)?,
-            merchant: row.try_get(5)?,
-            category: row.try_get(6)?,
-            country: row.try_get(7)?,
-            channel: row.try_get(8)?,
-            risk_score: row.try_get(9)?,
+            account_id: row.account_id,
+            ts: row.ts,
+            amount: row.amount,
+            amount_text: row.amount_text,
+            currency: row.currency,
+            merchant: row.merchant,
+            category: row.category,
+            country: row.country,
+            channel: row.channel,
+            risk_score: row.risk_score,
             detectors,
-            reasons: serde_json::from_str(&reasons).unwrap_or_default(),
-            policy_version: row.try_get(12)?,
+            reasons: serde_json::from_str(&row.reasons).unwrap_or_default(),
+            policy_version: row.policy_version,
         };
         let since = subject.ts - chrono::Duration::days(self.lookback_days);
         // Strictly before the transaction: the same evidence whenever the step runs.
-        let h = sqlx::query(
-            "SELECT count(*)::int8, COALESCE(avg(amount), 0)::float8, COALESCE(stddev_pop(amount), 0)::float8, \
-             COALESCE(max(amount), 0)::float8, count(*) FILTER (WHERE decision = 'review')::int8, \
-             count(*) FILTER (WHERE decision = 'deny')::int8, \
-             COALESCE(array_agg(DISTINCT country ORDER BY country), '{}'::text[]) \
-             FROM (SELECT amount, decision, country FROM transactions WHERE account_id = $1 AND ts >= $2 AND ts < $3 \
-                   UNION ALL \
-                   SELECT amount, decision, country FROM quarantine WHERE account_id = $1 AND ts >= $2 AND ts < $3) h",
-        )
-        .bind(&subject.account_id)
-        .bind(since)
-        .bind(subject.ts)
-        .fetch_one(ctx.pool)
-        .await?;
-        let prior_escalations: i64 = sqlx::query_scalar(
-            "SELECT count(*)::int8 FROM investigation_cases \
-             WHERE account_id = $1 AND decision = 'escalate' AND workflow_id <> $2",
-        )
-        .bind(&subject.account_id)
-        .bind(ctx.workflow_id)
-        .fetch_one(ctx.pool)
-        .await?;
+        let h = ctx
+            .store
+            .account_history(&subject.account_id, since, subject.ts)
+            .await?;
+        let prior_escalations = ctx
+            .store
+            .prior_escalations(&subject.account_id, ctx.workflow_id)
+            .await?;
         let history = AccountHistory {
             lookback_days: self.lookback_days,
-            transactions: h.try_get(0)?,
-            mean_amount: h.try_get(1)?,
-            stddev_amount: h.try_get(2)?,
-            max_amount: h.try_get(3)?,
-            reviews: h.try_get(4)?,
-            denials: h.try_get(5)?,
-            countries: h.try_get(6)?,
+            transactions: h.transactions,
+            mean_amount: h.mean_amount,
+            stddev_amount: h.stddev_amount,
+            max_amount: h.max_amount,
+            reviews: h.reviews,
+            denials: h.denials,
+            countries: h.countries,
             prior_escalations,
         };
         Ok(Evidence { subject, history })
@@ -455,14 +438,6 @@ impl Effect for CaseEvent {
     fn payload(&self) -> serde_json::Value {
         serde_json::json!({"event": self.event, "detail": self.detail})
     }
-
-    fn apply<'c>(
-        &'c self,
-        _conn: &'c mut PgConnection,
-        _key: &'c str,
-    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
-        async { Ok(()) }.boxed()
-    }
 }
 
 /// The investigation's result: one `investigation_cases` row per workflow.
@@ -489,28 +464,16 @@ impl Effect for CaseDecision {
         })
     }
 
-    fn apply<'c>(
-        &'c self,
-        conn: &'c mut PgConnection,
-        _key: &'c str,
-    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
-        async move {
-            sqlx::query(
-                "INSERT INTO investigation_cases (workflow_id, transaction_id, account_id, decision, score, factors, \
-                 note, decided_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, now()) ON CONFLICT (workflow_id) DO NOTHING",
-            )
-            .bind(&self.workflow_id)
-            .bind(&self.transaction_id)
-            .bind(&self.account_id)
-            .bind(&self.decision)
-            .bind(self.score)
-            .bind(self.factors.to_string())
-            .bind(&self.note)
-            .execute(conn)
-            .await
-            .map(|_| ())
-        }
-        .boxed()
+    fn write(&self) -> EffectWrite {
+        EffectWrite::InvestigationCase(CaseRow {
+            workflow_id: self.workflow_id.clone(),
+            transaction_id: self.transaction_id.clone(),
+            account_id: self.account_id.clone(),
+            decision: self.decision.clone(),
+            score: self.score,
+            factors: self.factors.clone(),
+            note: self.note.clone(),
+        })
     }
 
     fn committed(&self, _metrics: Option<&super::WorkflowMetrics>) {

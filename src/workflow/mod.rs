@@ -49,12 +49,6 @@ pub enum WorkflowError {
     },
 }
 
-impl From<sqlx::Error> for WorkflowError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Store(StoreError::from(e))
-    }
-}
-
 impl WorkflowError {
     /// The database is away: wait and retry rather than give up.
     pub fn is_unavailable(&self) -> bool {

@@ -11,9 +11,9 @@
 //!   [`StepContext::idempotency_key`] so that a retried step is recognised by the receiver.
 
 use super::metrics::WorkflowMetrics;
+use crate::store::{EffectWrite, StoreError, WorkflowStore};
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
-use sqlx::{PgConnection, PgPool};
 
 /// What a step knows about the workflow it runs in.
 pub struct StepContext<'a> {
@@ -26,7 +26,7 @@ pub struct StepContext<'a> {
     /// How many times this workflow has been claimed, this claim included.
     pub attempt: i32,
     /// Read access for gathering evidence; writes go through [`Effect`]s.
-    pub pool: &'a PgPool,
+    pub store: &'a dyn WorkflowStore,
 }
 
 impl StepContext<'_> {
@@ -110,8 +110,8 @@ impl StepError {
     }
 }
 
-impl From<sqlx::Error> for StepError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<StoreError> for StepError {
+    fn from(e: StoreError) -> Self {
         Self::Transient(format!("database: {e}"))
     }
 }
@@ -137,12 +137,11 @@ pub trait Effect: Send + Sync {
     /// What the journal records about the effect.
     fn payload(&self) -> serde_json::Value;
 
-    /// Writes the effect; `key` is its idempotency key.
-    fn apply<'c>(
-        &'c self,
-        conn: &'c mut PgConnection,
-        key: &'c str,
-    ) -> BoxFuture<'c, Result<(), sqlx::Error>>;
+    /// The rows the effect writes besides its journal entry; the store writes them in the
+    /// checkpoint's transaction, only the first time the effect's idempotency key is seen.
+    fn write(&self) -> EffectWrite {
+        EffectWrite::JournalOnly
+    }
 
     /// Called once the transaction committed, by the process that committed it: logs and
     /// metrics belong here, never before the commit.

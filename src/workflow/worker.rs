@@ -159,7 +159,7 @@ pub async fn worker_loop(
             next_schedule = Instant::now() + SCHEDULE_EVERY;
             let len = chrono::Duration::minutes(settings.audit_window_minutes);
             if let Some((start, end)) = audit::latest_closed_window(chrono::Utc::now(), len) {
-                match audit::schedule(engine.pool(), start, end).await {
+                match audit::schedule(engine.store(), start, end).await {
                     Ok(true) => report.audits_scheduled += 1,
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "scheduling the audit failed"),
@@ -168,7 +168,7 @@ pub async fn worker_loop(
         }
         if Instant::now() >= next_prune {
             next_prune = Instant::now() + settings.prune_interval;
-            match retention::prune(engine.pool(), settings.retention, 500).await {
+            match retention::prune(engine.store(), settings.retention, 500).await {
                 Ok(r) => {
                     report.checkpoints_pruned += r.checkpoints;
                     metrics.pruned.inc_by(r.checkpoints);

@@ -18,11 +18,11 @@ pub use stats::{policy_thresholds, NearThreshold, Threshold, WindowStats, AMOUNT
 
 use super::step::{Effect, Step, StepContext, StepError, StepInput, StepOutput, WorkflowDef};
 use super::{WorkflowError, WorkflowMetrics};
+use crate::store::{EffectWrite, FindingRow, WorkflowStore};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -105,20 +105,13 @@ pub fn latest_closed_window(
 /// Creates the audit workflow of `[start, end)` unless it exists; true if it was created.
 /// Every worker may call this: the window's id makes it one workflow.
 pub async fn schedule(
-    pool: &PgPool,
+    store: &dyn WorkflowStore,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<bool, WorkflowError> {
-    let r = sqlx::query(
-        "INSERT INTO workflows (workflow_id, kind, subject, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'runnable', now(), now()) ON CONFLICT (workflow_id) DO NOTHING",
-    )
-    .bind(format!("{KIND}:{}", ts(start)))
-    .bind(KIND)
-    .bind(format!("{}/{}", ts(start), ts(end)))
-    .execute(pool)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    let id = format!("{KIND}:{}", ts(start));
+    let subject = format!("{}/{}", ts(start), ts(end));
+    Ok(store.schedule_workflow(&id, KIND, &subject).await?)
 }
 
 fn parse_window(subject: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), StepError> {
@@ -150,10 +143,10 @@ impl Step for WindowStep {
     ) -> BoxFuture<'a, Result<StepOutput, StepError>> {
         async move {
             let (start, end) = parse_window(ctx.subject)?;
-            let window = stats::window_stats(ctx.pool, start, end).await?;
+            let window = stats::window_stats(ctx.store, start, end).await?;
             let lookback = start - (end - start) * self.0.baseline_windows;
             let near_threshold = stats::near_thresholds(
-                ctx.pool,
+                ctx.store,
                 lookback,
                 end,
                 &self.0.thresholds,
@@ -186,7 +179,7 @@ impl Step for BaselineStep {
         async move {
             let (start, end) = parse_window(ctx.subject)?;
             let from = start - (end - start) * self.0.baseline_windows;
-            StepOutput::new(stats::window_stats(ctx.pool, from, start).await?)
+            StepOutput::new(stats::window_stats(ctx.store, from, start).await?)
         }
         .boxed()
     }
@@ -248,32 +241,22 @@ impl Effect for RecordFindings {
         })
     }
 
-    fn apply<'c>(
-        &'c self,
-        conn: &'c mut PgConnection,
-        _key: &'c str,
-    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
-        async move {
-            for f in &self.findings {
-                sqlx::query(
-                    "INSERT INTO audit_findings (finding_id, workflow_id, window_start, window_end, kind, subject, \
-                     severity, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, now()) \
-                     ON CONFLICT (finding_id) DO NOTHING",
-                )
-                .bind(format!("{}/{}/{}", self.workflow_id, f.kind, f.subject))
-                .bind(&self.workflow_id)
-                .bind(self.window.0)
-                .bind(self.window.1)
-                .bind(&f.kind)
-                .bind(&f.subject)
-                .bind(&f.severity)
-                .bind(f.detail.to_string())
-                .execute(&mut *conn)
-                .await?;
-            }
-            Ok(())
-        }
-        .boxed()
+    fn write(&self) -> EffectWrite {
+        EffectWrite::AuditFindings(
+            self.findings
+                .iter()
+                .map(|f| FindingRow {
+                    finding_id: format!("{}/{}/{}", self.workflow_id, f.kind, f.subject),
+                    workflow_id: self.workflow_id.clone(),
+                    window_start: self.window.0,
+                    window_end: self.window.1,
+                    kind: f.kind.clone(),
+                    subject: f.subject.clone(),
+                    severity: f.severity.clone(),
+                    detail: f.detail.clone(),
+                })
+                .collect(),
+        )
     }
 
     fn committed(&self, metrics: Option<&WorkflowMetrics>) {

@@ -1,10 +1,10 @@
 //! What the audit reads: per-window statistics of the decision log, the committed rows and
 //! the dead letters, and accounts that keep landing just under a policy threshold.
 
+use crate::store::WorkflowStore;
 use crate::workflow::step::StepError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgPool, Row};
 use std::collections::BTreeMap;
 
 /// Upper edges of the amount histogram's buckets: roughly half-decades, so that a shift of
@@ -46,12 +46,8 @@ pub struct NearThreshold {
     pub max_amount: f64,
 }
 
-/// Decisions with the amount and currency of their record (transactions or quarantine).
-const DECIDED_ROWS: &str = "decision_log d JOIN (SELECT transaction_id, amount, currency FROM transactions \
-     UNION ALL SELECT transaction_id, amount, currency FROM quarantine) t ON t.transaction_id = d.transaction_id";
-
 pub async fn window_stats(
-    pool: &PgPool,
+    store: &dyn WorkflowStore,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<WindowStats, StepError> {
@@ -61,15 +57,7 @@ pub async fn window_stats(
         amount_buckets: vec![0; AMOUNT_EDGES.len() + 1],
         ..WindowStats::default()
     };
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT result, policy_version, count(*)::int8 FROM decision_log \
-         WHERE decided_at >= $1 AND decided_at < $2 GROUP BY 1, 2",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await?;
-    for (result, version, n) in rows {
+    for (result, version, n) in store.decision_counts(from, to).await? {
         s.decisions += n;
         match result.as_str() {
             "allow" => s.allow += n,
@@ -78,71 +66,38 @@ pub async fn window_stats(
         }
         *s.policy_versions.entry(version).or_default() += n;
     }
-    let sql = format!(
-        "SELECT width_bucket(t.amount::float8, $3::float8[])::int4, t.currency, count(*)::int8 FROM {DECIDED_ROWS} \
-         WHERE d.decided_at >= $1 AND d.decided_at < $2 GROUP BY 1, 2"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(from)
-        .bind(to)
-        .bind(AMOUNT_EDGES.as_slice())
-        .fetch_all(pool)
-        .await?;
-    for r in rows {
-        let bucket: i32 = r.try_get(0)?;
-        let currency: String = r.try_get(1)?;
-        let n: i64 = r.try_get(2)?;
+    for (bucket, currency, n) in store.amount_buckets(from, to, &AMOUNT_EDGES).await? {
         let i = usize::try_from(bucket).unwrap_or(0).min(AMOUNT_EDGES.len());
         s.amount_buckets[i] += n;
         *s.currencies.entry(currency).or_default() += n;
     }
-    s.dead_letters = sqlx::query_scalar(
-        "SELECT count(*)::int8 FROM dead_letters WHERE received_at >= $1 AND received_at < $2",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_one(pool)
-    .await?;
+    s.dead_letters = store.dead_letters_between(from, to).await?;
     Ok(s)
 }
 
 /// Accounts with at least `min_count` decided amounts in `[(1 - band) × threshold,
 /// threshold)` for one of the thresholds: the pattern of someone keeping under a limit.
 pub async fn near_thresholds(
-    pool: &PgPool,
+    store: &dyn WorkflowStore,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     thresholds: &[Threshold],
     band: f64,
     min_count: i64,
 ) -> Result<Vec<NearThreshold>, StepError> {
-    let sql = format!(
-        "SELECT d.account_id, count(*)::int8, min(t.amount)::float8, max(t.amount)::float8 FROM {DECIDED_ROWS} \
-         WHERE d.decided_at >= $1 AND d.decided_at < $2 AND t.amount >= $3::float8 AND t.amount < $4::float8 \
-         GROUP BY d.account_id HAVING count(*) >= $5 ORDER BY d.account_id"
-    );
     let mut out = Vec::new();
     for th in thresholds {
-        let rows: Vec<(String, i64, f64, f64)> = sqlx::query_as(&sql)
-            .bind(from)
-            .bind(to)
-            .bind(th.amount * (1.0 - band))
-            .bind(th.amount)
-            .bind(min_count)
-            .fetch_all(pool)
+        let rows = store
+            .accounts_in_band(from, to, th.amount * (1.0 - band), th.amount, min_count)
             .await?;
-        out.extend(
-            rows.into_iter().map(
-                |(account_id, count, min_amount, max_amount)| NearThreshold {
-                    account_id,
-                    threshold: th.name.clone(),
-                    threshold_amount: th.amount,
-                    count,
-                    min_amount,
-                    max_amount,
-                },
-            ),
-        );
+        out.extend(rows.into_iter().map(|r| NearThreshold {
+            account_id: r.account_id,
+            threshold: th.name.clone(),
+            threshold_amount: th.amount,
+            count: r.count,
+            min_amount: r.min_amount,
+            max_amount: r.max_amount,
+        }));
     }
     Ok(out)
 }

@@ -1,0 +1,144 @@
+//! The store's roles, one trait each. A backend implements every role; the pipeline asks for
+//! the [`Store`] that combines them, and code that needs one job asks for that role only
+//! (the lake exporter an [`ExportLedger`], `audit verify` an [`AuditLog`], the key commands a
+//! [`KeyStore`](super::KeyStore), the workflow worker a [`WorkflowStore`](super::WorkflowStore)).
+
+use super::{
+    ChainRow, CommitBatch, CommitOutcome, Counts, ExportRange, ExportRows, KeyStore, OutboxEntry,
+    RelayLease, SentTo, StoreError, VerifyReport,
+};
+use crate::crypto::WrappedKey;
+use std::collections::HashMap;
+use std::future::Future;
+
+/// What every backend is: its name, its schema and whether it answers.
+pub trait Database: Send + Sync + 'static {
+    fn kind(&self) -> &'static str;
+    /// Applies the embedded migrations; safe when several processes run it at once.
+    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Refuses a schema older (or newer) than this binary expects.
+    fn check_schema(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn ping(&self) -> impl Future<Output = bool> + Send;
+}
+
+/// The pipeline's write path: what a batch needs before it commits (offsets, detector state,
+/// data keys), the commit itself, and the counts that report on it.
+pub trait CommitStore: Send + Sync + 'static {
+    /// Whether a batch may be prepared while the previous one commits. A store with one
+    /// writer (SQLite) gains nothing from it: the next batch's data-key writes would only
+    /// queue behind the commit.
+    fn overlaps_commits(&self) -> bool {
+        false
+    }
+    /// Does the CPU-only part of committing `batch` now, on the caller's thread, so that it
+    /// overlaps the commit in flight instead of lengthening the next one.
+    fn encode_ahead(&self, _batch: &mut CommitBatch) {}
+    fn load_offsets(
+        &self,
+        source: &str,
+    ) -> impl Future<Output = Result<HashMap<i32, i64>, StoreError>> + Send;
+    fn load_detector_state(
+        &self,
+        accounts: &[String],
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    /// Stores each proposed key unless the account already has one; returns the key each
+    /// account actually has (so concurrent replicas agree on one key per account).
+    fn get_or_create_data_keys(
+        &self,
+        proposed: &[(String, WrappedKey)],
+    ) -> impl Future<Output = Result<Vec<(String, WrappedKey)>, StoreError>> + Send;
+    fn commit(
+        &self,
+        batch: &CommitBatch,
+    ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
+    fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
+}
+
+/// The lake export's ledger: which decision-log ranges are exported, pending or waiting.
+pub trait ExportLedger: Send + Sync + 'static {
+    /// The next decision-log range to export: a pending one left by a crash, else a new
+    /// range after the last exported one, recorded as pending. `None` when fewer than
+    /// `min_rows` are waiting (unless `flush`).
+    fn export_claim(
+        &self,
+        min_rows: i64,
+        max_rows: i64,
+        flush: bool,
+    ) -> impl Future<Output = Result<Option<ExportRange>, StoreError>> + Send;
+    fn export_rows(
+        &self,
+        range: ExportRange,
+    ) -> impl Future<Output = Result<ExportRows, StoreError>> + Send;
+    fn export_done(
+        &self,
+        range: ExportRange,
+        objects: &[String],
+        rows: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Decision-log rows committed but not exported yet.
+    fn export_backlog(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// When the oldest not-yet-exported decision was made (`None`: nothing waits). Read from
+    /// the store, so every replica reports the same age, across restarts too.
+    fn export_oldest_waiting(
+        &self,
+    ) -> impl Future<Output = Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>> + Send;
+}
+
+/// The transactional outbox, as the relay sees it.
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Outbox messages not yet acknowledged, oldest first.
+    fn outbox_pending(
+        &self,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
+    /// Records where each message is about to be sent (before sending), for the messages no
+    /// other relay has marked yet; returns their ids: only those may be sent.
+    fn outbox_mark_sent(
+        &self,
+        sent: &[(i64, SentTo)],
+    ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
+    /// Deletes the acknowledged messages and returns the others to "not sent".
+    fn outbox_settle(
+        &self,
+        delivered: &[i64],
+        not_delivered: &[i64],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn outbox_backlog(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// `None` while another replica relays.
+    fn relay_lease(&self) -> impl Future<Output = Result<Option<RelayLease>, StoreError>> + Send;
+}
+
+/// The hash-chained decision log, read back.
+pub trait AuditLog: Send + Sync + 'static {
+    /// The decision log in chain order, from `after_seq`, at most `limit` rows.
+    fn chain_rows(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<ChainRow>, StoreError>> + Send;
+    fn chain_head(&self) -> impl Future<Output = Result<(i64, String), StoreError>> + Send;
+}
+
+/// Every role the pipeline uses, for code that runs the whole pipeline on one backend.
+pub trait Store: Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore {}
+
+impl<T> Store for T where
+    T: Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore
+{
+}
+
+/// Walks the whole decision log in pages and checks the hash chain.
+pub async fn audit_verify<S: AuditLog>(store: &S) -> Result<VerifyReport, StoreError> {
+    let head = store.chain_head().await?;
+    let mut state = super::chain::Verifier::default();
+    let mut after = 0;
+    loop {
+        let rows = store.chain_rows(after, 10_000).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        if let Some(report) = state.feed(&rows) {
+            return Ok(report);
+        }
+    }
+    Ok(state.finish(head))
+}

@@ -1,0 +1,104 @@
+//! The embedded store on SQLite, one file per role. One file, WAL mode.
+//! `synchronous=NORMAL` keeps every commit across a process crash (the WAL is written before
+//! commit returns); only an OS crash or power loss can drop the newest commits, and the
+//! source offsets roll back with them.
+
+mod audit;
+mod commit;
+mod export;
+mod keys;
+mod outbox;
+
+use super::sql::{self, Dialect};
+use super::{Database, StoreError};
+use chrono::Utc;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::time::Duration;
+
+/// Rows per multi-row statement: 26 columns × 1000 stays under SQLite's 32,766 variables.
+const CHUNK: usize = 1000;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The shared statements in SQLite's dialect.
+fn stmts() -> &'static sql::Statements {
+    Dialect::Sqlite.sql()
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn expected_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Timestamps are stored as RFC 3339 text ([`crate::store::format_ts`]).
+fn parse_ts(s: &str) -> Result<chrono::DateTime<Utc>, sqlx::Error> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+impl Database for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn check_schema(&self) -> Result<(), StoreError> {
+        let exists: Option<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='_sqlx_migrations'",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let found: i64 = match exists {
+            None => 0,
+            Some(_) => {
+                sqlx::query_scalar(sql::SCHEMA_VERSION)
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
+        StoreError::check_version(found, expected_version())
+    }
+
+    async fn ping(&self) -> bool {
+        sqlx::query(sql::SELECT_ONE)
+            .execute(&self.pool)
+            .await
+            .is_ok()
+    }
+}
