@@ -413,6 +413,16 @@ impl Config {
     }
 }
 
+/// libpq's `sslmode` values, as `DB_SSLMODE` accepts them.
+const SSL_MODES: &[&str] = &[
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
 fn database(
     get: &impl Fn(&str) -> Option<String>,
     data_dir: &std::path::Path,
@@ -463,7 +473,31 @@ fn database(
             Some(pw) => format!("{}:{}", enc(&user), enc(&pw)),
             None => enc(&user),
         };
-        let url = format!("postgres://{auth}@{host}:{port}/{}", enc(&name));
+        // The DB_* path is what the manifests use against RDS: verify the server by default
+        // (libpq's own default, `prefer`, accepts any certificate and even plaintext).
+        let sslmode = match get("DB_SSLMODE") {
+            None => "verify-full".to_owned(),
+            Some(m) => {
+                let m = m.trim().to_ascii_lowercase();
+                if !SSL_MODES.contains(&m.as_str()) {
+                    return Err(bad("DB_SSLMODE", SSL_MODES.join(", ")));
+                }
+                m
+            }
+        };
+        let mut url = format!(
+            "postgres://{auth}@{host}:{port}/{}?sslmode={sslmode}",
+            enc(&name)
+        );
+        if let Some(ca) = get("DB_SSLROOTCERT") {
+            // Checked here so that a missing bundle is a configuration error naming the
+            // variable, not a TLS failure on every connection attempt.
+            if !std::path::Path::new(&ca).is_file() {
+                return Err(bad("DB_SSLROOTCERT", "the path of a PEM CA bundle file"));
+            }
+            url.push_str("&sslrootcert=");
+            url.push_str(&enc(&ca));
+        }
         return Ok(DatabaseConfig::Postgres {
             url: Secret::new(url),
         });
@@ -668,10 +702,47 @@ mod tests {
         match c.database {
             DatabaseConfig::Postgres { url } => assert_eq!(
                 url.expose(),
-                "postgres://pipeline_user:p%40ss%3Aw%2Frd@db:5432/agentic_pfm"
+                "postgres://pipeline_user:p%40ss%3Aw%2Frd@db:5432/agentic_pfm?sslmode=verify-full"
             ),
             other => panic!("expected postgres, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn db_parts_carry_the_tls_settings() {
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let base = [
+            ("DB_HOST", "db"),
+            ("DB_NAME", "n"),
+            ("DB_USER", "u"),
+            ("ENCRYPTION_KEY", key),
+        ];
+        let url = |extra: &[(&str, &str)]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(extra);
+            match cfg(&all).map(|c| c.database) {
+                Ok(DatabaseConfig::Postgres { url }) => Ok(url.expose().clone()),
+                Ok(other) => panic!("expected postgres, got {other:?}"),
+                Err(e) => Err(e),
+            }
+        };
+        assert!(url(&[("DB_SSLMODE", "Require")])
+            .expect("ok")
+            .ends_with("?sslmode=require"));
+        let err = url(&[("DB_SSLMODE", "verify")]).expect_err("bad mode");
+        assert_eq!(err.variable, "DB_SSLMODE");
+        assert!(err.to_string().contains("verify-full"), "{err}");
+        let err = url(&[("DB_SSLROOTCERT", "/definitely/not/here.pem")]).expect_err("no file");
+        assert_eq!(err.variable, "DB_SSLROOTCERT");
+        let dir = std::env::temp_dir();
+        let ca = dir.join(format!("pfm-config-ca-{}.pem", std::process::id()));
+        std::fs::write(&ca, "not checked here").expect("write");
+        let got = url(&[("DB_SSLROOTCERT", ca.to_str().expect("utf-8"))]).expect("ok");
+        let _ = std::fs::remove_file(&ca);
+        assert!(
+            got.contains("?sslmode=verify-full&sslrootcert=%2F"),
+            "path is percent-encoded after the mode: {got}"
+        );
     }
 
     #[test]
