@@ -273,8 +273,22 @@ impl Config {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
+    /// For the commands that never encrypt or decrypt (`migrate`, `healthcheck`):
+    /// `ENCRYPTION_KEY` may be absent, so the pre-deploy Job need not receive the key
+    /// (least privilege). A key that is set is still validated.
+    pub fn from_env_key_optional() -> Result<Self, ConfigError> {
+        Self::from_lookup_with(|k| std::env::var(k).ok(), false)
+    }
+
     /// `lookup` returns the raw value of a variable; empty strings count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_lookup_with(lookup, true)
+    }
+
+    fn from_lookup_with(
+        lookup: impl Fn(&str) -> Option<String>,
+        key_required: bool,
+    ) -> Result<Self, ConfigError> {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
         let database = database(&get, &data_dir)?;
@@ -353,7 +367,7 @@ impl Config {
             }
         }
         let encryption_key = match lookup("ENCRYPTION_KEY").filter(|v| !v.trim().is_empty()) {
-            None if database.is_embedded() => None,
+            None if database.is_embedded() || !key_required => None,
             None => {
                 return Err(bad(
                     "ENCRYPTION_KEY",
@@ -684,6 +698,17 @@ mod tests {
         let c = cfg(&[("DATABASE_URL", url), ("ENCRYPTION_KEY", key)]).expect("ok");
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2") && !shown.contains(key));
+        // migrate/healthcheck: the key may be absent, but a bad one is still refused.
+        let lookup = |k: &str| (k == "DATABASE_URL").then(|| url.to_owned());
+        let c = Config::from_lookup_with(lookup, false).expect("no key needed");
+        assert!(c.encryption_key.is_none());
+        let bad_key = |k: &str| match k {
+            "DATABASE_URL" => Some(url.to_owned()),
+            "ENCRYPTION_KEY" => Some("c2hvcnQ=".to_owned()),
+            _ => None,
+        };
+        let err = Config::from_lookup_with(bad_key, false).expect_err("bad key");
+        assert_eq!(err.variable, "ENCRYPTION_KEY");
     }
 
     #[test]

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+// A fixed test key: the test never encrypts anything with it. pragma: allowlist secret
+const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // pragma: allowlist secret
 
 fn is_root() -> bool {
     Command::new("id")
@@ -52,10 +53,13 @@ fn run(cmd: &mut Command, what: &str) {
     );
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
+/// `args` is split at whitespace (none of them contains any).
+fn openssl(dir: &Path, args: &str) {
     run(
-        Command::new("openssl").current_dir(dir).args(args),
-        &format!("openssl {}", args.join(" ")),
+        Command::new("openssl")
+            .current_dir(dir)
+            .args(args.split_whitespace()),
+        &format!("openssl {args}"),
     );
 }
 
@@ -72,10 +76,8 @@ fn chown_postgres(path: &Path) {
 fn make_certificates(dir: &Path) {
     openssl(
         dir,
-        &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            "/CN=agentic-pfm test CA", "-keyout", "ca.key", "-out", "ca.pem",
-        ],
+        "req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=agentic-pfm-test-CA \
+         -keyout ca.key -out ca.pem",
     );
     std::fs::write(
         dir.join("server.ext"),
@@ -85,17 +87,12 @@ fn make_certificates(dir: &Path) {
     .expect("write extensions");
     openssl(
         dir,
-        &[
-            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout",
-            "server.key", "-out", "server.csr",
-        ],
+        "req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr",
     );
     openssl(
         dir,
-        &[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.pem",
-        ],
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+         -extfile server.ext -out server.pem",
     );
     // PostgreSQL requires the key to be private to its owner.
     let key = dir.join("server.key");
