@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Offline checks of the deployment stack (issue 6), with the real tools:
 #   kustomize render -> Kubernetes 1.30 schema validation -> manifest invariants, checkov,
-#   hadolint, yamllint, terraform fmt + validate, promtool, Grafana dashboard, detect-secrets
+#   hadolint, yamllint, terraform fmt + validate, promtool, amtool, Grafana dashboard, the
+#   issue-18 checks (rollout, image pin, Terraform structure, docs, release workflow with
+#   actionlint), detect-secrets
 #   (plus a planted-credential canary) and, when a release binary exists, the runtime image's
 #   dynamic dependencies in an empty root.
 # Prints one PASS/FAIL/SKIP line per check and exits non-zero if any check fails.

@@ -780,6 +780,9 @@ def cmd_docs() -> None:
 
 
 def cmd_release_workflow(path: str) -> None:
+    if not Path(path).is_file():
+        err(f"{path}: no release workflow")
+        return
     wf = yaml.safe_load(Path(path).read_text())
     on = wf.get(True, wf.get("on")) or {}
     if "push" not in on or "tags" not in (on.get("push") or {}):
