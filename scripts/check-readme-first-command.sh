@@ -39,7 +39,7 @@ trap 'rm -rf "$WORK"' EXIT
 git clone --quiet "$ROOT" "$WORK/repo"
 echo "README first command (in a clean clone of $(git -C "$WORK/repo" rev-parse --short HEAD)):"
 echo "  $cmd"
-echo "CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-<unset: the clone's own target/>}"
+echo "CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-unset, so the clone builds into its own target/}"
 
 start=$SECONDS
 status=0
