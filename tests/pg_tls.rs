@@ -177,7 +177,10 @@ fn url(port: u16, host: &str, extra: &[(&str, &str)]) -> String {
 async fn refused(url: &str) -> String {
     match PgStore::connect(url, 1).await {
         Ok(_) => panic!("connected although the server must not be trusted: {url}"),
-        Err(e) => e.to_string(),
+        Err(e) => {
+            eprintln!("refused as expected: {e}");
+            e.to_string()
+        }
     }
 }
 
