@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Offline checks of the deployment stack (issue 6), with the real tools:
 #   kustomize render -> Kubernetes 1.30 schema validation -> manifest invariants, checkov,
-#   hadolint, yamllint, terraform fmt + validate, promtool, Grafana dashboard, detect-secrets
+#   hadolint, yamllint, terraform fmt + validate, promtool, amtool, Grafana dashboard, the
+#   issue-18 checks (rollout, image pin, Terraform structure, docs, release workflow with
+#   actionlint), detect-secrets
 #   (plus a planted-credential canary) and, when a release binary exists, the runtime image's
 #   dynamic dependencies in an empty root.
 # Prints one PASS/FAIL/SKIP line per check and exits non-zero if any check fails.
@@ -22,6 +24,7 @@ VENV="$ROOT/.venv-deploy/bin"
 CHECKOV="$ROOT/.venv-checkov/bin/checkov"
 PY="$VENV/python"
 PROMTOOL="${PROMTOOL:-/usr/bin/promtool}"
+AMTOOL="${AMTOOL:-/usr/bin/amtool}"
 K8S_VERSION="1.30.0"
 TF_PLUGIN_DIR="${TF_PLUGIN_DIR:-/opt/tf-plugins}"
 # Every kustomization that is applied somewhere; each is rendered and checked.
@@ -86,7 +89,7 @@ skip() {
 tools_present() {
   local missing=0 t
   for t in "$VENV/kubernetes-validate" "$VENV/yamllint" "$VENV/hadolint" "$VENV/detect-secrets-hook" \
-    "$CHECKOV" "$PROMTOOL"; do
+    "$VENV/actionlint" "$CHECKOV" "$PROMTOOL" "$AMTOOL"; do
     [ -x "$t" ] || { echo "missing $t (run scripts/install-deploy-tools.sh)"; missing=1; }
   done
   for t in kubectl terraform git; do
@@ -135,6 +138,13 @@ k8s_schema() {
 check k8s-schema-1.30 k8s_schema
 check k8s-custom-resources "$PY" deploy/tools/check_manifests.py crds "$RENDER"/crd/*.yaml
 check k8s-invariants "$PY" deploy/tools/check_manifests.py invariants "$RENDER"
+# Issue 18: every workload's image from the overlay's ECR registry by digest, egress/ingress
+# CIDRs inside the environment's VPC (tfvars), grace >= preStop + SHUTDOWN_TIMEOUT + margin,
+# Jobs without ENCRYPTION_KEY, workers without the pipeline's IRSA role, DB TLS verify-full.
+check k8s-rollout "$PY" deploy/tools/check_manifests.py rollout "$RENDER"
+# The documented release step (kustomize edit set image pipeline=REPO@DIGEST) in a scratch
+# copy of each overlay: the digest must reach every pipeline container of the render.
+check k8s-image-pin "$PY" deploy/tools/check_manifests.py image-pin staging production production-opa production-keda
 
 # ------------------------------------------------------------------ checkov
 # Kubernetes: the rendered overlays (what is applied), not the raw component patches, which
@@ -147,7 +157,7 @@ check checkov-terraform-docker "$CHECKOV" -d deploy --skip-path deploy/k8s --ski
 
 # ------------------------------------------------------------------ linters
 check hadolint "$VENV/hadolint" deploy/docker/Dockerfile
-check yamllint "$VENV/yamllint" -s -c deploy/.yamllint deploy .pre-commit-config.yaml
+check yamllint "$VENV/yamllint" -s -c deploy/.yamllint deploy .pre-commit-config.yaml .github
 
 # ------------------------------------------------------------------ Terraform
 check terraform-fmt terraform fmt -check -recursive -diff deploy/terraform
@@ -165,6 +175,10 @@ terraform_validate() {
 for root in "${TF_VALIDATE_ROOTS[@]}"; do
   check "terraform-validate-$root" terraform_validate "$root"
 done
+# Issue 18: Grafana's and Alertmanager's Secrets exist before kube-prometheus-stack, KEDA and
+# prometheus-adapter do not both serve external metrics, RDS pins no minor, a node autoscaler
+# with IRSA and enough max nodes for the HPA maximum, version floors, the Compliance tag.
+check terraform-structure "$PY" deploy/tools/check_manifests.py terraform
 
 # ------------------------------------------------------------------ Prometheus / Grafana
 check promtool-check-rules "$PROMTOOL" check rules deploy/prometheus/alerts.yml
@@ -172,9 +186,33 @@ check promtool-test-rules "$PROMTOOL" test rules deploy/prometheus/alerts_test.y
 # Debian's promtool is built without Kubernetes discovery, so the cluster scrape config is
 # checked structurally; the local-stack config is checked by promtool itself.
 check promtool-check-config "$PROMTOOL" check config deploy/prometheus/prometheus-compose.yml
+# Alertmanager routing: valid, and a critical pipeline alert pages and reaches Slack.
+alertmanager_routes() {
+  "$AMTOOL" check-config deploy/prometheus/alertmanager.yml || return 1
+  local got
+  got="$("$AMTOOL" config routes test --config.file=deploy/prometheus/alertmanager.yml \
+    service=agentic-pfm severity=critical alertname=PipelineDown 2>/dev/null)"
+  echo "critical PipelineDown -> $got"
+  [ "$got" = "agentic-pfm-pager,platform-slack" ] || { echo "expected agentic-pfm-pager,platform-slack"; return 1; }
+  got="$("$AMTOOL" config routes test --config.file=deploy/prometheus/alertmanager.yml \
+    service=agentic-pfm severity=warning alertname=PipelineWorkersDown 2>/dev/null)"
+  echo "warning PipelineWorkersDown -> $got"
+  [ "$got" = "platform-slack" ] || { echo "expected platform-slack"; return 1; }
+}
+check alertmanager-routing alertmanager_routes
 check prometheus-scrape-job "$PY" deploy/tools/check_manifests.py prometheus-config deploy/prometheus/prometheus.yml
 check alert-runbook "$PY" deploy/tools/check_manifests.py runbook deploy/prometheus/alerts.yml docs/runbook.md
 check grafana-dashboard "$PY" deploy/tools/check_manifests.py dashboard deploy/grafana/dashboards/agentic-pfm-pipeline.json
+
+# ------------------------------------------------------------------ docs, release, README
+check docs-agree-with-code "$PY" deploy/tools/check_manifests.py docs
+release_workflow() {
+  "$VENV/actionlint" -no-color .github/workflows/release.yml || return 1
+  "$PY" deploy/tools/check_manifests.py release-workflow .github/workflows/release.yml
+}
+check release-workflow release_workflow
+# The README's first command is marked for CI (which runs it in a clean clone: .ci/run).
+check readme-first-command bash scripts/check-readme-first-command.sh --print
 
 # ------------------------------------------------------------------ secrets
 detect_secrets_repo() {

@@ -273,8 +273,22 @@ impl Config {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
+    /// For the commands that never encrypt or decrypt (`migrate`, `healthcheck`):
+    /// `ENCRYPTION_KEY` may be absent, so the pre-deploy Job need not receive the key
+    /// (least privilege). A key that is set is still validated.
+    pub fn from_env_key_optional() -> Result<Self, ConfigError> {
+        Self::from_lookup_with(|k| std::env::var(k).ok(), false)
+    }
+
     /// `lookup` returns the raw value of a variable; empty strings count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_lookup_with(lookup, true)
+    }
+
+    fn from_lookup_with(
+        lookup: impl Fn(&str) -> Option<String>,
+        key_required: bool,
+    ) -> Result<Self, ConfigError> {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
         let database = database(&get, &data_dir)?;
@@ -353,7 +367,7 @@ impl Config {
             }
         }
         let encryption_key = match lookup("ENCRYPTION_KEY").filter(|v| !v.trim().is_empty()) {
-            None if database.is_embedded() => None,
+            None if database.is_embedded() || !key_required => None,
             None => {
                 return Err(bad(
                     "ENCRYPTION_KEY",
@@ -413,6 +427,16 @@ impl Config {
     }
 }
 
+/// libpq's `sslmode` values, as `DB_SSLMODE` accepts them.
+const SSL_MODES: &[&str] = &[
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
 fn database(
     get: &impl Fn(&str) -> Option<String>,
     data_dir: &std::path::Path,
@@ -463,7 +487,31 @@ fn database(
             Some(pw) => format!("{}:{}", enc(&user), enc(&pw)),
             None => enc(&user),
         };
-        let url = format!("postgres://{auth}@{host}:{port}/{}", enc(&name));
+        // The DB_* path is what the manifests use against RDS: verify the server by default
+        // (libpq's own default, `prefer`, accepts any certificate and even plaintext).
+        let sslmode = match get("DB_SSLMODE") {
+            None => "verify-full".to_owned(),
+            Some(m) => {
+                let m = m.trim().to_ascii_lowercase();
+                if !SSL_MODES.contains(&m.as_str()) {
+                    return Err(bad("DB_SSLMODE", SSL_MODES.join(", ")));
+                }
+                m
+            }
+        };
+        let mut url = format!(
+            "postgres://{auth}@{host}:{port}/{}?sslmode={sslmode}",
+            enc(&name)
+        );
+        if let Some(ca) = get("DB_SSLROOTCERT") {
+            // Checked here so that a missing bundle is a configuration error naming the
+            // variable, not a TLS failure on every connection attempt.
+            if !std::path::Path::new(&ca).is_file() {
+                return Err(bad("DB_SSLROOTCERT", "the path of a PEM CA bundle file"));
+            }
+            url.push_str("&sslrootcert=");
+            url.push_str(&enc(&ca));
+        }
         return Ok(DatabaseConfig::Postgres {
             url: Secret::new(url),
         });
@@ -650,6 +698,17 @@ mod tests {
         let c = cfg(&[("DATABASE_URL", url), ("ENCRYPTION_KEY", key)]).expect("ok");
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2") && !shown.contains(key));
+        // migrate/healthcheck: the key may be absent, but a bad one is still refused.
+        let lookup = |k: &str| (k == "DATABASE_URL").then(|| url.to_owned());
+        let c = Config::from_lookup_with(lookup, false).expect("no key needed");
+        assert!(c.encryption_key.is_none());
+        let bad_key = |k: &str| match k {
+            "DATABASE_URL" => Some(url.to_owned()),
+            "ENCRYPTION_KEY" => Some("c2hvcnQ=".to_owned()),
+            _ => None,
+        };
+        let err = Config::from_lookup_with(bad_key, false).expect_err("bad key");
+        assert_eq!(err.variable, "ENCRYPTION_KEY");
     }
 
     #[test]
@@ -668,10 +727,47 @@ mod tests {
         match c.database {
             DatabaseConfig::Postgres { url } => assert_eq!(
                 url.expose(),
-                "postgres://pipeline_user:p%40ss%3Aw%2Frd@db:5432/agentic_pfm"
+                "postgres://pipeline_user:p%40ss%3Aw%2Frd@db:5432/agentic_pfm?sslmode=verify-full"
             ),
             other => panic!("expected postgres, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn db_parts_carry_the_tls_settings() {
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let base = [
+            ("DB_HOST", "db"),
+            ("DB_NAME", "n"),
+            ("DB_USER", "u"),
+            ("ENCRYPTION_KEY", key),
+        ];
+        let url = |extra: &[(&str, &str)]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(extra);
+            match cfg(&all).map(|c| c.database) {
+                Ok(DatabaseConfig::Postgres { url }) => Ok(url.expose().clone()),
+                Ok(other) => panic!("expected postgres, got {other:?}"),
+                Err(e) => Err(e),
+            }
+        };
+        assert!(url(&[("DB_SSLMODE", "Require")])
+            .expect("ok")
+            .ends_with("?sslmode=require"));
+        let err = url(&[("DB_SSLMODE", "verify")]).expect_err("bad mode");
+        assert_eq!(err.variable, "DB_SSLMODE");
+        assert!(err.to_string().contains("verify-full"), "{err}");
+        let err = url(&[("DB_SSLROOTCERT", "/definitely/not/here.pem")]).expect_err("no file");
+        assert_eq!(err.variable, "DB_SSLROOTCERT");
+        let dir = std::env::temp_dir();
+        let ca = dir.join(format!("pfm-config-ca-{}.pem", std::process::id()));
+        std::fs::write(&ca, "not checked here").expect("write");
+        let got = url(&[("DB_SSLROOTCERT", ca.to_str().expect("utf-8"))]).expect("ok");
+        let _ = std::fs::remove_file(&ca);
+        assert!(
+            got.contains("?sslmode=verify-full&sslrootcert=%2F"),
+            "path is percent-encoded after the mode: {got}"
+        );
     }
 
     #[test]

@@ -94,7 +94,14 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let cfg = match Config::from_env() {
+    // migrate and healthcheck never touch encrypted data: the pre-deploy Job runs without
+    // ENCRYPTION_KEY (least privilege, issue 18).
+    let loaded = if matches!(cli.command, Command::Migrate | Command::Healthcheck) {
+        Config::from_env_key_optional()
+    } else {
+        Config::from_env()
+    };
+    let cfg = match loaded {
         Ok(c) => c,
         Err(e) => return config_error(e),
     };

@@ -9,13 +9,25 @@ Sub-commands (each exits non-zero with a message per problem):
   dashboard FILE                    Grafana dashboard JSON sanity
   prometheus-config FILE            the scrape job mirrors the pod annotations
   runbook ALERTS RUNBOOK            every alert has a runbook entry and a matching runbook_url
+  rollout RENDER_DIR                issue 18: images (registry, repository, digests), egress
+                                    CIDRs vs the VPC, grace periods, least privilege, DB TLS
+  image-pin OVERLAY...              pins a digest the documented way (kustomize edit set image)
+                                    in a scratch copy of each overlay and checks the render
+  terraform                         issue 18: secret ordering, KEDA/adapter, RDS drift, node
+                                    autoscaler + capacity, version floors, tags
+  docs                              issue 18: docs that must agree with the code
+  release-workflow FILE             the release workflow's structure
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -145,7 +157,9 @@ def check_render(name: str, docs: list[dict]) -> None:
     for d in docs:
         if d.get("kind") != "Namespace" and d.get("metadata", {}).get("namespace") != "agentic-pfm":
             w(f"{d['kind']}/{d['metadata']['name']} is not in namespace agentic-pfm")
-        text = json.dumps(d)
+        # The base's all-zero image digest is the documented "not released yet" value that the
+        # release step replaces (docs/deploy.md, step 4); every other placeholder is a mistake.
+        text = json.dumps(d).replace("@sha256:" + "0" * 64, "@sha256:UNRELEASED")
         if name.startswith("overlays") and ("-ENV-" in text or "/ENV/" in text or "000000000000" in text):
             w(f"{d['kind']}/{d['metadata']['name']} still has a base placeholder (ENV / 000000000000)")
     deps = find(docs, "Deployment", "pipeline")
@@ -300,7 +314,7 @@ def check_dockerfile() -> None:
     stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", text, re.M | re.I)
     if len(stages) < 3:
         err("Dockerfile: expected a multi-stage build")
-    runtime_image = stages[-1][0]
+    runtime_image = stages[-1][0].split("@")[0]
     if "distroless" not in runtime_image or not runtime_image.endswith(":nonroot"):
         err(f"Dockerfile: runtime base must be distroless :nonroot, got {runtime_image}")
     for needed in ("cargo chef cook", "cargo chef prepare", "COPY policies/ /app/policies/", "COPY schema/ /app/schema/",
@@ -397,6 +411,425 @@ def cmd_runbook(alerts_path: str, runbook_path: str) -> None:
     print(f"runbook: {len(rules)} alerts, all documented" if not errors else "runbook: mismatches")
 
 
+# ----------------------------------------------------------------------------- issue 18
+OVERLAY_ENV = {"staging": "staging", "production": "production", "production-opa": "production",
+               "production-keda": "production"}
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+# Seconds the kubelet must leave after preStop + SHUTDOWN_TIMEOUT (process exit, log flush).
+GRACE_MARGIN = 10
+
+
+def tfvars(path: Path) -> dict[str, str]:
+    """Top-level `key = value` pairs of a .tfvars file (strings and numbers only)."""
+    out = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r'^\s*(\w+)\s*=\s*"?([^"#]*?)"?\s*(#.*)?$', line)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def hcl_block(text: str, header: str) -> str:
+    """The body of the first block whose header matches the regex `header` ('' if none)."""
+    m = re.search(header + r"\s*\{", text)
+    if not m:
+        return ""
+    depth, i = 0, m.end() - 1
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i + 1:j]
+    return text[i + 1:]
+
+
+def tf_default(text: str, var: str) -> str | None:
+    m = re.search(r'default\s*=\s*"?([^"\n]*)"?', hcl_block(text, rf'variable\s+"{var}"'))
+    return m.group(1) if m else None
+
+
+def pod_templates(docs):
+    for d in docs:
+        if d.get("kind") in ("Deployment", "Job", "StatefulSet", "DaemonSet"):
+            yield d, d["spec"]["template"]["spec"]
+
+
+def all_containers(pod):
+    return list(pod.get("initContainers", [])) + list(pod.get("containers", []))
+
+
+def overlay_registry(overlay: str) -> str:
+    k = yaml.safe_load((ROOT / "deploy/k8s/overlays" / overlay / "kustomization.yaml").read_text())
+    for i in k.get("images") or []:
+        if i["name"] == "pipeline":
+            return i.get("newName", "")
+    # An overlay built on another overlay (production-opa, production-keda) inherits its image.
+    for r in k.get("resources", []):
+        if r.startswith("../") and (ROOT / "deploy/k8s/overlays" / r[3:] / "kustomization.yaml").exists():
+            return overlay_registry(r[3:])
+    return ""
+
+
+def is_pipeline_container(c) -> bool:
+    return c["name"] in ("pipeline", "migrate") or "agentic-pfm/pipeline" in c.get("image", "")
+
+
+def check_rollout_overlay(overlay: str, docs: list[dict]) -> None:
+    w = lambda m: err(f"overlays/{overlay}: {m}")  # noqa: E731
+    repo = overlay_registry(overlay)
+    if not repo or "/" not in repo:
+        w("no `images: - name: pipeline newName: REGISTRY/REPOSITORY` entry")
+        return
+    registry = repo.split("/")[0]
+    if not re.fullmatch(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com", registry):
+        w(f"pipeline image registry {registry} is not an ECR registry")
+    # Item 2: every container of every workload comes from the overlay's registry, by digest;
+    # the pipeline's containers from the overlay's repository.
+    for d, pod in pod_templates(docs):
+        for c in all_containers(pod):
+            img = c.get("image", "")
+            where = f"{d['kind']}/{d['metadata']['name']} container {c['name']}"
+            if not DIGEST.search(img):
+                w(f"{where}: image {img} is not pinned by digest")
+            if is_pipeline_container(c):
+                if img.split("@")[0] != repo:
+                    w(f"{where}: image {img} is not the overlay's repository {repo}")
+            elif not img.startswith(registry + "/agentic-pfm/mirror/"):
+                w(f"{where}: image {img} is not in the overlay's registry ({registry}/agentic-pfm/mirror/...)")
+    # Item 3: CIDRs against the environment's VPC.
+    env = OVERLAY_ENV.get(overlay)
+    vpc = tfvars(ROOT / f"deploy/terraform/aws/environments/{env}.tfvars").get("vpc_cidr")
+    if not vpc:
+        w(f"no vpc_cidr in environments/{env}.tfvars")
+        return
+    net = ipaddress.ip_network(vpc)
+    for d in find(docs, "NetworkPolicy"):
+        for direction, peer_key in (("egress", "to"), ("ingress", "from")):
+            for rule in d["spec"].get(direction, []):
+                ports = {p.get("port") for p in rule.get("ports", [])}
+                for peer in rule.get(peer_key, []):
+                    cidr = peer.get("ipBlock", {}).get("cidr")
+                    if not cidr:
+                        continue
+                    # The one deliberate exception: HTTPS to AWS service addresses (S3, STS),
+                    # which are no stable CIDR list.
+                    if cidr == "0.0.0.0/0" and direction == "egress" and ports == {443}:
+                        continue
+                    if not ipaddress.ip_network(cidr).subnet_of(net):
+                        w(f"NetworkPolicy/{d['metadata']['name']} {direction} {cidr} is outside the VPC {vpc} (environments/{env}.tfvars)")
+    # Item 11: the DB_* path verifies RDS with a CA bundle the pod has.
+    cm = find(docs, "ConfigMap", "pipeline-config")
+    data = cm[0]["data"] if cm else {}
+    if data.get("DB_HOST"):
+        if data.get("DB_SSLMODE") != "verify-full":
+            w(f"DB_SSLMODE must be verify-full with DB_HOST, got {data.get('DB_SSLMODE')!r}")
+        ca = data.get("DB_SSLROOTCERT", "")
+        shipped = re.findall(r"^COPY\s.*\s(\S+)\s*$", (ROOT / "deploy/docker/Dockerfile").read_text(), re.M)
+        for d, pod in pod_templates(docs):
+            for c in pod.get("containers", []):
+                if not is_pipeline_container(c):
+                    continue
+                mounts = [m["mountPath"] for m in c.get("volumeMounts", [])]
+                if not ca or not (ca in shipped or any(ca.startswith(m.rstrip("/") + "/") for m in mounts)):
+                    w(f"{d['kind']}/{d['metadata']['name']}: DB_SSLROOTCERT {ca!r} is neither shipped in the image nor mounted")
+
+
+def check_rollout_common(name: str, docs: list[dict]) -> None:
+    w = lambda m: err(f"{name}: {m}")  # noqa: E731
+    cm = find(docs, "ConfigMap", "pipeline-config")
+    shutdown = parse_duration(cm[0]["data"].get("SHUTDOWN_TIMEOUT", "20s")) if cm else 20
+    for d, pod in pod_templates(docs):
+        where = f"{d['kind']}/{d['metadata']['name']}"
+        # Grace >= preStop + SHUTDOWN_TIMEOUT (one shared shutdown deadline) + margin.
+        pre = max([c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+                   for c in all_containers(pod)] or [0])
+        grace = pod.get("terminationGracePeriodSeconds", 30)
+        need = pre + shutdown + GRACE_MARGIN
+        if grace < need:
+            w(f"{where}: terminationGracePeriodSeconds {grace} < preStop {pre}s + SHUTDOWN_TIMEOUT {shutdown:g}s + margin {GRACE_MARGIN}s = {need:g}s")
+        # Item 5: the Jobs get no ENCRYPTION_KEY.
+        if d["kind"] == "Job":
+            for c in all_containers(pod):
+                if any((e.get("secretRef") or {}).get("name") == "pipeline-secrets" for e in c.get("envFrom", [])):
+                    w(f"{where}: projects the whole pipeline-secrets (ENCRYPTION_KEY included); use secretKeyRef for what it needs")
+                for e in c.get("env", []):
+                    ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
+                    if e["name"] == "ENCRYPTION_KEY" or ref.get("key", "").startswith("ENCRYPTION_KEY"):
+                        w(f"{where}: receives ENCRYPTION_KEY")
+    # Item 5: the workers have their own identity, without the pipeline's S3 role.
+    workers = find(docs, "Deployment", "pipeline-worker")
+    if workers:
+        sa_name = workers[0]["spec"]["template"]["spec"].get("serviceAccountName", "default")
+        if sa_name == "pipeline":
+            w("Deployment/pipeline-worker uses the pipeline's ServiceAccount (and its S3 IRSA role)")
+        sa = find(docs, "ServiceAccount", sa_name)
+        pipe = find(docs, "ServiceAccount", "pipeline")
+        role = sa[0]["metadata"].get("annotations", {}).get("eks.amazonaws.com/role-arn") if sa else None
+        if role and pipe and role == pipe[0]["metadata"].get("annotations", {}).get("eks.amazonaws.com/role-arn"):
+            w(f"ServiceAccount/{sa_name} carries the pipeline's IRSA role")
+
+
+def cmd_rollout(render_dir: str) -> None:
+    d = Path(render_dir)
+    for p in sorted(d.glob("*.yaml")):
+        name = p.stem.replace("_", "/")
+        if name == "secrets":
+            continue
+        docs = load_all(p)
+        check_rollout_common(name, docs)
+        if name.startswith("overlays/"):
+            check_rollout_overlay(name.split("/", 1)[1], docs)
+    # Item 5: base images of the Dockerfile pinned by digest.
+    text = (ROOT / "deploy/docker/Dockerfile").read_text()
+    stages = set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", text, re.M | re.I))
+    for img in re.findall(r"^FROM\s+(\S+)", text, re.M | re.I):
+        if img not in stages and "@sha256:" not in img:
+            err(f"Dockerfile: base image {img} is not pinned by digest")
+    if not errors:
+        print("rollout: images, CIDRs, grace periods, least privilege and DB TLS hold in every render")
+
+
+def kustomize_set_image(overlay_dir: Path, spec: str) -> str:
+    """`kustomize edit set image NAME=NEWNAME@DIGEST`, the documented step. Uses the kustomize
+    binary when it is installed; otherwise makes the same edit to the `images` list (set
+    newName and digest on the entry of that name, drop newTag; add the entry if missing)."""
+    exe = shutil.which("kustomize")
+    if exe:
+        subprocess.run([exe, "edit", "set", "image", spec], cwd=overlay_dir, check=True)
+        return "kustomize edit set image"
+    name, ref = spec.split("=", 1)
+    new_name, digest = ref.split("@", 1)
+    path = overlay_dir / "kustomization.yaml"
+    k = yaml.safe_load(path.read_text())
+    images = k.setdefault("images", [])
+    entry = next((i for i in images if i.get("name") == name), None)
+    if entry is None:
+        entry = {"name": name}
+        images.append(entry)
+    entry["newName"] = new_name
+    entry["digest"] = digest
+    entry.pop("newTag", None)
+    path.write_text(yaml.safe_dump(k, sort_keys=False))
+    return "the same edit as kustomize edit set image (no kustomize binary here)"
+
+
+def cmd_image_pin(overlays: list[str]) -> None:
+    digest = "sha256:" + "ab12" * 16
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "k8s"
+        shutil.copytree(ROOT / "deploy/k8s", tree)
+        for overlay in overlays:
+            repo = overlay_registry(overlay)
+            how = kustomize_set_image(tree / "overlays" / overlay, f"pipeline={repo}@{digest}")
+            out = subprocess.run(["kubectl", "kustomize", str(tree / "overlays" / overlay)],
+                                 capture_output=True, text=True)
+            if out.returncode != 0:
+                err(f"overlays/{overlay}: render failed after pinning: {out.stderr.strip()}")
+                continue
+            docs = [x for x in yaml.safe_load_all(out.stdout) if x]
+            want = f"{repo}@{digest}"
+            seen = 0
+            for d, pod in pod_templates(docs):
+                for c in all_containers(pod):
+                    if is_pipeline_container(c):
+                        seen += 1
+                        if c["image"] != want:
+                            err(f"overlays/{overlay}: {d['kind']}/{d['metadata']['name']} renders {c['image']}, not the pinned {want}")
+            if seen < 3:
+                err(f"overlays/{overlay}: expected the pipeline image in >= 3 workloads, found {seen}")
+            print(f"overlays/{overlay}: {how} -> {seen} pipeline containers render {want}")
+
+
+# Version floors, reviewed 2026-12-03 (docs/deploy.md, "Versions"): a default older than
+# its floor is out of (or about to leave) its upstream's support.
+VERSION_FLOORS = {
+    ("aws/variables.tf", "kubernetes_version"): "1.35",
+    ("aws/modules/eks/variables.tf", "kubernetes_version"): "1.35",
+    ("aws/modules/msk/variables.tf", "kafka_version"): "3.9",
+    ("helm/variables.tf", "kube_prometheus_stack_version"): "80.0.0",
+    ("helm/variables.tf", "prometheus_adapter_version"): "5.0.0",
+    ("helm/variables.tf", "metrics_server_version"): "3.13.0",
+    ("helm/variables.tf", "keda_version"): "2.18.0",
+    ("helm/variables.tf", "external_secrets_version"): "0.20.0",
+    ("helm/variables.tf", "cluster_autoscaler_chart_version"): "9.50.0",
+}
+# m6i.large: 2 vCPU; EKS AL2023 reserves 70m (kube-reserved) + 100m eviction/system headroom.
+NODE_ALLOCATABLE_MILLICPU = {"m6i.large": 1930, "m6i.xlarge": 3920, "m7i.large": 1930}
+# DaemonSets on every node (aws-node, kube-proxy, node-exporter, eks-pod-identity-agent) and the
+# cluster-wide add-ons (coredns x2, metrics-server, prometheus, alertmanager, grafana,
+# kube-state-metrics, operators, adapter x2, external-secrets, cluster-autoscaler), as CPU
+# requests; docs/deploy.md, "Capacity".
+DAEMONSET_MILLICPU_PER_NODE = 300
+ADDONS_MILLICPU = 2000
+
+
+def vtuple(v: str) -> tuple:
+    return tuple(int(x) for x in re.findall(r"\d+", v))
+
+
+def millicpu(v) -> int:
+    v = str(v)
+    return int(v[:-1]) if v.endswith("m") else int(float(v) * 1000)
+
+
+def cmd_terraform() -> None:
+    tf = ROOT / "deploy/terraform"
+    helm_main = (tf / "helm/main.tf").read_text()
+    # Item 6: grafana-admin exists before kube-prometheus-stack starts.
+    kps = hcl_block(helm_main, r'resource\s+"helm_release"\s+"kube_prometheus_stack"')
+    m = re.search(r'existingSecret\s*=\s*"([^"]+)"', kps)
+    secret = m.group(1) if m else None
+    deps = re.findall(r"helm_release\.(\w+)", " ".join(re.findall(r"depends_on\s*=\s*\[([^\]]*)\]", kps)))
+    creators = []
+    for dep in deps:
+        body = hcl_block(helm_main, rf'resource\s+"helm_release"\s+"{dep}"')
+        cm = re.search(r'chart\s*=\s*"\$\{path\.module\}/([^"]+)"', body)
+        if cm and secret:
+            for t in (tf / "helm" / cm.group(1)).rglob("*.yaml"):
+                for d in yaml.safe_load_all(re.sub(r"\{\{[^}]*\}\}", "x", t.read_text())):
+                    if d and d.get("kind") == "ExternalSecret" and d["spec"]["target"]["name"] == secret:
+                        creators.append(dep)
+    if secret and not creators:
+        err(f"helm: kube-prometheus-stack uses existingSecret {secret} but depends on no release that creates it (Grafana cannot start; the atomic install rolls back)")
+    # Item 4: Alertmanager routing with a receiver whose credentials come from a mounted Secret.
+    if "alertmanager" not in kps or "alertmanager.yml" not in helm_main:
+        err("helm: kube-prometheus-stack gets no Alertmanager routing (deploy/prometheus/alertmanager.yml)")
+    else:
+        am = yaml.safe_load((ROOT / "deploy/prometheus/alertmanager.yml").read_text())
+        mounted = re.findall(r'secrets\s*=\s*\[\s*"([^"]+)"', kps)
+        files = re.findall(r"_file:\s*(\S+)", (ROOT / "deploy/prometheus/alertmanager.yml").read_text())
+        if not files or not all(any(f.startswith(f"/etc/alertmanager/secrets/{s}/") for s in mounted) for f in files):
+            err("alertmanager: receiver credentials must be *_file paths in a Secret mounted by alertmanagerSpec.secrets")
+        if not am.get("route", {}).get("routes"):
+            err("alertmanager: no routes")
+    # Item 7: KEDA and prometheus-adapter must not both serve external.metrics.k8s.io.
+    if re.search(r'resource\s+"helm_release"\s+"keda"', helm_main):
+        adapter = yaml.safe_load((ROOT / "deploy/prometheus/prometheus-adapter-values.yaml").read_text())
+        if (adapter.get("rules") or {}).get("external"):
+            err("prometheus-adapter defines rules.external: it registers v1beta1.external.metrics.k8s.io, which KEDA also registers (enable_keda fails)")
+    # Item 8: no minor pin with automatic minor upgrades.
+    rds = (tf / "aws/modules/rds/main.tf").read_text()
+    if re.search(r"auto_minor_version_upgrade\s*=\s*true", rds):
+        v = tf_default((tf / "aws/modules/rds/variables.tf").read_text(), "engine_version")
+        if v is None or "." in v:
+            err(f"rds: engine_version {v!r} pins a minor while auto_minor_version_upgrade = true (drift, then a downgrade attempt)")
+    # Item 9: a node autoscaler with IRSA, and enough nodes for the HPA's maximum.
+    ca = hcl_block(helm_main, r'resource\s+"helm_release"\s+"cluster_autoscaler"')
+    if not re.search(r'chart\s*=\s*"(cluster-autoscaler|karpenter)"', ca):
+        err("helm: no Cluster Autoscaler (or Karpenter) release: the node group's max_size does nothing")
+    elif "eks.amazonaws.com/role-arn" not in ca:
+        err("helm: the Cluster Autoscaler has no IRSA role annotation")
+    if 'service_account   = "cluster-autoscaler"' not in (tf / "aws/main.tf").read_text():
+        err("aws: no IRSA role for kube-system/cluster-autoscaler")
+    for env in ("staging", "production"):
+        v = tfvars(tf / f"aws/environments/{env}.tfvars")
+        itype = re.findall(r'"([^"]+)"', (tf / f"aws/environments/{env}.tfvars").read_text().split("node_instance_types", 1)[1].splitlines()[0])[0]
+        nodes = int(v["node_max_size"])
+        alloc = NODE_ALLOCATABLE_MILLICPU.get(itype)
+        if alloc is None:
+            err(f"{env}: unknown instance type {itype} (add it to NODE_ALLOCATABLE_MILLICPU)")
+            continue
+        ov = yaml.safe_load((ROOT / f"deploy/k8s/overlays/{env}/kustomization.yaml").read_text())
+        hpa_max = next(int(pp["patch"].split("value:")[1].split()[0]) for pp in ov["patches"]
+                       if isinstance(pp, dict) and pp.get("target", {}).get("kind") == "HorizontalPodAutoscaler")
+        base = {p.stem: load_all(p) for p in (ROOT / "deploy/k8s/base").glob("deployment*.yaml")}
+        pipe_limit = millicpu(base["deployment"][0]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"])
+        wk = base["deployment-worker"][0]["spec"]
+        worker = wk["replicas"] * millicpu(wk["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"])
+        # One surge pod during a rollout on top of the maximum.
+        need = (hpa_max + 1) * pipe_limit + worker + nodes * DAEMONSET_MILLICPU_PER_NODE + ADDONS_MILLICPU
+        have = nodes * alloc
+        print(f"capacity {env}: {nodes} x {itype} = {have}m allocatable; need ({hpa_max}+1) x {pipe_limit}m + workers {worker}m + daemonsets {nodes} x {DAEMONSET_MILLICPU_PER_NODE}m + add-ons {ADDONS_MILLICPU}m = {need}m")
+        if have < need:
+            err(f"{env}: node_max_size {nodes} x {itype} ({have}m) cannot hold the HPA maximum at its CPU limit ({need}m)")
+    # Item 10: supported versions and the seed's Compliance tag.
+    for (file, var), floor in VERSION_FLOORS.items():
+        v = tf_default((tf / file).read_text(), var)
+        if v is None or vtuple(v) < vtuple(floor):
+            err(f"{file}: {var} default {v!r} is older than the supported floor {floor} (reviewed 2026-12-03)")
+    for file in ("aws/main.tf", "helm/providers.tf"):
+        if not re.search(r'Compliance\s*=\s*"sox-gdpr"', (tf / file).read_text()):
+            err(f"{file}: default tags lack Compliance = \"sox-gdpr\"")
+    if not errors:
+        print("terraform: secret ordering, alert routing, KEDA/adapter, RDS version, autoscaler, capacity, versions, tags OK")
+
+
+def cmd_docs() -> None:
+    lake_code = (ROOT / "src/sink/lakehouse.rs").read_text()
+    m = re.search(r"max_rows:\s*([\d_]+)", lake_code)
+    lake_doc = (ROOT / "schema/lakehouse.md").read_text()
+    d = re.search(r"holds at most ([\d,]+) rows", lake_doc)
+    if not m or not d or int(m.group(1).replace("_", "")) != int(d.group(1).replace(",", "")):
+        err(f"schema/lakehouse.md: range size {d and d.group(1)} differs from the code's max_rows {m and m.group(1)}")
+    readme = (ROOT / "README.md").read_text()
+    if re.search(r"relay, if any, up to `SHUTDOWN_TIMEOUT`", readme):
+        err("README.md: says the outbox relay gets up to SHUTDOWN_TIMEOUT (shutdown has one shared deadline)")
+    if "one deadline" not in readme:
+        err("README.md: the shutdown note must describe the one shared SHUTDOWN_TIMEOUT deadline")
+    main = (ROOT / "src/main.rs").read_text()
+    if "this build has no remote OPA client yet" in main:
+        deploy = (ROOT / "docs/deploy.md").read_text()
+        for needle in ("production-opa", "docker-compose"):
+            for para in re.split(r"\n\s*\n", deploy):
+                if needle in para and "OPA" in para and "not in this build" not in para:
+                    err(f"docs/deploy.md: a paragraph about {needle} and OPA does not say remote OPA is not in this build: {para[:90]!r}")
+    if not errors:
+        print("docs: lakehouse range size, shutdown deadline and remote-OPA status agree with the code")
+
+
+def cmd_release_workflow(path: str) -> None:
+    if not Path(path).is_file():
+        err(f"{path}: no release workflow")
+        return
+    wf = yaml.safe_load(Path(path).read_text())
+    on = wf.get(True, wf.get("on")) or {}
+    if "push" not in on or "tags" not in (on.get("push") or {}):
+        err(f"{path}: must run on pushed release tags")
+    perms = wf.get("permissions", {})
+    for p, v in (("id-token", "write"), ("contents", "write")):
+        if perms.get(p) != v:
+            err(f"{path}: permissions.{p} must be {v} (keyless signing / committing the pinned digest)")
+    steps = [st for job in (wf.get("jobs") or {}).values() for st in job.get("steps", [])]
+    text = "\n".join(st.get("run", "") for st in steps)
+    uses = [st.get("uses", "") for st in steps]
+    for u in uses:
+        if u and not re.search(r"@[0-9a-f]{40}$", u):
+            err(f"{path}: action {u} is not pinned to a commit SHA")
+    order = [
+        ("build+test", r"\.ci/run|scripts/test\.sh|cargo test|cargo nextest"),
+        ("image build+push", r"docker buildx build(?:[^\n]*\\\n)*[^\n]*--push|docker push"),
+        ("digest", r"DIGEST|digest"),
+        ("SBOM", r"syft\b"),
+        ("scan", r"grype\b|trivy\b"),
+        ("sign", r"cosign sign\b"),
+        ("pin in overlays", r"kustomize edit set image \"?pipeline="),
+    ]
+    pos = -1
+    for name, rx in order:
+        m = re.search(rx, text)
+        if not m:
+            err(f"{path}: no {name} step ({rx})")
+            continue
+        if m.start() < pos:
+            err(f"{path}: the {name} step runs too early")
+        pos = m.start()
+    # Signed by digest: the signing step's image is the build step's `ref` output, which is
+    # REPO@DIGEST (never a tag).
+    sign = [st for st in steps if re.search(r"cosign sign\b", st.get("run", ""))]
+    by_digest = re.search(r'echo "ref=[^"\n]*@\$\{?DIGEST', text)
+    if not sign or not by_digest or "outputs.ref" not in json.dumps(sign[0].get("env", {})):
+        err(f"{path}: cosign must sign the pushed image by digest (REPO@sha256:..., the build step's ref output)")
+    if "--key" in " ".join(re.findall(r"cosign sign[^\n]*", text)):
+        err(f"{path}: signing must be keyless (no --key)")
+    for overlay in ("staging", "production"):
+        if f"deploy/k8s/overlays/{overlay}" not in text:
+            err(f"{path}: does not pin the digest in overlays/{overlay}")
+    if not errors:
+        print(f"{path}: build+test -> image -> SBOM -> scan -> keyless sign by digest -> pin in overlays")
+
+
 def main(argv: list[str]) -> int:
     cmd, args = argv[1], argv[2:]
     if cmd == "split":
@@ -411,6 +844,16 @@ def main(argv: list[str]) -> int:
         cmd_prometheus_config(args[0])
     elif cmd == "runbook":
         cmd_runbook(args[0], args[1])
+    elif cmd == "rollout":
+        cmd_rollout(args[0])
+    elif cmd == "image-pin":
+        cmd_image_pin(args)
+    elif cmd == "terraform":
+        cmd_terraform()
+    elif cmd == "docs":
+        cmd_docs()
+    elif cmd == "release-workflow":
+        cmd_release_workflow(args[0])
     else:
         print(__doc__)
         return 2

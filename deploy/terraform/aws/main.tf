@@ -17,6 +17,7 @@ locals {
     Owner              = var.owner
     CostCenter         = var.cost_center
     DataClassification = "confidential"
+    Compliance         = "sox-gdpr"
     Repository         = "agentic-pfm/deploy/terraform/aws"
   }, var.extra_tags)
 }
@@ -69,6 +70,27 @@ module "eks" {
 
 resource "aws_ecr_repository" "pipeline" {
   name                 = "agentic-pfm/pipeline"
+  image_tag_mutability = "IMMUTABLE"
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = "KMS"
+    kms_key         = module.kms.key_arns["ecr"]
+  }
+
+  tags = local.tags
+}
+
+# Mirrors of the third-party images the manifests run (topic bootstrap Job, OPA sidecar), so
+# that every workload pulls from this account's registry. The release workflow copies the
+# upstream digests pinned in deploy/k8s into them unchanged (same digest).
+resource "aws_ecr_repository" "mirror" {
+  for_each = toset(["apache-kafka", "opa"])
+
+  name                 = "agentic-pfm/mirror/${each.key}"
   image_tag_mutability = "IMMUTABLE"
 
   image_scanning_configuration {
@@ -267,5 +289,119 @@ module "secrets_reader_irsa" {
   namespace         = local.namespace
   service_account   = "external-secrets-reader"
   policy_json       = data.aws_iam_policy_document.secrets_reader.json
+  tags              = local.tags
+}
+
+# ---------------------------------------------------------------- monitoring secrets
+# Grafana's admin login, generated here like the database password (write-only: never in the
+# plan or the state). External Secrets copies it into the Secret `grafana-admin` before
+# kube-prometheus-stack is installed (deploy/terraform/helm), so Grafana can start at once.
+ephemeral "aws_secretsmanager_random_password" "grafana" {
+  password_length     = 32
+  exclude_punctuation = true
+}
+
+resource "aws_secretsmanager_secret" "grafana" {
+  #checkov:skip=CKV2_AWS_57:Rotated deliberately (bump grafana_password_version); Grafana reads the admin password only at start
+  name                    = "agentic-pfm/${var.environment}/grafana"
+  description             = "Grafana admin login of the monitoring stack (${var.environment})"
+  kms_key_id              = module.kms.key_arns["secrets"]
+  recovery_window_in_days = 30
+  tags                    = local.tags
+}
+
+resource "aws_secretsmanager_secret_version" "grafana" {
+  secret_id = aws_secretsmanager_secret.grafana.id
+  secret_string_wo = jsonencode({
+    admin-user     = "admin"
+    admin-password = ephemeral.aws_secretsmanager_random_password.grafana.random_password
+  })
+  secret_string_wo_version = var.grafana_password_version
+}
+
+# Alertmanager receivers' credentials (PagerDuty routing key, Slack webhook URL): written by an
+# operator (docs/deploy.md, step 3), never by Terraform; Terraform creates only the entry.
+resource "aws_secretsmanager_secret" "alerting" {
+  #checkov:skip=CKV2_AWS_57:Third-party integration keys are rotated in PagerDuty/Slack and written here by hand
+  name                    = "agentic-pfm/${var.environment}/alerting"
+  description             = "Alertmanager receiver credentials (${var.environment}): pagerduty_routing_key, slack_webhook_url"
+  kms_key_id              = module.kms.key_arns["secrets"]
+  recovery_window_in_days = 30
+  tags                    = local.tags
+}
+
+data "aws_iam_policy_document" "monitoring_secrets_reader" {
+  statement {
+    sid       = "ReadMonitoringSecrets"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = [aws_secretsmanager_secret.grafana.arn, aws_secretsmanager_secret.alerting.arn]
+  }
+
+  statement {
+    sid       = "DecryptMonitoringSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [module.kms.key_arns["secrets"]]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${var.region}.amazonaws.com"]
+    }
+  }
+}
+
+module "monitoring_secrets_reader_irsa" {
+  source            = "./modules/irsa-role"
+  name              = "${local.name}-monitoring-secrets-reader"
+  oidc_provider_arn = module.eks.oidc_provider_arn
+  oidc_issuer       = module.eks.oidc_issuer
+  namespace         = "monitoring"
+  service_account   = "monitoring-secrets-reader"
+  policy_json       = data.aws_iam_policy_document.monitoring_secrets_reader.json
+  tags              = local.tags
+}
+
+# ---------------------------------------------------------------- node autoscaling
+# The Cluster Autoscaler (deploy/terraform/helm) resizes the managed node group between
+# node_min_size and node_max_size. It may change only Auto Scaling groups tagged as this
+# cluster's (EKS tags its managed node groups' groups so).
+data "aws_iam_policy_document" "cluster_autoscaler" {
+  #checkov:skip=CKV_AWS_356:The Describe*/Get* calls support no resource-level restriction; the two mutating calls are limited to this cluster's tagged groups
+  statement {
+    sid = "Describe"
+    actions = [
+      "autoscaling:DescribeAutoScalingGroups",
+      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeLaunchConfigurations",
+      "autoscaling:DescribeScalingActivities",
+      "autoscaling:DescribeTags",
+      "ec2:DescribeImages",
+      "ec2:DescribeInstanceTypes",
+      "ec2:DescribeLaunchTemplateVersions",
+      "ec2:GetInstanceTypesFromInstanceRequirements",
+      "eks:DescribeNodegroup",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ResizeOwnNodeGroups"
+    actions   = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/${local.name}"
+      values   = ["owned"]
+    }
+  }
+}
+
+module "cluster_autoscaler_irsa" {
+  source            = "./modules/irsa-role"
+  name              = "${local.name}-cluster-autoscaler"
+  oidc_provider_arn = module.eks.oidc_provider_arn
+  oidc_issuer       = module.eks.oidc_issuer
+  namespace         = "kube-system"
+  service_account   = "cluster-autoscaler"
+  policy_json       = data.aws_iam_policy_document.cluster_autoscaler.json
   tags              = local.tags
 }

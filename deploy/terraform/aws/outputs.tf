@@ -47,3 +47,18 @@ output "secrets" {
     kafka    = module.msk.scram_secret_name
   }
 }
+
+output "ecr_mirror_repository_urls" {
+  description = "ECR mirrors of the third-party images (kustomize images newName in the overlays)."
+  value       = { for k, r in aws_ecr_repository.mirror : k => r.repository_url }
+}
+
+output "cluster_autoscaler_irsa_role_arn" {
+  description = "ServiceAccount kube-system/cluster-autoscaler (deploy/terraform/helm reads it by name)."
+  value       = module.cluster_autoscaler_irsa.arn
+}
+
+output "monitoring_secrets_reader_irsa_role_arn" {
+  description = "ServiceAccount monitoring/monitoring-secrets-reader (deploy/terraform/helm reads it by name)."
+  value       = module.monitoring_secrets_reader_irsa.arn
+}

@@ -51,9 +51,9 @@ variable "single_nat_gateway" {
 }
 
 variable "kubernetes_version" {
-  description = "EKS version."
+  description = "EKS version (1.35: in EKS standard support at the time of writing, 2026-12; docs/deploy.md, \"Versions\")."
   type        = string
-  default     = "1.32"
+  default     = "1.35"
 }
 
 variable "eks_endpoint_public_access" {
@@ -132,4 +132,10 @@ variable "log_retention_days" {
   description = "CloudWatch retention for VPC flow logs, EKS and MSK logs."
   type        = number
   default     = 365
+}
+
+variable "grafana_password_version" {
+  description = "Increment to generate a new Grafana admin password (then restart Grafana)."
+  type        = number
+  default     = 1
 }

@@ -5,6 +5,7 @@ provider "aws" {
       Project     = "agentic-pfm"
       Environment = var.environment
       ManagedBy   = "terraform"
+      Compliance  = "sox-gdpr"
     }
   }
 }

@@ -7,7 +7,7 @@ single_nat_gateway = true
 
 node_instance_types = ["m6i.large"]
 node_min_size       = 2
-node_max_size       = 4
+node_max_size       = 5
 
 db_instance_class      = "db.t4g.medium"
 db_multi_az            = false

@@ -183,7 +183,10 @@ resource "aws_eks_node_group" "pipeline" {
 
   tags = var.tags
 
-  # The cluster autoscaler changes desired_size; Terraform must not reset it.
+  # The Cluster Autoscaler (deploy/terraform/helm, IRSA role cluster_autoscaler_irsa_role_arn)
+  # changes desired_size within min/max; Terraform must not reset it. EKS tags the managed
+  # node group's Auto Scaling group with k8s.io/cluster-autoscaler/enabled and
+  # k8s.io/cluster-autoscaler/<cluster>, which the autoscaler's auto-discovery uses.
   lifecycle {
     ignore_changes = [scaling_config[0].desired_size]
   }

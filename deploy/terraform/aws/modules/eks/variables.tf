@@ -6,7 +6,7 @@ variable "name" {
 variable "kubernetes_version" {
   description = "EKS Kubernetes version (the manifests are validated against 1.30 and use nothing newer)."
   type        = string
-  default     = "1.32"
+  default     = "1.35"
 }
 
 variable "subnet_ids" {

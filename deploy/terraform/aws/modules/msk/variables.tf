@@ -19,9 +19,9 @@ variable "allowed_security_group_id" {
 }
 
 variable "kafka_version" {
-  description = "Apache Kafka version of the MSK cluster."
+  description = "Apache Kafka version of the MSK cluster (3.9.x: the last 3.x line, KRaft, patch versions applied by MSK; docs/deploy.md, \"Versions\")."
   type        = string
-  default     = "3.6.0"
+  default     = "3.9.x"
 }
 
 variable "broker_instance_type" {

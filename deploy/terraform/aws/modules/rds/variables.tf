@@ -19,12 +19,12 @@ variable "allowed_security_group_id" {
 }
 
 variable "engine_version" {
-  description = "PostgreSQL version (major 15; minor upgrades are automatic)."
+  description = "PostgreSQL major version only: minor upgrades are automatic (auto_minor_version_upgrade), so a pinned minor such as 15.12 would drift and make the next apply attempt a downgrade."
   type        = string
-  default     = "15.12"
+  default     = "15"
 
   validation {
-    condition     = startswith(var.engine_version, "15")
+    condition     = var.engine_version == "15"
     error_message = "The pipeline is built and tested against PostgreSQL 15."
   }
 }
