@@ -15,7 +15,7 @@
 //! skipped locally and fails when `CI` is set, so CI never passes by skipping it.
 
 use pfm::config::{Config, DatabaseConfig};
-use pfm::store::{PgStore, Store as _};
+use pfm::store::{Database as _, PgStore};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
