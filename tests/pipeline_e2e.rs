@@ -1,4 +1,5 @@
-//! End to end through the real binary on the embedded default (SQLite, local files).
+//! End to end on the embedded default (SQLite, local files): through the real binary where
+//! the command line, signals or exit codes are under test, in-process otherwise.
 
 mod common;
 
@@ -131,21 +132,18 @@ fn every_record_is_accounted_for_once_and_rerun_changes_nothing() {
     );
 }
 
-#[test]
-fn no_plaintext_pii_in_the_database_files() {
+/// In-process (`pfm::app::App`): what is stored is under test, not the process boundary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_plaintext_pii_in_the_database_files() {
     let dir = tempfile::tempdir().expect("tmp");
     let input = common::generated_input(2000, 11);
     let file = dir.path().join("in.jsonl");
     std::fs::write(&file, &input).expect("write");
-    let out = pipeline(dir.path())
-        .args(["run", "--input", file.to_str().expect("path")])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let summary = common::in_process::InProcess::new(dir.path(), None)
+        .run_file(&file)
+        .await
+        .expect("the run ends without an error");
+    assert_eq!(summary.records_in, 2000);
     let secrets = pii_values(&input);
     assert!(
         secrets.len() > 1000,
@@ -313,8 +311,9 @@ fn pii_values(input: &str) -> std::collections::BTreeSet<String> {
     secrets
 }
 
-#[test]
-fn lakehouse_parquet_matches_the_database_and_holds_no_plaintext_pii() {
+/// In-process (`pfm::app::App`), including the final lakehouse flush of `run_until`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lakehouse_parquet_matches_the_database_and_holds_no_plaintext_pii() {
     let Some(py) = common::test_python() else {
         return;
     };
@@ -322,18 +321,17 @@ fn lakehouse_parquet_matches_the_database_and_holds_no_plaintext_pii() {
     let input = common::generated_input(4000, 21);
     let file = dir.path().join("in.jsonl");
     std::fs::write(&file, &input).expect("write");
-    let out = pipeline(dir.path())
+    let summary = common::in_process::InProcess::new(dir.path(), None)
         .env("ENABLE_S3_LAKEHOUSE_EXPORT", "true")
         .env("BATCH_SIZE", "250")
-        .args(["run", "--input", file.to_str().expect("path")])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (t, q, _, log) = sqlite_counts(&dir.path().join("pipeline.db"));
+        .run_file(&file)
+        .await
+        .expect("the run ends without an error");
+    assert_eq!(summary.records_in, 4000);
+    let db = dir.path().join("pipeline.db");
+    let (t, q, _, log) = tokio::task::spawn_blocking(move || sqlite_counts(&db))
+        .await
+        .expect("counts");
     let secrets = pii_values(&input);
     let secrets_file = dir.path().join("secrets.txt");
     std::fs::write(
