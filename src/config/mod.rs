@@ -7,6 +7,12 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod database;
+mod kafka;
+
+pub use database::DatabaseConfig;
+pub use kafka::KafkaConfig;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid {variable}: expected {expected}")]
 pub struct ConfigError {
@@ -14,7 +20,7 @@ pub struct ConfigError {
     pub expected: String,
 }
 
-fn bad(variable: &'static str, expected: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(variable: &'static str, expected: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
         expected: expected.into(),
@@ -37,184 +43,6 @@ impl<T> Secret<T> {
 impl<T> fmt::Debug for Secret<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[REDACTED]")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DatabaseConfig {
-    /// Embedded default.
-    Sqlite { path: PathBuf },
-    /// The URL carries the password, so it is a secret as a whole.
-    Postgres { url: Secret<String> },
-}
-
-impl DatabaseConfig {
-    pub fn is_embedded(&self) -> bool {
-        matches!(self, Self::Sqlite { .. })
-    }
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Sqlite { .. } => "sqlite",
-            Self::Postgres { .. } => "postgres",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct KafkaConfig {
-    pub bootstrap_servers: String,
-    pub topic: String,
-    pub group_id: String,
-    pub consumer_properties: Secret<Vec<(String, String)>>,
-    pub producer_properties: Secret<Vec<(String, String)>>,
-    pub publish_enabled: bool,
-    pub publish_topic: String,
-    pub alerts_topic: String,
-    pub dlq_topic: String,
-    /// librdkafka settings from the typed variables (security, SASL, TLS, timeouts, fetch
-    /// sizes); `*_PROPERTIES` are applied after them and win.
-    pub client_properties: Secret<Vec<(String, String)>>,
-    /// How often `kafka_consumer_lag` is refreshed (at most 5 s).
-    pub lag_interval: Duration,
-    /// How long a batch waits for more messages once it has one.
-    pub batch_linger: Duration,
-}
-
-/// The typed Kafka client variables and the librdkafka property each sets.
-const KAFKA_CLIENT_VARS: &[(&str, &str, ClientValue)] = &[
-    (
-        "KAFKA_SECURITY_PROTOCOL",
-        "security.protocol",
-        ClientValue::OneOf(&["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"]),
-    ),
-    (
-        "KAFKA_SASL_MECHANISM",
-        "sasl.mechanism",
-        ClientValue::OneOf(&["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]),
-    ),
-    ("KAFKA_SASL_USERNAME", "sasl.username", ClientValue::Text),
-    ("KAFKA_SASL_PASSWORD", "sasl.password", ClientValue::Text),
-    (
-        "KAFKA_SSL_CA_LOCATION",
-        "ssl.ca.location",
-        ClientValue::Text,
-    ),
-    (
-        "KAFKA_SSL_CERTIFICATE_LOCATION",
-        "ssl.certificate.location",
-        ClientValue::Text,
-    ),
-    (
-        "KAFKA_SSL_KEY_LOCATION",
-        "ssl.key.location",
-        ClientValue::Text,
-    ),
-    (
-        "KAFKA_SSL_KEY_PASSWORD",
-        "ssl.key.password",
-        ClientValue::Text,
-    ),
-    (
-        "KAFKA_SESSION_TIMEOUT_MS",
-        "session.timeout.ms",
-        ClientValue::Millis(1_000, 3_600_000),
-    ),
-    (
-        "KAFKA_HEARTBEAT_INTERVAL_MS",
-        "heartbeat.interval.ms",
-        ClientValue::Millis(100, 3_600_000),
-    ),
-    (
-        "KAFKA_MAX_POLL_INTERVAL_MS",
-        "max.poll.interval.ms",
-        ClientValue::Millis(1_000, 86_400_000),
-    ),
-    (
-        "KAFKA_FETCH_MAX_BYTES",
-        "fetch.max.bytes",
-        ClientValue::Bytes(1_024, 2_147_483_135),
-    ),
-    (
-        "KAFKA_MAX_PARTITION_FETCH_BYTES",
-        "max.partition.fetch.bytes",
-        ClientValue::Bytes(1_024, 1_000_000_000),
-    ),
-    (
-        "KAFKA_AUTO_OFFSET_RESET",
-        "auto.offset.reset",
-        ClientValue::OneOf(&["earliest", "latest"]),
-    ),
-];
-
-#[derive(Clone, Copy)]
-enum ClientValue {
-    Text,
-    OneOf(&'static [&'static str]),
-    Millis(u64, u64),
-    Bytes(u64, u64),
-}
-
-fn client_properties(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<Vec<(String, String)>, ConfigError> {
-    let mut out = Vec::new();
-    for &(var, property, kind) in KAFKA_CLIENT_VARS {
-        let Some(raw) = get(var) else { continue };
-        let v = raw.trim();
-        let value = match kind {
-            ClientValue::Text => v.to_owned(),
-            ClientValue::OneOf(allowed) => allowed
-                .iter()
-                .find(|a| a.eq_ignore_ascii_case(v))
-                .map(|a| (*a).to_owned())
-                .ok_or_else(|| bad(var, format!("one of {}", allowed.join(", "))))?,
-            ClientValue::Millis(lo, hi) | ClientValue::Bytes(lo, hi) => {
-                let unit = if matches!(kind, ClientValue::Millis(..)) {
-                    "milliseconds"
-                } else {
-                    "bytes"
-                };
-                v.parse::<u64>()
-                    .ok()
-                    .filter(|n| (lo..=hi).contains(n))
-                    .ok_or_else(|| {
-                        bad(
-                            var,
-                            format!("an integer number of {unit} from {lo} to {hi}"),
-                        )
-                    })?
-                    .to_string()
-            }
-        };
-        out.push((property.to_owned(), value));
-    }
-    Ok(out)
-}
-
-fn millis(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<Duration, ConfigError> {
-    match get(var) {
-        None => Ok(Duration::from_millis(default)),
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| range.contains(n))
-            .map(Duration::from_millis)
-            .ok_or_else(|| {
-                bad(
-                    var,
-                    format!(
-                        "an integer number of milliseconds from {} to {}",
-                        range.start(),
-                        range.end()
-                    ),
-                )
-            }),
     }
 }
 
@@ -291,27 +119,10 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
-        let database = database(&get, &data_dir)?;
+        let database = database::database(&get, &data_dir)?;
         let kafka = match get("KAFKA_BOOTSTRAP_SERVERS") {
             None => None,
-            Some(servers) => Some(KafkaConfig {
-                bootstrap_servers: servers,
-                topic: topic(&get, "KAFKA_TOPIC", "agentic-transactions")?,
-                group_id: get("KAFKA_GROUP_ID").unwrap_or_else(|| "agentic-pipeline".into()),
-                consumer_properties: Secret::new(properties(&get, "KAFKA_CONSUMER_PROPERTIES")?),
-                producer_properties: Secret::new(properties(&get, "KAFKA_PRODUCER_PROPERTIES")?),
-                publish_enabled: boolean(&get, "ENABLE_KAFKA_PUBLISH")?,
-                publish_topic: topic(
-                    &get,
-                    "KAFKA_PUBLISH_TOPIC",
-                    "agentic-transactions-processed",
-                )?,
-                alerts_topic: topic(&get, "KAFKA_ALERTS_TOPIC", "agentic-alerts")?,
-                dlq_topic: topic(&get, "KAFKA_DLQ_TOPIC", "agentic-transactions-dlq")?,
-                client_properties: Secret::new(client_properties(&get)?),
-                lag_interval: millis(&get, "KAFKA_LAG_INTERVAL_MS", 5_000, 100..=5_000)?,
-                batch_linger: millis(&get, "BATCH_LINGER_MS", 50, 0..=10_000)?,
-            }),
+            Some(servers) => Some(KafkaConfig::from_lookup(servers, &get)?),
         };
         let lakehouse = LakehouseConfig {
             enabled: boolean(&get, "ENABLE_S3_LAKEHOUSE_EXPORT")?,
@@ -427,144 +238,15 @@ impl Config {
     }
 }
 
-/// libpq's `sslmode` values, as `DB_SSLMODE` accepts them.
-const SSL_MODES: &[&str] = &[
-    "disable",
-    "allow",
-    "prefer",
-    "require",
-    "verify-ca",
-    "verify-full",
-];
-
-fn database(
+pub(crate) fn boolean(
     get: &impl Fn(&str) -> Option<String>,
-    data_dir: &std::path::Path,
-) -> Result<DatabaseConfig, ConfigError> {
-    if let Some(url) = get("DATABASE_URL") {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(DatabaseConfig::Postgres {
-                url: Secret::new(url),
-            });
-        }
-        if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            if !path.is_empty() {
-                return Ok(DatabaseConfig::Sqlite {
-                    path: PathBuf::from(path),
-                });
-            }
-        }
-        return Err(bad(
-            "DATABASE_URL",
-            "postgres://user:password@host:port/dbname or sqlite://PATH",
-        ));
-    }
-    if let Some(host) = get("DB_HOST") {
-        let port = match get("DB_PORT") {
-            None => 5432,
-            Some(p) => p
-                .trim()
-                .parse::<u16>()
-                .map_err(|_| bad("DB_PORT", "a TCP port number"))?,
-        };
-        let name =
-            get("DB_NAME").ok_or_else(|| bad("DB_NAME", "a database name (DB_HOST is set)"))?;
-        let user = get("DB_USER").ok_or_else(|| bad("DB_USER", "a user name (DB_HOST is set)"))?;
-        let enc = |s: &str| -> String {
-            s.bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect()
-        };
-        let auth = match get("DB_PASSWORD") {
-            Some(pw) => format!("{}:{}", enc(&user), enc(&pw)),
-            None => enc(&user),
-        };
-        // The DB_* path is what the manifests use against RDS: verify the server by default
-        // (libpq's own default, `prefer`, accepts any certificate and even plaintext).
-        let sslmode = match get("DB_SSLMODE") {
-            None => "verify-full".to_owned(),
-            Some(m) => {
-                let m = m.trim().to_ascii_lowercase();
-                if !SSL_MODES.contains(&m.as_str()) {
-                    return Err(bad("DB_SSLMODE", SSL_MODES.join(", ")));
-                }
-                m
-            }
-        };
-        let mut url = format!(
-            "postgres://{auth}@{host}:{port}/{}?sslmode={sslmode}",
-            enc(&name)
-        );
-        if let Some(ca) = get("DB_SSLROOTCERT") {
-            // Checked here so that a missing bundle is a configuration error naming the
-            // variable, not a TLS failure on every connection attempt.
-            if !std::path::Path::new(&ca).is_file() {
-                return Err(bad("DB_SSLROOTCERT", "the path of a PEM CA bundle file"));
-            }
-            url.push_str("&sslrootcert=");
-            url.push_str(&enc(&ca));
-        }
-        return Ok(DatabaseConfig::Postgres {
-            url: Secret::new(url),
-        });
-    }
-    Ok(DatabaseConfig::Sqlite {
-        path: data_dir.join("pipeline.db"),
-    })
-}
-
-fn boolean(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool, ConfigError> {
+    var: &'static str,
+) -> Result<bool, ConfigError> {
     match get(var).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None | Some("false") | Some("0") | Some("no") => Ok(false),
         Some("true") | Some("1") | Some("yes") => Ok(true),
         Some(_) => Err(bad(var, "true or false")),
     }
-}
-
-fn topic(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: &str,
-) -> Result<String, ConfigError> {
-    let t = get(var).unwrap_or_else(|| default.to_owned());
-    let ok = t.len() <= 249
-        && t.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(t)
-    } else {
-        Err(bad(
-            var,
-            "a Kafka topic name ([a-zA-Z0-9._-], at most 249 characters)",
-        ))
-    }
-}
-
-fn properties(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-) -> Result<Vec<(String, String)>, ConfigError> {
-    let Some(raw) = get(var) else {
-        return Ok(Vec::new());
-    };
-    raw.split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
-            _ => Err(bad(
-                var,
-                "comma-separated key=value pairs, e.g. security.protocol=SSL",
-            )),
-        })
-        .collect()
 }
 
 fn parse_key(var: &'static str, v: &str) -> Result<[u8; 32], ConfigError> {
