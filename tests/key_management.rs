@@ -55,22 +55,20 @@ async fn kek_ids(store: &PgStore) -> BTreeMap<String, i64> {
         .collect()
 }
 
-fn run_input(
+/// A `run --input` in-process (`pfm::app::App`): the keys, not the process, are under test.
+async fn run_input(
     dir: &std::path::Path,
     url: &str,
     env: &[(&str, &str)],
     input: &str,
-) -> std::process::Output {
+) -> Result<pfm::app::Summary, pfm::app::AppError> {
     let path = dir.join(format!("in-{}.jsonl", rand::random::<u32>()));
     std::fs::write(&path, input).expect("write input");
-    let mut cmd = pipeline_cmd(dir, Some(url));
+    let mut pipeline = common::in_process::InProcess::new(dir, Some(url));
     for (k, v) in env {
-        cmd.env(k, v);
+        pipeline = pipeline.env(k, *v);
     }
-    cmd.args(["run", "--input"])
-        .arg(&path)
-        .output()
-        .expect("run")
+    pipeline.run_file(&path).await
 }
 
 fn reencrypt(dir: &std::path::Path, url: &str, env: &[(&str, &str)]) -> (bool, Value) {
@@ -116,12 +114,9 @@ async fn kek_rotation_mid_run_keeps_every_record_readable_and_reencrypt_moves_ol
     };
     let store = PgStore::connect(&url, 2).await.expect("connect");
     let first = generated_input(600, 71);
-    let out = run_input(dir.path(), &url, &[("ENCRYPTION_KEY", K1)], &first);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_input(dir.path(), &url, &[("ENCRYPTION_KEY", K1)], &first)
+        .await
+        .expect("the first run");
     let old_accounts: Vec<String> = plaintext_by_id(&first)
         .into_values()
         .map(|(a, _)| a)
@@ -130,12 +125,9 @@ async fn kek_rotation_mid_run_keeps_every_record_readable_and_reencrypt_moves_ol
     // The rotation: new records for old and new accounts, with K1 only in the ring.
     let second = reuse_accounts(&generated_input(600, 72), &old_accounts, "rot");
     let rotated = [("ENCRYPTION_KEY", K2), ("ENCRYPTION_KEY_PREVIOUS", K1)];
-    let out = run_input(dir.path(), &url, &rotated, &second);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_input(dir.path(), &url, &rotated, &second)
+        .await
+        .expect("the run after the rotation");
 
     let mut expected = plaintext_by_id(&first);
     expected.extend(plaintext_by_id(&second));
@@ -149,12 +141,10 @@ async fn kek_rotation_mid_run_keeps_every_record_readable_and_reencrypt_moves_ol
 
     // Without K1 in the ring, the old accounts' records cannot be processed: fail closed.
     let third = reuse_accounts(&generated_input(50, 73), &old_accounts, "nok1");
-    let out = run_input(dir.path(), &url, &[("ENCRYPTION_KEY", K2)], &third);
-    assert!(
-        !out.status.success(),
-        "a key under an unknown KEK must stop the run"
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = match run_input(dir.path(), &url, &[("ENCRYPTION_KEY", K2)], &third).await {
+        Ok(s) => panic!("a key under an unknown KEK must stop the run: {s:?}"),
+        Err(e) => format!("{e}"),
+    };
     assert!(stderr.contains("cannot be unwrapped"), "{stderr}");
     assert!(
         !stderr.contains(K1) && !stderr.contains(K2),
@@ -190,10 +180,7 @@ async fn kek_rotation_mid_run_keeps_every_record_readable_and_reencrypt_moves_ol
     );
     let (ok, again) = reencrypt(dir.path(), &url, &[("ENCRYPTION_KEY", K2)]);
     assert!(ok && again["rewrapped"] == 0, "idempotent: {again}");
-    let out = run_input(dir.path(), &url, &[("ENCRYPTION_KEY", K2)], &third);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_input(dir.path(), &url, &[("ENCRYPTION_KEY", K2)], &third)
+        .await
+        .expect("the run with K2 alone after reencrypt");
 }
