@@ -217,14 +217,15 @@ impl<S: Store + Clone> Pipeline<S> {
             .unwrap_or_else(|| tokio::time::Instant::now() + shutdown.timeout());
         let _ = drain_by_tx.send(Some(deadline.into_std()));
         let _ = self.stop.send(true);
+        // After a failure the loop exits at once, as before; the outbox keeps the rest.
+        let relay = match relay {
+            Some(r) if outcome.is_err() => {
+                r.abort();
+                None
+            }
+            other => other,
+        };
         let relay_done = async {
-            // After a failure the loop exits at once, as before; the outbox keeps the rest.
-            let relay = relay.filter(|r| {
-                outcome.is_ok() || {
-                    r.abort();
-                    false
-                }
-            });
             if let Some(relay) = relay {
                 if tokio::time::timeout_at(deadline, relay).await.is_err() {
                     tracing::warn!(
@@ -248,6 +249,12 @@ impl<S: Store + Clone> Pipeline<S> {
     async fn consume(&mut self, shutdown: &Shutdown) -> Result<Summary, AppError> {
         let (store, processor, health) = (&self.store, &mut self.processor, &self.health);
         let batch_size = self.cfg.batch_size;
+        // One body for every source type (`Source` is generic, not object-safe).
+        macro_rules! drive {
+            ($src:expr) => {
+                run_loop(store, $src, processor, health, batch_size, shutdown.flag()).await
+            };
+        }
         let summary = match (&self.source, &self.cfg.kafka) {
             (SourceChoice::Kafka, Some(kafka)) => {
                 let factory = {
@@ -269,41 +276,13 @@ impl<S: Store + Clone> Pipeline<S> {
                     }) as crate::source::ConsumerFactory
                 };
                 let mut src = KafkaSource::new(factory, kafka.batch_linger)?;
-                let r = run_loop(
-                    store,
-                    &mut src,
-                    processor,
-                    health,
-                    batch_size,
-                    shutdown.flag(),
-                )
-                .await;
+                let r = drive!(&mut src);
                 src.close().await;
                 r?
             }
-            (SourceChoice::File(path), _) => {
-                let mut src = FileSource::open(path).await?;
-                run_loop(
-                    store,
-                    &mut src,
-                    processor,
-                    health,
-                    batch_size,
-                    shutdown.flag(),
-                )
-                .await?
-            }
+            (SourceChoice::File(path), _) => drive!(&mut FileSource::open(path).await?)?,
             (SourceChoice::Synthetic { seed, count }, _) => {
-                let mut src = SyntheticSource::new(*seed, *count);
-                run_loop(
-                    store,
-                    &mut src,
-                    processor,
-                    health,
-                    batch_size,
-                    shutdown.flag(),
-                )
-                .await?
+                drive!(&mut SyntheticSource::new(*seed, *count))?
             }
             (SourceChoice::Kafka, None) => return Err(AppError::KafkaNotConfigured),
         };

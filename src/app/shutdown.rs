@@ -125,7 +125,6 @@ mod tests {
         let (trigger, shutdown) = Shutdown::manual(timeout);
         assert!(!shutdown.is_requested());
         assert_eq!(shutdown.deadline(), None);
-        assert_eq!(shutdown.remaining(), timeout);
         let before = Instant::now();
         trigger.request();
         assert!(shutdown.is_requested());
@@ -138,9 +137,7 @@ mod tests {
             Some(first),
             "a second signal moves nothing"
         );
-        assert!(shutdown.remaining() < timeout);
         shutdown.expired().await;
         assert!(Instant::now() >= first);
-        assert_eq!(shutdown.remaining(), Duration::ZERO);
     }
 }

@@ -61,10 +61,6 @@ impl AnyStore {
     pub fn kind(&self) -> &'static str {
         with_store!(self, s => s.kind())
     }
-
-    pub async fn ping(&self) -> bool {
-        with_store!(self, s => s.ping().await)
-    }
 }
 
 /// Opens the configured database. PostgreSQL gets a short bounded retry, so a database
