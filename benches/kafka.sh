@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cargo build --release -q --bin pipeline --example kafka_consume_rate
-bin=target/release/pipeline
+bin=${CARGO_TARGET_DIR:-target}/release/pipeline
 server=$(bash scripts/pg-test-server.sh start "$tmp/pg" "" --durable)
 base=${server%/*}
 kafka=$(bash scripts/kafka-test-server.sh start "$tmp/kafka")
@@ -43,7 +43,7 @@ newdb() { psql -q "$server" -c "CREATE DATABASE $1"; DATABASE_URL="$base/$1" "$b
 bash scripts/kafka-test-server.sh topic "$kafka" bench 12
 prod=$(KAFKA_TOPIC=bench "$bin" generate --to-kafka --count "$n" --seed 1)
 echo "produced: $prod"
-ceiling=$(target/release/examples/kafka_consume_rate "$kafka" bench "$n")
+ceiling=$(${CARGO_TARGET_DIR:-target}/release/examples/kafka_consume_rate "$kafka" bench "$n")
 echo "bare rdkafka consumer: $ceiling"
 
 printf '\n%-34s %12s %12s\n' "Kafka -> stages -> PostgreSQL" "records/s" "seconds"

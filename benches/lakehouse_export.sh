@@ -12,7 +12,7 @@ n=${1:-200000}
 tmp=$(mktemp -d /tmp/pfm-bench-lake.XXXXXX)
 trap 'bash scripts/s3-test-server.sh stop "$tmp/s3"; rm -rf "$tmp"' EXIT
 cargo build --release --bin pipeline -q
-bin=$PWD/target/release/pipeline
+bin=$(realpath "${CARGO_TARGET_DIR:-target}")/release/pipeline
 py=$PWD/.venv-test/bin/python
 export LOG_LEVEL=INFO HTTP_PORT=0 BATCH_SIZE=1000
 "$bin" generate --count "$n" --seed 1 > "$tmp/in.jsonl"

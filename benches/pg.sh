@@ -2,14 +2,19 @@
 # End-to-end throughput into PostgreSQL (BATCH_SIZE 100 and 1000) on 200,000 generated
 # records, against the physical limit: COPY of the same rows from psql. PostgreSQL runs
 # on this machine with its default durability settings (fsync on).
-#   [RUNS=3] bash benches/pg.sh [RECORDS]
+#   [RUNS=3] [PIPELINE_BIN=path] bash benches/pg.sh [RECORDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200000}
 tmp=$(mktemp -d /tmp/pfm-bench.XXXXXX); chmod 755 "$tmp"
 trap 'bash scripts/pg-test-server.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
-cargo build --release --bin pipeline -q
-bin=target/release/pipeline
+# PIPELINE_BIN runs a binary built elsewhere (another commit, for a before/after comparison).
+if [ -n "${PIPELINE_BIN:-}" ]; then
+  bin=$PIPELINE_BIN
+else
+  cargo build --release --bin pipeline -q
+  bin=${CARGO_TARGET_DIR:-target}/release/pipeline
+fi
 server=$(bash scripts/pg-test-server.sh start "$tmp/pg" "" --durable)
 base=${server%/*}
 export ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64) LOG_LEVEL=WARN HTTP_PORT=0 DATA_DIR="$tmp/data"
