@@ -65,6 +65,15 @@ impl RemoteGovern {
                 }
             }
             pending = missing;
+            if let Some(h) = &self.health {
+                // Readiness follows what the batch saw; the periodic probe corrects it.
+                let any_unavailable = first_failure.is_some()
+                    || decided
+                        .iter()
+                        .flatten()
+                        .any(|(_, p)| Arc::ptr_eq(p, &self.unavailable));
+                h.set_opa(!any_unavailable);
+            }
             if let Some(failure) = first_failure {
                 if !paused {
                     tracing::error!(
@@ -78,9 +87,6 @@ impl RemoteGovern {
         }
         if paused {
             tracing::info!("OPA available again: resuming");
-            if let Some(h) = &self.health {
-                h.set_opa(true);
-            }
         }
         decided
             .into_iter()

@@ -12,7 +12,6 @@ use super::embedded::verdict_of_value;
 use super::{PolicyError, Verdict};
 use crate::config::OpaSettings;
 use crate::telemetry::metrics::OpaMetrics;
-use futures::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -132,11 +131,17 @@ impl RemotePolicy {
     /// flight; none starts after the batch deadline (`OPA_BATCH_TIMEOUT`).
     pub async fn evaluate_batch(&self, inputs: &[regorus::Value]) -> Vec<RemoteOutcome> {
         let deadline = Instant::now() + self.settings.batch_timeout;
-        futures::stream::iter(inputs)
-            .map(|input| self.evaluate_one(input, deadline))
-            .buffered(self.settings.max_concurrency)
-            .collect()
-            .await
+        // A fair semaphore, not `StreamExt::buffered`: the latter's closure makes the
+        // future lose `Send` (rust-lang/rust#64552), and the pipeline spawns it.
+        let permits = tokio::sync::Semaphore::new(self.settings.max_concurrency);
+        let calls = inputs.iter().map(|input| {
+            let permits = &permits;
+            async move {
+                let _permit = permits.acquire().await;
+                self.evaluate_one(input, deadline).await
+            }
+        });
+        futures::future::join_all(calls).await
     }
 
     async fn evaluate_one(&self, input: &regorus::Value, deadline: Instant) -> RemoteOutcome {
