@@ -39,5 +39,9 @@ fn every_rego_unit_test_passes_in_the_embedded_engine() {
             other => failed.push(format!("{t}: {other:?}")),
         }
     }
-    assert!(failed.is_empty(), "failing Rego tests:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "failing Rego tests:\n{}",
+        failed.join("\n")
+    );
 }

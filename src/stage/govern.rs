@@ -7,7 +7,8 @@ use std::sync::Arc;
 enum Engine {
     /// Evaluated here, per record, by the embedded engine.
     Embedded {
-        evaluator: Evaluator,
+        // Boxed: the VM is large, and the remote variant holds nothing.
+        evaluator: Box<Evaluator>,
         provenance: Arc<str>,
     },
     /// Fetched by the runtime from a remote OPA before this stage runs (a stage does no
@@ -25,7 +26,7 @@ impl Govern {
     pub fn new(policy: &EmbeddedPolicy) -> Result<Self, PolicyError> {
         Ok(Self {
             engine: Engine::Embedded {
-                evaluator: policy.evaluator()?,
+                evaluator: Box::new(policy.evaluator()?),
                 provenance: policy.provenance().into(),
             },
             path: policy.path().into(),
