@@ -267,6 +267,41 @@ def check_render(name: str, docs: list[dict]) -> None:
         inits = {i["name"]: i for i in pod.get("initContainers", [])}
         if inits.get("opa", {}).get("restartPolicy") != "Always":
             w("OPA must run as a native sidecar (initContainer with restartPolicy Always)")
+        check_opa_sidecar(inits.get("opa", {}), pod, docs, w)
+
+
+def check_opa_sidecar(opa: dict, pod: dict, docs: list[dict], w) -> None:
+    """Issue 14: the kubelet can probe OPA (its diagnostic address, since OPA 1.x serves the
+    API on localhost), and OPA loads the repository's policies/ from a ConfigMap."""
+    args = opa.get("args", [])
+    diag = next((a.split("=", 1)[1] for a in args if a.startswith("--diagnostic-addr=")), None)
+    if not diag or not diag.startswith("0.0.0.0:"):
+        w("OPA sidecar must bind --diagnostic-addr=0.0.0.0:<port> for the kubelet's probes")
+        return
+    diag_port = int(diag.rsplit(":", 1)[1])
+    named = {p.get("name"): p.get("containerPort") for p in opa.get("ports", [])}
+    for probe in ("readinessProbe", "livenessProbe"):
+        get = (opa.get(probe) or {}).get("httpGet") or {}
+        port = named.get(get.get("port"), get.get("port"))
+        if port != diag_port or not str(get.get("path", "")).startswith("/health"):
+            w(f"OPA sidecar {probe} must GET /health on the diagnostic port {diag_port}, got {get}")
+    mounts = {m["name"]: m["mountPath"] for m in opa.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    loaded = [n for n, path in mounts.items() if path in args]
+    cms = [volumes[n]["configMap"]["name"] for n in loaded if "configMap" in volumes.get(n, {})]
+    if not cms:
+        w("OPA sidecar must load its policy directory from a ConfigMap volume named in its args")
+        return
+    for cm_name in cms:
+        found = [d for d in docs if d.get("kind") == "ConfigMap" and d["metadata"]["name"] == cm_name]
+        if not found:
+            w(f"OPA sidecar's ConfigMap {cm_name} is not part of the overlay (configMapGenerator from policies/)")
+            continue
+        data = found[0].get("data", {})
+        for f in sorted((ROOT / "policies").iterdir()):
+            if f.suffix in (".rego", ".json") and not f.name.endswith("_test.rego"):
+                if data.get(f.name) != f.read_text():
+                    w(f"OPA sidecar's ConfigMap {cm_name} does not hold policies/{f.name} as it is in the repository")
 
 
 def check_compose(base_docs: list[dict], secret_docs: list[dict]) -> None:
@@ -290,8 +325,14 @@ def check_compose(base_docs: list[dict], secret_docs: list[dict]) -> None:
     kenv = services["kafka"]["environment"]
     if "controller" not in str(kenv.get("KAFKA_PROCESS_ROLES", "")) or "ZOOKEEPER" in json.dumps(kenv).upper():
         err("compose: Kafka must run in KRaft mode (no ZooKeeper)")
-    if not any("../../policies" in str(v) for v in services["opa"].get("volumes", [])):
-        err("compose: OPA must load ../../policies")
+    opa_mounts = [str(v) for v in services["opa"].get("volumes", [])]
+    policy_mount = next((v.split(":")[1] for v in opa_mounts if v.startswith("../../policies:")), None)
+    if not policy_mount:
+        err("compose: OPA must mount ../../policies")
+    elif policy_mount not in services["opa"].get("command", []):
+        err(f"compose: OPA must load the mounted policies ({policy_mount}) in its command")
+    if str(services["pipeline"]["environment"].get("OPA_URL", "")).rstrip("/") != "http://opa:8181":
+        err("compose: the pipeline must ask the stack's OPA (OPA_URL=http://opa:8181)")
     cm_keys = set(find(base_docs, "ConfigMap", "pipeline-config")[0]["data"])
     secret_keys = set(find(secret_docs, "Secret", "pipeline-secrets")[0]["stringData"])
     compose_keys = set(services["pipeline"]["environment"])
@@ -618,8 +659,10 @@ def kustomize_set_image(overlay_dir: Path, spec: str) -> str:
 def cmd_image_pin(overlays: list[str]) -> None:
     digest = "sha256:" + "ab12" * 16
     with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "k8s"
+        # The repository's layout: production-opa generates its ConfigMap from ../../../../policies.
+        tree = Path(tmp) / "deploy" / "k8s"
         shutil.copytree(ROOT / "deploy/k8s", tree)
+        shutil.copytree(ROOT / "policies", Path(tmp) / "policies")
         for overlay in overlays:
             repo = overlay_registry(overlay)
             how = kustomize_set_image(tree / "overlays" / overlay, f"pipeline={repo}@{digest}")
@@ -768,13 +811,17 @@ def cmd_docs() -> None:
         err("README.md: says the outbox relay gets up to SHUTDOWN_TIMEOUT (shutdown has one shared deadline)")
     if "one deadline" not in readme:
         err("README.md: the shutdown note must describe the one shared SHUTDOWN_TIMEOUT deadline")
-    main = (ROOT / "src/main.rs").read_text()
-    if "this build has no remote OPA client yet" in main:
-        deploy = (ROOT / "docs/deploy.md").read_text()
-        for needle in ("production-opa", "docker-compose"):
-            for para in re.split(r"\n\s*\n", deploy):
-                if needle in para and "OPA" in para and "not in this build" not in para:
+    code = "\n".join(p.read_text() for p in (ROOT / "src").rglob("*.rs"))
+    refused = "this build has no remote OPA client yet" in code
+    deploy = (ROOT / "docs/deploy.md").read_text()
+    for needle in ("production-opa", "docker-compose"):
+        for para in re.split(r"\n\s*\n", deploy):
+            if needle in para and "OPA" in para:
+                says_missing = "not in this build" in para
+                if refused and not says_missing:
                     err(f"docs/deploy.md: a paragraph about {needle} and OPA does not say remote OPA is not in this build: {para[:90]!r}")
+                if not refused and says_missing:
+                    err(f"docs/deploy.md: a paragraph about {needle} says remote OPA is not in this build, but it is: {para[:90]!r}")
     if not errors:
         print("docs: lakehouse range size, shutdown deadline and remote-OPA status agree with the code")
 

@@ -15,6 +15,7 @@
 mod commands;
 mod pipeline;
 mod processor;
+mod remote_govern;
 mod run_loop;
 mod shutdown;
 mod sources;
@@ -27,6 +28,7 @@ pub use commands::{
 };
 pub use pipeline::{App, AppError};
 pub use processor::{build_processor, BatchError, BatchProcessor};
+pub use remote_govern::{RemoteGovern, UNAVAILABLE_PROVENANCE};
 pub use run_loop::{run_loop, Decisions, RunError, Summary};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use sources::SourceChoice;

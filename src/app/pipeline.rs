@@ -25,8 +25,6 @@ use tokio::task::JoinHandle;
 pub enum AppError {
     #[error(transparent)]
     Open(#[from] OpenError),
-    #[error("OPA_URL is set, but this build has no remote OPA client yet; unset it to use the embedded engine")]
-    RemoteOpaUnsupported,
     #[error("loading the governance policies: {0}")]
     Policy(#[from] PolicyError),
     #[error("binding HTTP_PORT {port}: {source}")]
@@ -77,9 +75,6 @@ impl App {
     /// Everything that can fail on a bad setting or an unreachable dependency fails here,
     /// before a record is read.
     pub async fn build(cfg: Config, source: SourceChoice) -> Result<Self, AppError> {
-        if cfg.opa_url.is_some() {
-            return Err(AppError::RemoteOpaUnsupported);
-        }
         if source.is_kafka() && cfg.kafka.is_none() {
             return Err(AppError::KafkaNotConfigured);
         }
@@ -128,7 +123,7 @@ impl<S: Store + Clone> Pipeline<S> {
         let mut registry = prometheus_client::registry::Registry::default();
         let metrics = Arc::new(Metrics::new(&mut registry));
         let health = {
-            let h = Health::new(source.is_kafka(), false);
+            let h = Health::new(source.is_kafka(), cfg.opa_url.is_some());
             Arc::new(if cfg.lakehouse.enabled {
                 h.with_s3()
             } else {
@@ -138,6 +133,10 @@ impl<S: Store + Clone> Pipeline<S> {
         health.attach_database_gauge(metrics.database_up.clone());
         health.set_database(store.ping().await);
         let (mut processor, policy) = build_processor(&cfg, kek, metrics.clone())?;
+        let remote_policy = processor.remote.as_mut().map(|r| {
+            r.health = Some(health.clone());
+            r.policy.clone()
+        });
         if let Some(kafka) = &cfg.kafka {
             // Processed records and alerts when ENABLE_KAFKA_PUBLISH, dead letters whenever
             // Kafka is the source; all through the outbox.
@@ -163,6 +162,13 @@ impl<S: Store + Clone> Pipeline<S> {
                     port: cfg.http_port,
                     source,
                 })?;
+        if let Some(opa) = remote_policy {
+            tokio::spawn(super::remote_govern::probe_health(
+                opa,
+                health.clone(),
+                stopped.clone(),
+            ));
+        }
         if let Some(lh) = &lakehouse {
             // Fail soft: an unreachable store or a missing bucket is logged, not fatal.
             let probe = lh.clone();
@@ -177,7 +183,11 @@ impl<S: Store + Clone> Pipeline<S> {
         }
         tracing::info!(
             http = %addr, database = store.kind(), batch_size = cfg.batch_size,
-            policy_version = policy.version(), "pipeline started"
+            policy = %match &cfg.opa_url {
+                Some(url) => format!("opa {url} ({:?} on failure)", cfg.opa.failure_mode),
+                None => policy.provenance(),
+            },
+            "pipeline started"
         );
         let pipeline = Self {
             store,

@@ -1,9 +1,10 @@
 //! One batch: decode, load the per-account state the later stages need, run the stages,
 //! and turn the result into the rows of one database transaction.
 
+use super::remote_govern::RemoteGovern;
 use crate::config::Config;
 use crate::crypto::{DataKey, KekRing};
-use crate::policy::EmbeddedPolicy;
+use crate::policy::{EmbeddedPolicy, RemotePolicy};
 use crate::source::SourceBatch;
 use crate::stage::{
     Batch, Categorise, DeadLetter, Decode, Govern, Protect, Record, Risk, Scrub, Stage,
@@ -41,7 +42,9 @@ impl BatchError {
     }
 }
 
-/// Builds the stage chain: decode → scrub → categorise → risk → govern → protect.
+/// Builds the stage chain: decode → scrub → categorise → risk → govern → protect. With
+/// `OPA_URL`, govern's decisions come from the remote OPA (see [`RemoteGovern`]); the
+/// embedded policy is still loaded (and returned) as the version the start-up log names.
 pub fn build_processor(
     cfg: &Config,
     kek: Arc<KekRing>,
@@ -52,6 +55,21 @@ pub fn build_processor(
         cfg.policy_dir.as_deref(),
         &cfg.opa_policy_path,
     )?);
+    let (govern, remote) = match &cfg.opa_url {
+        None => (Govern::new(&policy)?, None),
+        Some(url) => {
+            let client = RemotePolicy::new(
+                url,
+                &cfg.opa_policy_path,
+                cfg.opa.clone(),
+                metrics.opa.clone(),
+            )?;
+            (
+                Govern::remote(&cfg.opa_policy_path),
+                Some(RemoteGovern::new(Arc::new(client), cfg.opa.failure_mode)),
+            )
+        }
+    };
     let processor = BatchProcessor {
         decode: Box::new(Decode::new(scrubber.clone())),
         stages: vec![
@@ -60,9 +78,10 @@ pub fn build_processor(
             Box::new(Risk::new(pfm_risk::RiskEngine::new(
                 pfm_risk::RiskConfig::default(),
             ))),
-            Box::new(Govern::new(&policy)?),
+            Box::new(govern),
             Box::new(Protect),
         ],
+        remote,
         ctx: StageContext::default(),
         kek,
         metrics,
@@ -75,6 +94,8 @@ pub fn build_processor(
 pub struct BatchProcessor {
     pub decode: Box<dyn Stage>,
     pub stages: Vec<Box<dyn Stage>>,
+    /// With `OPA_URL`: fetches the decisions the govern stage records.
+    pub remote: Option<RemoteGovern>,
     pub ctx: StageContext,
     pub kek: Arc<KekRing>,
     pub metrics: Arc<Metrics>,
@@ -97,6 +118,11 @@ impl BatchProcessor {
         // Loads change no detector state, so a transient failure here can retry the batch.
         self.load_account_state(store, &batch.records).await?;
         for i in 0..self.stages.len() {
+            if let Some(remote) = &self.remote {
+                if self.stages[i].name() == "govern" {
+                    self.ctx.remote_decisions = remote.decide(&batch.records).await;
+                }
+            }
             self.run_stage(i + 1, &mut batch)?;
         }
         let touched: HashSet<&str> = batch

@@ -56,7 +56,9 @@ pub async fn run_worker(
     store.check_schema().await?;
     let policy = EmbeddedPolicy::load(cfg.policy_dir.as_deref(), &cfg.opa_policy_path)?;
     let data = audit::load_policy_data(cfg.policy_dir.as_deref())?;
-    let mut expected = vec![policy.version().to_owned()];
+    // Decision-log entries name the embedded policy `embedded:<version>`; entries written
+    // before that carry the bare version.
+    let mut expected = vec![policy.provenance(), policy.version().to_owned()];
     expected.extend(settings.extra_policy_versions.iter().cloned());
     let audit_cfg = AuditConfig {
         baseline_windows: settings.audit_baseline_windows,

@@ -9,9 +9,11 @@ use std::time::Duration;
 
 mod database;
 mod kafka;
+mod opa;
 
 pub use database::DatabaseConfig;
 pub use kafka::KafkaConfig;
+pub use opa::{FailureMode, OpaSettings};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid {variable}: expected {expected}")]
@@ -85,6 +87,8 @@ pub struct Config {
     pub batch_size: usize,
     pub opa_policy_path: String,
     pub opa_url: Option<String>,
+    /// Tuning of the remote OPA client; used only when `opa_url` is set.
+    pub opa: OpaSettings,
     pub policy_dir: Option<PathBuf>,
     pub encryption_key: Option<Secret<[u8; 32]>>,
     /// Earlier KEKs, still accepted for unwrapping data keys during a rotation.
@@ -168,6 +172,7 @@ impl Config {
             }
             Some(_) => return Err(bad("OPA_URL", "an http:// or https:// URL")),
         };
+        let opa = opa::opa_settings(&get)?;
         let policy_dir = get("POLICY_DIR").map(PathBuf::from);
         if let Some(dir) = &policy_dir {
             if !dir.is_dir() {
@@ -228,6 +233,7 @@ impl Config {
             batch_size,
             opa_policy_path,
             opa_url,
+            opa,
             policy_dir,
             encryption_key,
             previous_encryption_keys,
@@ -299,6 +305,20 @@ mod tests {
         assert_eq!(c.http_port, 8000);
         assert_eq!(c.shutdown_timeout, Duration::from_secs(20));
         assert_eq!(c.opa_policy_path, "agentic/allow");
+        assert_eq!(c.opa, OpaSettings::default());
+        assert_eq!(c.opa.timeout, Duration::from_millis(200));
+        assert_eq!(c.opa.failure_mode, FailureMode::Deny);
+        let c = cfg(&[
+            ("OPA_URL", "http://localhost:8181/"),
+            ("OPA_TIMEOUT", "2s"),
+            ("OPA_MAX_CONCURRENCY", "4"),
+            ("OPA_FAILURE_MODE", "Pause"),
+        ])
+        .expect("opa settings");
+        assert_eq!(c.opa_url.as_deref(), Some("http://localhost:8181"));
+        assert_eq!(c.opa.timeout, Duration::from_secs(2));
+        assert_eq!(c.opa.max_concurrency, 4);
+        assert_eq!(c.opa.failure_mode, FailureMode::Pause);
         assert!(c.kafka.is_none() && !c.lakehouse.enabled && c.encryption_key.is_none());
     }
 
@@ -317,6 +337,13 @@ mod tests {
             ("ENCRYPTION_KEY_PREVIOUS", "c2hvcnQ="),
             ("OPA_POLICY_PATH", "data.agentic.allow"),
             ("OPA_URL", "localhost:8181"),
+            ("OPA_TIMEOUT", "fast"),
+            ("OPA_TIMEOUT", "0ms"),
+            ("OPA_MAX_CONCURRENCY", "0"),
+            ("OPA_BATCH_TIMEOUT", "-2s"),
+            ("OPA_FAILURE_MODE", "allow"),
+            ("OPA_BREAKER_FAILURES", "many"),
+            ("OPA_BREAKER_COOLDOWN", "later"),
             ("S3_ENDPOINT", "minio:9000"),
             ("POLICY_DIR", "/definitely/not/here"),
         ];

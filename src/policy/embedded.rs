@@ -32,15 +32,24 @@ impl Evaluator {
 }
 
 fn verdict_of(result: Result<regorus::Value, impl std::fmt::Display>) -> Verdict {
-    use regorus::Value;
     match result {
-        Ok(Value::Undefined) => Verdict::deny("policy_undefined"),
-        Ok(Value::Bool(true)) => Verdict {
+        Ok(v) => verdict_of_value(v),
+        Err(_) => Verdict::deny("policy_error"),
+    }
+}
+
+/// How a policy's answer becomes a verdict, fail-closed. Shared by the embedded engine and
+/// the remote OPA client, so both read `{decision, reasons}` identically.
+pub(super) fn verdict_of_value(v: regorus::Value) -> Verdict {
+    use regorus::Value;
+    match v {
+        Value::Undefined => Verdict::deny("policy_undefined"),
+        Value::Bool(true) => Verdict {
             result: super::DecisionResult::Allow,
             reasons: vec![],
         },
-        Ok(Value::Bool(false)) => Verdict::deny("policy_denied"),
-        Ok(Value::Object(o)) => {
+        Value::Bool(false) => Verdict::deny("policy_denied"),
+        Value::Object(o) => {
             let result = match o.get(&Value::from("decision")) {
                 Some(Value::String(s)) => super::DecisionResult::parse(s),
                 _ => None,
@@ -62,8 +71,7 @@ fn verdict_of(result: Result<regorus::Value, impl std::fmt::Display>) -> Verdict
                 _ => Verdict::deny("policy_malformed_result"),
             }
         }
-        Ok(_) => Verdict::deny("policy_malformed_result"),
-        Err(_) => Verdict::deny("policy_error"),
+        _ => Verdict::deny("policy_malformed_result"),
     }
 }
 
@@ -157,6 +165,11 @@ impl EmbeddedPolicy {
 
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// What the decision log records as the deciding policy: `embedded:<version>`.
+    pub fn provenance(&self) -> String {
+        format!("embedded:{}", self.version)
     }
 
     /// The tree-walking interpreter: the reference the VM is checked against.

@@ -1,11 +1,15 @@
 //! Governance: every record gets a decision from a Rego policy (embedded engine, or the
 //! same .rego files in an OPA sidecar). Anything but a well-formed decision is a deny.
 
+mod breaker;
 mod embedded;
 mod input;
+mod opa;
 
+pub use breaker::BreakerState;
 pub use embedded::{EmbeddedPolicy, Evaluator};
 pub use input::policy_input;
+pub use opa::{Failure, RemoteOutcome, RemotePolicy, UNAVAILABLE_REASON};
 
 pub use crate::domain::{Decision, DecisionResult, Verdict};
 
@@ -22,6 +26,8 @@ pub enum PolicyError {
     Data { path: String, message: String },
     #[error("no .rego file found in {0}")]
     Empty(String),
+    #[error("cannot build the OPA client: {0}")]
+    Client(String),
     #[error("policy evaluation failed: {0}")]
     Eval(String),
 }

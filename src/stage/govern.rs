@@ -1,22 +1,44 @@
 use super::{Batch, Stage, StageContext, StageError};
-use crate::policy::{policy_input, Decision, EmbeddedPolicy, Evaluator, PolicyError};
+use crate::policy::{policy_input, Decision, EmbeddedPolicy, Evaluator, PolicyError, Verdict};
 use chrono::{SubsecRound, Utc};
 use std::sync::Arc;
 
+/// Where govern's decisions come from.
+enum Engine {
+    /// Evaluated here, per record, by the embedded engine.
+    Embedded {
+        // Boxed: the VM is large, and the remote variant holds nothing.
+        evaluator: Box<Evaluator>,
+        provenance: Arc<str>,
+    },
+    /// Fetched by the runtime from a remote OPA before this stage runs (a stage does no
+    /// I/O): one `(verdict, provenance)` per record in [`StageContext::remote_decisions`].
+    Remote,
+}
+
 /// govern: one policy decision per record, fail-closed.
 pub struct Govern {
-    evaluator: Evaluator,
+    engine: Engine,
     path: Arc<str>,
-    version: Arc<str>,
 }
 
 impl Govern {
     pub fn new(policy: &EmbeddedPolicy) -> Result<Self, PolicyError> {
         Ok(Self {
-            evaluator: policy.evaluator()?,
+            engine: Engine::Embedded {
+                evaluator: Box::new(policy.evaluator()?),
+                provenance: policy.provenance().into(),
+            },
             path: policy.path().into(),
-            version: policy.version().into(),
         })
+    }
+
+    /// Decisions come from [`StageContext::remote_decisions`], filled by the runtime.
+    pub fn remote(path: &str) -> Self {
+        Self {
+            engine: Engine::Remote,
+            path: path.into(),
+        }
     }
 }
 
@@ -25,18 +47,42 @@ impl Stage for Govern {
         "govern"
     }
 
-    fn execute(&mut self, batch: &mut Batch, _ctx: &mut StageContext) -> Result<(), StageError> {
+    fn execute(&mut self, batch: &mut Batch, ctx: &mut StageContext) -> Result<(), StageError> {
         // Microseconds: the precision both databases keep, so the audit hash stays verifiable.
         let now = Utc::now().trunc_subsecs(6);
-        for r in &mut batch.records {
-            let verdict = self.evaluator.evaluate(policy_input(r));
+        let decide = |r: &mut super::Record, verdict: Verdict, provenance: Arc<str>| {
             r.decision = Some(Decision {
                 result: verdict.result,
                 reasons: verdict.reasons,
                 policy_path: self.path.clone(),
-                policy_version: self.version.clone(),
+                policy_version: provenance,
                 decided_at: now,
             });
+        };
+        match &mut self.engine {
+            Engine::Embedded {
+                evaluator,
+                provenance,
+            } => {
+                for r in &mut batch.records {
+                    let verdict = evaluator.evaluate(policy_input(r));
+                    decide(r, verdict, provenance.clone());
+                }
+            }
+            Engine::Remote => {
+                let fetched = std::mem::take(&mut ctx.remote_decisions);
+                if fetched.len() != batch.records.len() {
+                    // Unreachable when the runtime fetched for this batch; fail closed.
+                    let none: Arc<str> = Arc::from("");
+                    for r in &mut batch.records {
+                        decide(r, Verdict::deny("no_decision"), none.clone());
+                    }
+                    return Ok(());
+                }
+                for (r, (verdict, provenance)) in batch.records.iter_mut().zip(fetched) {
+                    decide(r, verdict, provenance);
+                }
+            }
         }
         Ok(())
     }

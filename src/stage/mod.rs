@@ -42,6 +42,9 @@ impl Batch {
 pub struct StageContext {
     pub detector_state: HashMap<String, AccountState>,
     pub keys: KeyRing,
+    /// With a remote OPA: the batch's decisions and the policy that made each, in record
+    /// order, fetched by the runtime just before govern runs (taken by govern).
+    pub remote_decisions: Vec<(crate::policy::Verdict, std::sync::Arc<str>)>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -64,6 +64,14 @@ impl Health {
         self.database.swap(up, Ordering::Relaxed)
     }
 
+    /// Returns the previous state (`up` when OPA is not in use).
+    pub fn set_opa(&self, up: bool) -> bool {
+        match &self.opa {
+            Some(f) => f.swap(up, Ordering::Relaxed),
+            None => up,
+        }
+    }
+
     /// The contract's `/health` body, and whether every check passes.
     pub fn report(&self) -> (bool, serde_json::Value) {
         let mut checks = serde_json::Map::new();

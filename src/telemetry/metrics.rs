@@ -40,6 +40,55 @@ pub struct TopicLabel {
     pub topic: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: String,
+}
+
+/// The remote OPA client's metrics (all zero with the embedded engine).
+#[derive(Clone)]
+pub struct OpaMetrics {
+    /// 0 closed, 1 open, 2 half-open.
+    pub breaker_state: Gauge,
+    /// Requests sent to OPA, by outcome (`decided`, `undefined`, `malformed`, `failed`).
+    pub calls: Family<OutcomeLabel, Counter>,
+    pub latency: Histogram,
+    /// Records OPA gave no decision for, by kind (`timeout`, `connect`, `status_5xx`,
+    /// `status_4xx`, `malformed_response`, `breaker_open`, `batch_deadline`).
+    pub failures: Family<KindLabel, Counter>,
+}
+
+impl Default for OpaMetrics {
+    fn default() -> Self {
+        Self {
+            breaker_state: Gauge::default(),
+            calls: Family::default(),
+            // 0.5 ms to ~16 s: a localhost sidecar answers in well under a millisecond.
+            latency: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
+            failures: Family::default(),
+        }
+    }
+}
+
+impl OpaMetrics {
+    pub fn failure(&self, kind: &str) {
+        self.failures
+            .get_or_create(&KindLabel {
+                kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn call(&self, outcome: &str, seconds: f64) {
+        self.calls
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        self.latency.observe(seconds);
+    }
+}
+
 pub struct Metrics {
     pub records: Family<OutcomeLabel, Counter>,
     pub batch_duration: Histogram,
@@ -60,6 +109,7 @@ pub struct Metrics {
     pub export_backlog_age: Gauge<f64, AtomicU64>,
     pub exported_rows: Counter,
     pub last_commit: Gauge<f64, AtomicU64>,
+    pub opa: OpaMetrics,
 }
 
 impl Metrics {
@@ -87,6 +137,7 @@ impl Metrics {
             export_backlog_age: Gauge::default(),
             exported_rows: Counter::default(),
             last_commit: Gauge::default(),
+            opa: OpaMetrics::default(),
         };
         registry.register(
             "pipeline_records",
@@ -182,6 +233,26 @@ impl Metrics {
             "pipeline_last_commit_timestamp_seconds",
             "Unix time of the last committed batch",
             m.last_commit.clone(),
+        );
+        registry.register(
+            "pipeline_opa_breaker_state",
+            "The OPA client's circuit breaker: 0 closed, 1 open, 2 half-open",
+            m.opa.breaker_state.clone(),
+        );
+        registry.register(
+            "pipeline_opa_calls",
+            "Requests to the remote OPA by outcome (decided, undefined, malformed, failed)",
+            m.opa.calls.clone(),
+        );
+        registry.register(
+            "pipeline_opa_request_duration_seconds",
+            "Latency of one request to the remote OPA",
+            m.opa.latency.clone(),
+        );
+        registry.register(
+            "pipeline_opa_failures",
+            "Records the remote OPA gave no decision for, by kind",
+            m.opa.failures.clone(),
         );
         m
     }
