@@ -12,9 +12,9 @@
 //!   connections are reset) and throttle uploads (so that a SIGKILL lands in the middle of
 //!   a PUT, which it detects on the wire), for this test's pipeline only.
 
-mod common;
+use crate::common;
 
-use common::proxy::Proxy;
+use crate::common::proxy::Proxy;
 
 use pfm::store::{CommitStore, ExportLedger, SqliteStore};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! the same step; an expired lease is taken over and its old owner fenced out; SIGTERM
 //! finishes the step in flight and releases the leases; old checkpoints are pruned.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
 use pfm::store::{CommitBatch, CommitStore, Database, OffsetRow, PgStore, TxnRow};

@@ -4,7 +4,7 @@
 //! run with named pipes died within a minute on "deadlock detected" before upserts took their
 //! row locks in key order and conflicts were retried.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 

@@ -2,7 +2,7 @@
 //! anomaly yields its own finding, alone and all together, in `audit_findings` and in the
 //! metric; the worker schedules and runs the audit of the last closed window by itself.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
 use pfm::store::{CommitBatch, CommitStore, Database, DeadLetterRow, PgStore, TxnRow};
