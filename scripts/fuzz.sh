@@ -15,7 +15,7 @@
 # Prints per target the seconds run, executions, corpus size before/after and crashes.
 # Crash inputs land in fuzz/artifacts/<target>/; reproduce one with
 #   cargo +nightly fuzz run --target-dir target/fuzz <target> fuzz/artifacts/<target>/<file>
-# A fixed crash belongs in fuzz/corpus/<target>/ so tests/fuzz_corpus_replay.rs keeps it
+# A fixed crash belongs in fuzz/corpus/<target>/ so tests/it/fuzz_corpus_replay.rs keeps it
 # fixed on stable. Exits 1 if any target crashed. See docs/reliability.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -9,7 +9,7 @@ command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 [ -f /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -f /usr/include/curl/curl.h ] || need_apt+=(libcurl4-openssl-dev)
 [ -f /usr/include/openssl/ssl.h ] || need_apt+=(libssl-dev)
-# tests/pg_tls.rs makes its test CA and server certificate with the openssl CLI.
+# tests/it/pg_tls.rs makes its test CA and server certificate with the openssl CLI.
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The soak run, one command: bash scripts/soak.sh [SECONDS] [RATE] [REPLICAS]
 # Defaults: 30 minutes at 5,000 records/s with 3 replicas, release build. Starts its own
-# PostgreSQL (default durability), Kafka broker and S3 server on 127.0.0.1 (tests/soak.rs),
+# PostgreSQL (default durability), Kafka broker and S3 server on 127.0.0.1 (tests/it/soak.rs),
 # prints per-window throughput, p99 batch and produce→commit latency, RSS, descriptors and
 # sockets of each replica, then the leak check; JSON in target/soak-report.json.
 set -euo pipefail
@@ -20,4 +20,4 @@ export PFM_SOAK_PUBLISH=${PFM_SOAK_PUBLISH:-true}
 # PFM_SOAK_SOURCE=fifo feeds each replica through a named pipe instead of the topic, for
 # rates the test broker cannot sustain (docs/reliability.md).
 export PFM_SOAK_SOURCE=${PFM_SOAK_SOURCE:-kafka}
-cargo nextest run --release --test soak --no-capture --test-threads 1
+cargo nextest run --release --test it -E 'test(/^soak::/)' --no-capture --test-threads 1

@@ -1,6 +1,6 @@
 //! Invariant checks ("oracles") shared by the fuzz targets (`fuzz/`, nightly + libFuzzer),
-//! their stable replay test (`tests/fuzz_corpus_replay.rs`) and the property tests
-//! (`tests/decode_properties.rs`). Each `check_*` takes the raw bytes of one input and
+//! their stable replay test (`tests/it/fuzz_corpus_replay.rs`) and the property tests
+//! (`tests/it/decode_properties.rs`). Each `check_*` takes the raw bytes of one input and
 //! panics when an invariant does not hold.
 //!
 //! A dev-only crate: the pipeline never links it. It depends only on `pfm-domain` and

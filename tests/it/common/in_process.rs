@@ -3,8 +3,12 @@
 //! Subprocess tests remain where the process boundary is the point (signals, SIGKILL,
 //! exit codes, the command line).
 
-use pfm::app::{App, AppError, Shutdown, ShutdownTrigger, SourceChoice, Summary};
+use pfm::app::{
+    run_worker, App, AppError, Shutdown, ShutdownTrigger, SourceChoice, Summary, WorkerExit,
+    WorkerOptions,
+};
 use pfm::config::Config;
+use pfm::workflow::{WorkerSettings, WorkflowError};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -59,6 +63,20 @@ impl InProcess {
     pub async fn run_file(&self, path: &Path) -> Result<Summary, AppError> {
         self.run(SourceChoice::File(path.display().to_string()))
             .await
+    }
+
+    /// `pipeline worker` (with `WORKFLOW_*` settings from the same variables); it runs
+    /// until no workflow is left with `once`, else until the test ends it.
+    pub async fn worker(&self, opts: WorkerOptions) -> Result<WorkerExit, WorkflowError> {
+        let cfg = self.config();
+        let settings = WorkerSettings::from_lookup(|k| self.vars.get(k).cloned())
+            .expect("valid worker settings");
+        // The trigger lives until the worker ends: a dropped sender would read as a
+        // shutdown request.
+        let (trigger, shutdown) = Shutdown::manual(cfg.shutdown_timeout);
+        let exit = run_worker(&cfg, settings, opts, shutdown).await;
+        drop(trigger);
+        exit
     }
 }
 

@@ -2,9 +2,10 @@
 //! anomaly yields its own finding, alone and all together, in `audit_findings` and in the
 //! metric; the worker schedules and runs the audit of the last closed window by itself.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
+use pfm::app::{WorkerExit, WorkerOptions};
 use pfm::store::{CommitBatch, CommitStore, Database, DeadLetterRow, PgStore, TxnRow};
 use pfm::workflow::audit::{self, AuditConfig, DetectConfig};
 use pfm::workflow::{register_metrics, Engine, EngineSettings, FindingLabel, Progress};
@@ -333,23 +334,23 @@ async fn the_worker_schedules_and_runs_the_audit_of_the_last_closed_window() {
     store.migrate().await.expect("migrate");
     let hour = ChronoDuration::hours(1);
     let before = audit::latest_closed_window(Utc::now(), hour).expect("window");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipeline"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &url)
+    // `pipeline worker --once` in-process (`pfm::app::run_worker`): the audit it schedules,
+    // not the process, is under test.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exit = common::in_process::InProcess::new(dir.path(), Some(&url))
         .env(
             "ENCRYPTION_KEY",
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
         )
-        .env("HTTP_PORT", "0")
         .env("AUDIT_WINDOW_MINUTES", "60")
-        .args(["worker", "--once"])
-        .output()
-        .expect("run worker");
+        .worker(WorkerOptions {
+            once: true,
+            worker_id: None,
+        })
+        .await;
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        matches!(exit, Ok(WorkerExit::Finished(_))),
+        "the worker finishes: {exit:?}"
     );
     let after = audit::latest_closed_window(Utc::now(), hour).expect("window");
     let (id, status): (String, String) =

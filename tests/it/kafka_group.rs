@@ -2,9 +2,9 @@
 //! scripts/test.sh) and a real PostgreSQL: scale-out with kills, a rolling update, and the
 //! lag metric checked against an independent client (kafka-python).
 
-mod common;
+use crate::common;
 
-use common::kafka::{self as k, Replica, ReplicaSpec};
+use crate::common::kafka::{self as k, Replica, ReplicaSpec};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 

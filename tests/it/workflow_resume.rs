@@ -3,11 +3,14 @@
 //! the same step; an expired lease is taken over and its old owner fenced out; SIGTERM
 //! finishes the step in flight and releases the leases; old checkpoints are pruned.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
+use pfm::app::{WorkerExit, WorkerOptions};
 use pfm::store::{CommitBatch, CommitStore, Database, OffsetRow, PgStore, TxnRow};
-use pfm::workflow::{investigation, retention, Engine, EngineSettings, Progress, StepOutcome};
+use pfm::workflow::{
+    investigation, retention, Engine, EngineSettings, Progress, StepOutcome, WorkflowError,
+};
 use sqlx::PgPool;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -118,6 +121,34 @@ fn worker(
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn worker")
+}
+
+/// The same worker in-process (`pfm::app::run_worker`), for the workers whose process is
+/// not under test (nobody signals or kills them); `Ok(Finished)` is the binary's exit 0.
+async fn worker_in_process(
+    url: &str,
+    id: &str,
+    step_delay_ms: u64,
+    lease: &str,
+    within: Duration,
+) -> Result<WorkerExit, WorkflowError> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pipeline = common::in_process::InProcess::new(dir.path(), Some(url))
+        .env(
+            "ENCRYPTION_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        )
+        .env("AUDIT_WINDOW_MINUTES", "0")
+        .env("WORKFLOW_STEP_DELAY_MS", step_delay_ms.to_string())
+        .env("WORKFLOW_LEASE", lease)
+        .env("WORKFLOW_POLL_INTERVAL", "100ms");
+    let run = pipeline.worker(WorkerOptions {
+        once: true,
+        worker_id: Some(id.into()),
+    });
+    tokio::time::timeout(within, run)
+        .await
+        .unwrap_or_else(|_| panic!("worker did not exit within {within:?}"))
 }
 
 fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
@@ -231,9 +262,11 @@ async fn killed_worker_is_resumed_by_another_process_without_repeating_steps() {
     .await;
     assert_eq!(interrupted, 1, "one step was interrupted by the kill");
 
-    let mut w2 = worker(&url, "w2", 0, "2s", true, &dir.path().join("w2.log"));
-    let status = wait_exit(&mut w2, Duration::from_secs(60));
-    assert!(status.success(), "second worker exits 0 when all is done");
+    let exit = worker_in_process(&url, "w2", 0, "2s", Duration::from_secs(60)).await;
+    assert!(
+        matches!(exit, Ok(WorkerExit::Finished(_))),
+        "second worker exits 0 when all is done: {exit:?}"
+    );
 
     assert_exactly_once(pool, 4).await;
     // Resumed, not restarted: the victim's early checkpoints are w1's, the rest w2's.
@@ -263,11 +296,12 @@ async fn two_workers_in_parallel_never_run_the_same_step_twice() {
         return;
     };
     let pool = store.pool();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut a = worker(&url, "wa", 30, "5s", true, &dir.path().join("a.log"));
-    let mut b = worker(&url, "wb", 30, "5s", true, &dir.path().join("b.log"));
-    assert!(wait_exit(&mut a, Duration::from_secs(90)).success());
-    assert!(wait_exit(&mut b, Duration::from_secs(90)).success());
+    let (a, b) = tokio::join!(
+        worker_in_process(&url, "wa", 30, "5s", Duration::from_secs(90)),
+        worker_in_process(&url, "wb", 30, "5s", Duration::from_secs(90)),
+    );
+    assert!(matches!(a, Ok(WorkerExit::Finished(_))), "{a:?}");
+    assert!(matches!(b, Ok(WorkerExit::Finished(_))), "{b:?}");
     assert_exactly_once(pool, 12).await;
     let runs = scalar(pool, "SELECT count(*) FROM workflow_step_runs").await;
     assert_eq!(runs, 12 * STEPS, "every step ran exactly once, none twice");
@@ -396,8 +430,8 @@ async fn sigterm_finishes_the_step_in_flight_checkpoints_and_releases_leases() {
     assert!(pending > 0, "stopped before the end");
     // Released, so the next worker starts at once rather than after the 60 s lease.
     let started = Instant::now();
-    let mut next = worker(&url, "next", 0, "60s", true, &dir.path().join("next.log"));
-    assert!(wait_exit(&mut next, Duration::from_secs(30)).success());
+    let next = worker_in_process(&url, "next", 0, "60s", Duration::from_secs(30)).await;
+    assert!(matches!(next, Ok(WorkerExit::Finished(_))), "{next:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_exactly_once(pool, 3).await;
 }

@@ -3,7 +3,7 @@
 //! field, control characters, and 10,000 copies of one record. The run exits 0, every line is
 //! accounted for exactly once, the tables and the audit chain are intact.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

@@ -2,7 +2,7 @@
 //! OPA binary can be installed here, so a small server that follows OPA's REST API and
 //! evaluates the same `policies/` with regorus plays the sidecar. All runs use SQLite.
 
-mod common;
+use crate::common;
 
 use common::in_process::InProcess;
 use common::opa_standin::{Fault, OpaStandIn};

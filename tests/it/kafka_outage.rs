@@ -7,9 +7,9 @@
 //! lost on restart, and with S3 storage (tried against moto) one partition stopped being
 //! served after the restart (../shared/TESTING.md lists both options).
 
-mod common;
+use crate::common;
 
-use common::kafka::{self as k, Replica, ReplicaSpec};
+use crate::common::kafka::{self as k, Replica, ReplicaSpec};
 use rdkafka::mocking::MockCluster;
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! live, resumes by itself, and finishes with exact counts. Uses a private PostgreSQL
 //! instance (scripts/pg-test-server.sh) because it must be stopped.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use std::process::{Command, Stdio};

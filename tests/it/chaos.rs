@@ -10,10 +10,10 @@
 //! PFM_CHAOS_SEED (from the clock), PFM_CHAOS_RATE (records/s, 250), PFM_CHAOS_REPORT (a
 //! file to write the result table to, as JSON).
 
-mod common;
+use crate::common;
 
-use common::kafka::{self as k, Replica, ReplicaSpec};
-use common::stack::Stack;
+use crate::common::kafka::{self as k, Replica, ReplicaSpec};
+use crate::common::stack::Stack;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};

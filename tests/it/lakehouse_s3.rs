@@ -1,5 +1,7 @@
-//! The lakehouse export to an S3-compatible store (moto, started by scripts/test.sh) through
-//! the real binary: round trip, SIGKILL in the middle of an upload, and a store outage.
+//! The lakehouse export to an S3-compatible store (moto, started by scripts/test.sh): round
+//! trip, SIGKILL in the middle of an upload, and a store outage. The run that is killed and
+//! the one fed through standard input are the real binary; the other runs are in-process
+//! (`pfm::app::App`), their log captured as the binary prints it (`common::logs`).
 //! Every test has its own bucket and its own DATA_DIR; the independent reader is
 //! tests/lake_readback.py (boto3 + pyarrow).
 //!
@@ -12,9 +14,11 @@
 //!   connections are reset) and throttle uploads (so that a SIGKILL lands in the middle of
 //!   a PUT, which it detects on the wire), for this test's pipeline only.
 
-mod common;
+use crate::common;
 
-use common::proxy::Proxy;
+use crate::common::in_process::InProcess;
+use crate::common::logs::Logs;
+use crate::common::proxy::Proxy;
 
 use pfm::store::{CommitStore, ExportLedger, SqliteStore};
 use serde_json::Value;
@@ -101,6 +105,19 @@ impl Lake {
         c
     }
 
+    /// The same pipeline in-process (`pfm::app::App`), for the runs whose process is not
+    /// under test (nobody kills it or feeds its standard input).
+    fn in_process(&self, endpoint: &str) -> InProcess {
+        InProcess::new(&self.data_dir(), None)
+            .env("LOG_LEVEL", "INFO")
+            .env("BATCH_SIZE", "500")
+            .env("ENABLE_S3_LAKEHOUSE_EXPORT", "true")
+            .env("S3_ENDPOINT", endpoint)
+            .env("S3_BUCKET", &self.bucket)
+            .env("MINIO_ROOT_USER", S3_LOGIN.0)
+            .env("MINIO_ROOT_PASSWORD", S3_LOGIN.1)
+    }
+
     /// `pipeline generate` into a file; returns its path.
     fn generate(&self, count: u64, seed: u64) -> PathBuf {
         let path = self.dir.path().join(format!("in-{count}-{seed}.jsonl"));
@@ -136,16 +153,18 @@ impl Lake {
         Running::new(child)
     }
 
-    /// Runs to completion; panics with the log unless it exits 0.
-    fn run_ok(&self, endpoint: &str, args: &[&str]) -> Vec<String> {
-        let mut r = self.start(endpoint, args, false);
-        let status = r.wait(LONG);
-        let lines = r.lines();
+    /// Runs `run --input INPUT` in-process to completion; panics with the log unless it
+    /// ends without an error (the binary's exit 0). Returns the run's log lines.
+    fn run_ok(&self, endpoint: &str, input: &Path) -> Vec<String> {
+        let logs = Logs::start();
+        let rt = tokio::runtime::Runtime::new().expect("rt");
+        let result = rt.block_on(self.in_process(endpoint).run_file(input));
+        drop(rt);
+        let lines = logs.lines();
         assert!(
-            status.success(),
-            "pipeline {args:?} failed ({status}):\n{}\n{}",
-            tail(&lines),
-            std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
+            result.is_ok(),
+            "pipeline --input {input:?} failed ({result:?}):\n{}",
+            tail(&lines)
         );
         lines
     }
@@ -407,10 +426,7 @@ fn round_trip_50k_records_exports_every_committed_row_once_with_types_and_no_pla
     let Some(lake) = Lake::new("rt") else { return };
     lake.create_bucket();
     let input = lake.generate(50_000, 5);
-    let lines = lake.run_ok(
-        &lake.server,
-        &["run", "--input", input.to_str().expect("path")],
-    );
+    let lines = lake.run_ok(&lake.server, &input);
     let db = lake.counts();
     assert_eq!(db.transactions + db.quarantine + db.dead_letters, 50_000);
     assert!(db.quarantine > 0, "no quarantined rows to export");
@@ -445,10 +461,7 @@ fn a_missing_bucket_is_a_clear_error_and_processing_goes_on() {
     };
     // The bucket is never created.
     let input = lake.generate(2_000, 6);
-    let lines = lake.run_ok(
-        &lake.server,
-        &["run", "--input", input.to_str().expect("path")],
-    );
+    let lines = lake.run_ok(&lake.server, &input);
     let log = lines.join("\n");
     assert!(
         log.contains(&format!("S3 bucket `{}` does not exist", lake.bucket)),
@@ -467,7 +480,7 @@ fn a_missing_bucket_is_a_clear_error_and_processing_goes_on() {
     );
     // Once the bucket exists, the next run uploads what waited.
     lake.create_bucket();
-    lake.run_ok(&lake.server, &["run", "--input", "/dev/null"]);
+    lake.run_ok(&lake.server, Path::new("/dev/null"));
     let db = lake.counts();
     assert_lake_matches(&lake.read_back(None), &db);
 }
@@ -525,7 +538,7 @@ fn sigkill_during_an_upload_leaves_no_partial_object_and_no_missing_or_duplicate
     // Restart at full speed: processing resumes, the pending range is exported again under
     // the same keys, the rest follows.
     proxy.throttle(0);
-    lake.run_ok(&proxy.url(), &["run", "--input", input]);
+    lake.run_ok(&proxy.url(), Path::new(input));
     let db = lake.counts();
     assert_eq!(
         db.transactions + db.quarantine + db.dead_letters,
@@ -603,7 +616,7 @@ fn outage_mid_run_keeps_processing_and_the_backlog_drains_to_exact_counts() {
     assert_eq!(v["rows"]["decision_log"].as_i64(), Some(exported_rows));
     // The store returns; the next run has nothing new to process and flushes the ledger.
     proxy.up();
-    lake.run_ok(&proxy.url(), &["run", "--input", "/dev/null"]);
+    lake.run_ok(&proxy.url(), Path::new("/dev/null"));
     let db = lake.counts();
     assert_eq!(db.decision_log, 80_000);
     assert_lake_matches(&lake.read_back(None), &db);

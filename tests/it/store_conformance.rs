@@ -1,6 +1,6 @@
 //! One suite, two stores: every test runs against SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use chrono::{TimeZone, Utc};
 use pfm::crypto::WrappedKey;

@@ -15,10 +15,10 @@
 //! longer depends on the test broker, which cannot sustain 5,000 records/s for 30 minutes on
 //! this machine (docs/reliability.md). Kafka publication still goes to the broker.
 
-mod common;
+use crate::common;
 
-use common::kafka::{self as k, parse_metric, Replica, ReplicaSpec};
-use common::stack::Stack;
+use crate::common::kafka::{self as k, parse_metric, Replica, ReplicaSpec};
+use crate::common::stack::Stack;
 use serde_json::json;
 use std::time::{Duration, Instant};
 

@@ -4,9 +4,9 @@
 //! and the prometheus-adapter rule's query (deploy/prometheus/prometheus-adapter-values.yaml)
 //! returns the per-pod value the HPA would see.
 
-mod common;
+use crate::common;
 
-use common::kafka::{self as k, Replica, ReplicaSpec};
+use crate::common::kafka::{self as k, Replica, ReplicaSpec};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 

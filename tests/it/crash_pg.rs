@@ -2,7 +2,7 @@
 //! restart it; afterwards every record is stored exactly once and the decision log has no
 //! duplicates. Prints the number of kills and the per-table counts.
 
-mod common;
+use crate::common;
 
 use rand::{Rng, SeedableRng};
 use std::process::Stdio;

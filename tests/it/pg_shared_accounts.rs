@@ -4,9 +4,7 @@
 //! run with named pipes died within a minute on "deadlock detected" before upserts took their
 //! row locks in key order and conflicts were retried.
 
-mod common;
-
-use std::process::Stdio;
+use crate::common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_sharing_accounts_commit_without_deadlock() {
@@ -15,26 +13,22 @@ async fn replicas_sharing_accounts_commit_without_deadlock() {
         return;
     };
     const PER_REPLICA: u64 = 15_000;
+    // The replicas run in-process (`pfm::app::App`), each with its own store pool: the
+    // database's row locks, not the process boundary, are under test.
     let replicas: Vec<_> = (0..3u64)
         .map(|i| {
             // Different seeds: distinct transaction ids, the same account ids.
             let file = dir.path().join(format!("in-{i}.jsonl"));
             std::fs::write(&file, common::generated_input(PER_REPLICA, 300 + i))
                 .expect("write input");
-            let log = std::fs::File::create(dir.path().join(format!("r{i}.log"))).expect("log");
-            common::pipeline_cmd(dir.path(), Some(&url))
-                .env("BATCH_SIZE", "250")
-                .args(["run", "--input", file.to_str().expect("path")])
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("spawn")
+            let pipeline =
+                common::in_process::InProcess::new(dir.path(), Some(&url)).env("BATCH_SIZE", "250");
+            tokio::spawn(async move { pipeline.run_file(&file).await })
         })
         .collect();
-    for (i, mut child) in replicas.into_iter().enumerate() {
-        let status = child.wait().expect("wait");
-        let log = std::fs::read_to_string(dir.path().join(format!("r{i}.log"))).unwrap_or_default();
-        assert!(status.success(), "replica {i} exits 0: {log}");
+    for (i, replica) in replicas.into_iter().enumerate() {
+        let result = replica.await.expect("the replica task does not panic");
+        assert!(result.is_ok(), "replica {i} ends without error: {result:?}");
     }
     let c = common::pg_integrity(&url).await;
     println!("{c:?}");

@@ -2,10 +2,10 @@
 //! started by scripts/test.sh. Readability is checked by decrypting every stored PII field
 //! with the library's key ring and comparing it with the plaintext of the input.
 
-mod common;
+use crate::common;
 
-use common::keys::{key, plaintext_by_id, stored_ciphertexts};
-use common::{fresh_migrated_pg_database, generated_input, pipeline_cmd};
+use crate::common::keys::{key, plaintext_by_id, stored_ciphertexts};
+use crate::common::{fresh_migrated_pg_database, generated_input, pipeline_cmd};
 use pfm::crypto::{key_id_of, KekRing};
 use pfm::store::{KeyStore, PgStore};
 use serde_json::Value;

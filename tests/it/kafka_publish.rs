@@ -3,9 +3,9 @@
 //! dead-letter topic with their reason and coordinates, nothing published holds plaintext
 //! PII, and a broker outage only delays publication. Outputs are read back with kafka-python.
 
-mod common;
+use crate::common;
 
-use common::kafka::{self as k, Replica, ReplicaSpec};
+use crate::common::kafka::{self as k, Replica, ReplicaSpec};
 use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

@@ -5,7 +5,21 @@ use chrono::{DateTime, Utc};
 use pfm::domain::{parse_record, RejectReason, MAX_PAYLOAD_BYTES};
 use pfm_testkit::{check_decode, check_scrub, check_transaction, check_validate};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Value};
+
+/// Proptest's default (`SourceParallel`) would put the saved failures under
+/// `tests/proptest-regressions/` now that this file sits next to the binary's `main.rs`;
+/// they stay next to this module, in `decode_properties.proptest-regressions`.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
 
 const CURRENCIES: [&str; 6] = ["EUR", "USD", "GBP", "JPY", "CHF", "XXX"];
 const COUNTRIES: [&str; 6] = ["DE", "US", "GB", "JP", "FR", "NL"];
@@ -147,7 +161,7 @@ fn invalid_field() -> impl Strategy<Value = (&'static str, Value, RejectReason)>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(config(128))]
 
     #[test]
     fn arbitrary_bytes_never_panic_and_reasons_are_known(data in prop::collection::vec(any::<u8>(), 0..300)) {
@@ -222,7 +236,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+    #![proptest_config(config(8))]
 
     #[test]
     fn payloads_over_the_limit_are_oversized(extra in 1usize..4096, g in generated_record()) {

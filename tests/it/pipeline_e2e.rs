@@ -1,7 +1,7 @@
 //! End to end on the embedded default (SQLite, local files): through the real binary where
 //! the command line, signals or exit codes are under test, in-process otherwise.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use std::path::Path;

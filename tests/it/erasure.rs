@@ -4,10 +4,12 @@
 //! database, the lake and the published topic is unreadable, its plaintext is nowhere, the
 //! running replica stops using the destroyed key, and other accounts are untouched.
 
-mod common;
+use crate::common;
 
-use common::kafka as k;
-use common::keys::{key, lake_strings, plaintext_by_id, published_ciphertexts, stored_ciphertexts};
+use crate::common::kafka as k;
+use crate::common::keys::{
+    key, lake_strings, plaintext_by_id, published_ciphertexts, stored_ciphertexts,
+};
 use pfm::crypto::{key_id_of, KekRing};
 use pfm::store::{KeyStore, PgStore};
 use serde_json::Value;

@@ -1,0 +1,32 @@
+//! The integration tests of the root crate, built as one test binary: each former
+//! `tests/<name>.rs` is a module here, so the library and its heavy dependencies (rdkafka,
+//! arrow, parquet, sqlx) are linked once instead of once per file. nextest runs every test
+//! in its own process, so tests that touch process-wide state stay isolated; select a group
+//! with its module path, e.g. `cargo nextest run -E 'test(/^kafka_group::/)'`.
+
+mod common;
+
+mod architecture;
+mod audit_agent;
+mod chaos;
+mod crash_pg;
+mod decode_properties;
+mod erasure;
+mod fuzz_corpus_replay;
+mod hostile_input;
+mod kafka_group;
+mod kafka_outage;
+mod kafka_publish;
+mod key_management;
+mod lakehouse_s3;
+mod opa_sidecar;
+mod pg_outage;
+mod pg_shared_accounts;
+mod pg_tls;
+mod pii_recall_generated;
+mod pipeline_e2e;
+mod prometheus_scrape;
+mod rego_unit;
+mod soak;
+mod store_conformance;
+mod workflow_resume;
