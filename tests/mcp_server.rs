@@ -231,7 +231,10 @@ fn check(report: &Value, f: &Facts, transport: &str) {
     assert_eq!(v["intact"], true);
     assert_eq!(v["rows"], f.head);
     let v = ok(report, "verify_range");
-    assert_eq!((v["intact"].clone(), v["rows"].clone()), (true.into(), 4.into()));
+    assert_eq!(
+        (v["intact"].clone(), v["rows"].clone()),
+        (true.into(), 4.into())
+    );
 
     let c = ok(report, "summary_ok");
     let by: BTreeMap<String, i64> =
@@ -276,7 +279,10 @@ fn assert_no_plaintext_pii(input: &str, reports: &[&Value]) {
     let mut checked = 0;
     for (_, (_, fields)) in common::keys::plaintext_by_id(input) {
         for v in fields.values().filter(|v| v.len() >= 8) {
-            assert!(!text.contains(v.as_str()), "plaintext PII in an answer: {v}");
+            assert!(
+                !text.contains(v.as_str()),
+                "plaintext PII in an answer: {v}"
+            );
             checked += 1;
         }
     }
@@ -346,13 +352,12 @@ async fn exercise(dir: &Path, url: Option<&str>, db: Db, python: &str, input: &s
         .collect();
     assert_eq!(http_callers.len(), 1, "{rows:?}");
     assert!(!rows.iter().any(|r| r.0.contains(TOKEN)));
-    assert!(rows
-        .iter()
-        .any(|r| r.1 == "drop_tables" && r.2 == "error"));
+    assert!(rows.iter().any(|r| r.1 == "drop_tables" && r.2 == "error"));
     let errors = rows.iter().filter(|r| r.2 == "error").count();
     assert!(errors >= 2 * 14, "{errors} errors audited");
     // Append-only.
-    let deleted = on_db!(&db, p => sqlx::query("DELETE FROM mcp_audit").execute(p).await.map(|_| ()));
+    let deleted =
+        on_db!(&db, p => sqlx::query("DELETE FROM mcp_audit").execute(p).await.map(|_| ()));
     assert!(deleted.is_err(), "mcp_audit accepted a DELETE");
 }
 

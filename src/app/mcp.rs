@@ -60,7 +60,10 @@ pub async fn run_mcp(
         &cfg.opa_policy_path,
     )?);
     let (engine, provenance) = match &cfg.opa_url {
-        None => (PolicyEngine::Embedded(embedded.clone()), embedded.provenance()),
+        None => (
+            PolicyEngine::Embedded(embedded.clone()),
+            embedded.provenance(),
+        ),
         Some(url) => {
             let client = RemotePolicy::new(
                 url,
@@ -88,6 +91,8 @@ pub async fn run_mcp(
         McpTransport::Http(port) => {
             let server =
                 GovernanceServer::new(queries.clone(), engine, source, "http:unknown".into());
+            let warm = server.clone();
+            tokio::spawn(async move { warm.warm_up().await });
             let ready = move || {
                 let q = queries.clone();
                 async move { q.head_seq().await.is_ok() }

@@ -67,18 +67,20 @@ impl McpSettings {
             ),
         };
         let tokens = get("MCP_TOKENS").map(list).unwrap_or_default();
-        if tokens.iter().any(|t| {
-            t.len() < MIN_TOKEN_LEN || !t.chars().all(|c| c.is_ascii_graphic())
-        }) {
+        if tokens
+            .iter()
+            .any(|t| t.len() < MIN_TOKEN_LEN || !t.chars().all(|c| c.is_ascii_graphic()))
+        {
             return Err(bad(
                 "MCP_TOKENS",
                 format!("comma-separated tokens of at least {MIN_TOKEN_LEN} printable ASCII characters (e.g. `openssl rand -hex 32`)"),
             ));
         }
         let allowed_origins = get("MCP_ALLOWED_ORIGINS").map(list).unwrap_or_default();
-        if allowed_origins.iter().any(|o| {
-            !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/')
-        }) {
+        if allowed_origins
+            .iter()
+            .any(|o| !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/'))
+        {
             return Err(bad(
                 "MCP_ALLOWED_ORIGINS",
                 "comma-separated origins such as https://console.example.com:443",

@@ -31,7 +31,12 @@ impl PolicyEngine {
         match self {
             Self::Embedded(p) => {
                 let mut vm = p.evaluator().map_err(|e| e.to_string())?;
-                Ok(evaluation(vm.evaluate(value), p.provenance(), "embedded", None))
+                Ok(evaluation(
+                    vm.evaluate(value),
+                    p.provenance(),
+                    "embedded",
+                    None,
+                ))
             }
             Self::Remote(p) => match p.evaluate_batch(&[value]).await.pop() {
                 Some(RemoteOutcome::Decided {

@@ -70,9 +70,7 @@ impl RateLimiter {
             .buckets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (tokens, last) = buckets
-            .entry(key.to_owned())
-            .or_insert((self.burst, now));
+        let (tokens, last) = buckets.entry(key.to_owned()).or_insert((self.burst, now));
         let elapsed = now.saturating_duration_since(*last).as_secs_f64();
         *tokens = (*tokens + elapsed * self.rate).min(self.burst);
         *last = now;
@@ -100,7 +98,10 @@ async fn authorize(State(guard): State<Arc<Guard>>, mut req: Request, next: Next
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| digest(t.trim().as_bytes()));
     let matched = presented.and_then(|p| {
         // Every token is compared, matched or not, so timing says nothing about which.

@@ -138,7 +138,16 @@ mod tests {
     fn windows() {
         assert_eq!(window("24h").expect("24h"), Duration::hours(24));
         assert_eq!(window(" 7d ").expect("7d"), Duration::days(7));
-        for bad in ["", "h", "0h", "-1h", "24", "24x", "367d", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "h",
+            "0h",
+            "-1h",
+            "24",
+            "24x",
+            "367d",
+            "99999999999999999999d",
+        ] {
             assert!(window(bad).is_err(), "{bad}");
         }
     }

@@ -15,9 +15,9 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
-    Implementation, ListResourcesResult, PaginatedRequestParams, Resource,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
-    ServerCapabilities, ServerConfig,
+    Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::service::RequestContext;
@@ -52,6 +52,10 @@ pub struct GovernanceServer {
     policy: Arc<PolicySource>,
     /// The caller recorded for requests without an HTTP [`Caller`] (stdio).
     local_caller: Arc<str>,
+    /// `(seq, row_hash)` of the newest row this process has verified from genesis: later
+    /// checks continue from it instead of walking the whole chain again (the log is
+    /// append-only; `verify_audit_chain` without a range still checks everything).
+    verified: Arc<tokio::sync::Mutex<(i64, String)>>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -128,6 +132,10 @@ impl GovernanceServer {
             engine: Arc::new(engine),
             policy: Arc::new(policy),
             local_caller: local_caller.into(),
+            verified: Arc::new(tokio::sync::Mutex::new((
+                0,
+                crate::store::GENESIS.to_owned(),
+            ))),
             tool_router: Self::tool_router(),
         }
     }
@@ -176,7 +184,10 @@ impl GovernanceServer {
         description = "The investigation workflow of a record decided `review`: its state, steps and case note (PostgreSQL deployments).",
         annotations(read_only_hint = true)
     )]
-    async fn get_investigation(&self, Parameters(a): Parameters<TransactionArgs>) -> CallToolResult {
+    async fn get_investigation(
+        &self,
+        Parameters(a): Parameters<TransactionArgs>,
+    ) -> CallToolResult {
         finish(self.get_investigation_impl(a).await)
     }
 }
@@ -196,7 +207,7 @@ impl GovernanceServer {
             .evaluate(Value::Object(a.input))
             .await
             .map_err(ArgError::Internal)?;
-        Ok(serde_json::to_value(e).map_err(|e| ArgError::Internal(e.to_string()))?)
+        serde_json::to_value(e).map_err(|e| ArgError::Internal(e.to_string()))
     }
 
     async fn explain_decision_impl(&self, a: TransactionArgs) -> ToolOutcome {
@@ -210,8 +221,8 @@ impl GovernanceServer {
         }
         // The chain is checked from genesis to the newest entry of this record, so every
         // row the explanation rests on is covered.
-        let chain = match entries.iter().map(|e| e.seq).max() {
-            Some(last) => report(&self.store.verify_chain(Some(1), Some(last)).await?),
+        let chain = match entries.iter().max_by_key(|e| e.seq) {
+            Some(last) => self.verify_through(last.seq, &last.row_hash).await?,
             None => json!({"intact": null, "note": "the record has no decision-log entry"}),
         };
         Ok(json!({
@@ -229,8 +240,15 @@ impl GovernanceServer {
                 "limit must be from 1 to {MAX_SEARCH_LIMIT}, got {limit}"
             )));
         }
-        let from = a.from.as_deref().map(|v| params::timestamp("from", v)).transpose()?;
-        let to = a.to.as_deref().map(|v| params::timestamp("to", v)).transpose()?;
+        let from = a
+            .from
+            .as_deref()
+            .map(|v| params::timestamp("from", v))
+            .transpose()?;
+        let to =
+            a.to.as_deref()
+                .map(|v| params::timestamp("to", v))
+                .transpose()?;
         if let (Some(f), Some(t)) = (from, to) {
             if f >= t {
                 return Err(ArgError::Invalid(format!(
@@ -253,9 +271,7 @@ impl GovernanceServer {
         };
         let rows = self.store.search_decisions(&q).await?;
         let next_cursor = match rows.last() {
-            Some(last) if rows.len() as i64 == limit && last.seq > 1 => {
-                Some(last.seq.to_string())
-            }
+            Some(last) if rows.len() as i64 == limit && last.seq > 1 => Some(last.seq.to_string()),
             _ => None,
         };
         Ok(json!({"count": rows.len(), "decisions": rows, "next_cursor": next_cursor}))
@@ -272,7 +288,9 @@ impl GovernanceServer {
         let from = a.from_seq.unwrap_or(1);
         let to = a.to_seq.unwrap_or(head);
         if from < 1 {
-            return Err(ArgError::Invalid(format!("from_seq must be at least 1, got {from}")));
+            return Err(ArgError::Invalid(format!(
+                "from_seq must be at least 1, got {from}"
+            )));
         }
         if to > head {
             return Err(ArgError::Invalid(format!(
@@ -317,6 +335,47 @@ impl GovernanceServer {
         }
     }
 
+    /// Whether the chain verifies from genesis through row `seq` (whose stored hash is
+    /// `hash`). Continues from the verified watermark: rows up to it were verified by this
+    /// process before, and the watermark row must still carry the hash it had then.
+    async fn verify_through(&self, seq: i64, hash: &str) -> Result<Value, ArgError> {
+        let mut mark = self.verified.lock().await;
+        if seq <= mark.0 {
+            return Ok(json!({"intact": true, "rows": seq, "verified_through": mark.0}));
+        }
+        if mark.0 > 0 && self.store.chain_row_hash(mark.0).await?.as_deref() != Some(&mark.1) {
+            // The watermark row changed: start over from genesis.
+            *mark = (0, crate::store::GENESIS.to_owned());
+        }
+        let r = self.store.verify_chain(Some(mark.0 + 1), Some(seq)).await?;
+        if let VerifyReport::Intact { .. } = r {
+            *mark = (seq, hash.to_owned());
+            return Ok(json!({"intact": true, "rows": seq, "verified_through": seq}));
+        }
+        Ok(report(&r))
+    }
+
+    /// Verifies the chain up to its head once, so the first `explain_decision` calls do
+    /// not each pay for a walk from genesis. Errors are only logged: calls verify anyway.
+    pub async fn warm_up(&self) {
+        let started = Instant::now();
+        let head = match self.store.head_seq().await {
+            Ok(h) if h > 0 => h,
+            _ => return,
+        };
+        let hash = match self.store.chain_row_hash(head).await {
+            Ok(Some(h)) => h,
+            _ => return,
+        };
+        match self.verify_through(head, &hash).await {
+            Ok(v) => tracing::info!(
+                head, intact = %v["intact"], ms = started.elapsed().as_millis() as u64,
+                "decision-log chain verified for explain_decision"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not verify the chain at start"),
+        }
+    }
+
     fn caller(&self, ctx: &RequestContext<RoleServer>) -> String {
         ctx.extensions
             .get::<axum::http::request::Parts>()
@@ -329,7 +388,9 @@ impl GovernanceServer {
 /// SHA-256 of the arguments as JSON (keys sorted: serde_json's map is ordered), so two
 /// equal calls have equal digests and the audit trail holds no argument values.
 pub fn args_digest(args: Option<&serde_json::Map<String, Value>>) -> String {
-    let text = args.map(|a| Value::Object(a.clone()).to_string()).unwrap_or_default();
+    let text = args
+        .map(|a| Value::Object(a.clone()).to_string())
+        .unwrap_or_default();
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
@@ -369,14 +430,20 @@ impl ServerHandler for GovernanceServer {
                 // Arguments that do not deserialise (wrong types, missing or unknown
                 // fields) are the caller's to fix: a tool error it can read, not a
                 // protocol error.
-                Err(e) if e.code == ErrorCode::INVALID_PARAMS => Ok(CallToolResult::error(vec![
-                    ContentBlock::text(format!("invalid arguments for {tool}: {}", e.message)),
-                ])
-                .into()),
+                Err(e) if e.code == ErrorCode::INVALID_PARAMS => {
+                    Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                        "invalid arguments for {tool}: {}",
+                        e.message
+                    ))])
+                    .into())
+                }
                 other => other,
             }
         } else {
-            Err(ErrorData::invalid_params(format!("unknown tool {tool:?}"), None))
+            Err(ErrorData::invalid_params(
+                format!("unknown tool {tool:?}"),
+                None,
+            ))
         };
         let (ok, error) = match &result {
             Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => (
@@ -446,9 +513,7 @@ impl ServerHandler for GovernanceServer {
         let schema = Resource::new(SCHEMA_URI, "input-record-schema")
             .with_description("JSON Schema of the transaction records the pipeline consumes")
             .with_mime_type("application/schema+json");
-        Ok(ListResourcesResult::with_all_items(vec![
-            policy, schema,
-        ]))
+        Ok(ListResourcesResult::with_all_items(vec![policy, schema]))
     }
 
     async fn read_resource(

@@ -154,6 +154,8 @@ pub trait GovernanceQueries: Send + Sync + 'static {
     /// Checks the hash chain over `from..=to` (see [`audit_verify_range`](super::audit_verify_range));
     /// the whole chain, head included, when both are `None`.
     fn verify_chain(&self, from: Option<i64>, to: Option<i64>) -> Fut<'_, VerifyReport>;
+    /// The stored `row_hash` of decision-log row `seq`, if it exists.
+    fn chain_row_hash(&self, seq: i64) -> Fut<'_, Option<String>>;
     /// Appends one entry to the append-only `mcp_audit` table.
     fn append_mcp_audit<'a>(&'a self, entry: &'a McpAuditEntry) -> Fut<'a, ()>;
 }
@@ -238,14 +240,24 @@ macro_rules! governance_impl {
                     use sqlx::Row;
                     let s = $dialect.sql();
                     let mut out = $crate::store::RecordOutcome::default();
-                    for (table, text) in [("transactions", &s.outcome_row[0]), ("quarantine", &s.outcome_row[1])] {
-                        if let Some(r) = sqlx::query(text).bind(transaction_id).fetch_optional(&self.pool).await? {
+                    for (table, text) in [
+                        ("transactions", &s.outcome_row[0]),
+                        ("quarantine", &s.outcome_row[1]),
+                    ] {
+                        if let Some(r) = sqlx::query(text)
+                            .bind(transaction_id)
+                            .fetch_optional(&self.pool)
+                            .await?
+                        {
                             let mut row = serde_json::Map::new();
-                            for (i, name) in $crate::store::sql::OUTCOME_TEXT_COLUMNS.iter().enumerate() {
+                            for (i, name) in
+                                $crate::store::sql::OUTCOME_TEXT_COLUMNS.iter().enumerate()
+                            {
                                 let v: Option<String> = r.try_get(i)?;
                                 row.insert((*name).to_owned(), v.into());
                             }
-                            let score: f64 = r.try_get($crate::store::sql::OUTCOME_TEXT_COLUMNS.len())?;
+                            let score: f64 =
+                                r.try_get($crate::store::sql::OUTCOME_TEXT_COLUMNS.len())?;
                             row.insert("risk_score".into(), score.into());
                             out.table = Some(table);
                             out.row = Some(row.into());
@@ -292,16 +304,24 @@ macro_rules! governance_impl {
                         for r in sqlx::query(text).bind(&since).fetch_all(&self.pool).await? {
                             let key: Option<String> = r.try_get(0)?;
                             let n: i64 = r.try_get(1)?;
-                            *map.entry(key.unwrap_or_else(|| "(none)".into())).or_default() += n;
+                            *map.entry(key.unwrap_or_else(|| "(none)".into()))
+                                .or_default() += n;
                         }
                     }
                     out.decisions = out.by_decision.values().sum();
-                    let r = sqlx::query(&s.backlog_counts).bind(&since).fetch_one(&self.pool).await?;
+                    let r = sqlx::query(&s.backlog_counts)
+                        .bind(&since)
+                        .fetch_one(&self.pool)
+                        .await?;
                     out.quarantine_total = r.try_get(0)?;
                     out.quarantine_in_window = r.try_get(1)?;
                     out.dead_letters_total = r.try_get(2)?;
                     out.dead_letters_in_window = r.try_get(3)?;
-                    for r in sqlx::query(&s.audit_findings_since).bind(&since).fetch_all(&self.pool).await? {
+                    for r in sqlx::query(&s.audit_findings_since)
+                        .bind(&since)
+                        .fetch_all(&self.pool)
+                        .await?
+                    {
                         out.audit_findings.push($crate::store::AuditFindingRef {
                             finding_id: r.try_get(0)?,
                             kind: r.try_get(1)?,
@@ -330,7 +350,11 @@ macro_rules! governance_impl {
                     }
                     let s = $dialect.sql();
                     let workflow_id = format!("investigation:{transaction_id}");
-                    let Some(w) = sqlx::query(&s.workflow_row).bind(&workflow_id).fetch_optional(&self.pool).await? else {
+                    let Some(w) = sqlx::query(&s.workflow_row)
+                        .bind(&workflow_id)
+                        .fetch_optional(&self.pool)
+                        .await?
+                    else {
                         return Ok($crate::store::InvestigationLookup::NotFound);
                     };
                     let mut inv = $crate::store::Investigation {
@@ -344,7 +368,11 @@ macro_rules! governance_impl {
                         steps: Vec::new(),
                         case: None,
                     };
-                    for r in sqlx::query(&s.workflow_steps).bind(&workflow_id).fetch_all(&self.pool).await? {
+                    for r in sqlx::query(&s.workflow_steps)
+                        .bind(&workflow_id)
+                        .fetch_all(&self.pool)
+                        .await?
+                    {
                         inv.steps.push($crate::store::InvestigationStep {
                             index: i64::from(r.try_get::<i32, _>(0)?),
                             name: r.try_get(1)?,
@@ -352,7 +380,11 @@ macro_rules! governance_impl {
                             at: r.try_get(3)?,
                         });
                     }
-                    if let Some(r) = sqlx::query(&s.investigation_case).bind(&workflow_id).fetch_optional(&self.pool).await? {
+                    if let Some(r) = sqlx::query(&s.investigation_case)
+                        .bind(&workflow_id)
+                        .fetch_optional(&self.pool)
+                        .await?
+                    {
                         inv.case = Some($crate::store::InvestigationCase {
                             decision: r.try_get(0)?,
                             score: r.try_get(1)?,
@@ -368,9 +400,7 @@ macro_rules! governance_impl {
             fn head_seq(
                 &self,
             ) -> futures::future::BoxFuture<'_, Result<i64, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    Ok($crate::store::AuditLog::chain_head(self).await?.0)
-                })
+                Box::pin(async move { Ok($crate::store::AuditLog::chain_head(self).await?.0) })
             }
 
             fn verify_chain(
@@ -386,9 +416,25 @@ macro_rules! governance_impl {
                         (None, None) => $crate::store::audit_verify(self).await,
                         (from, to) => {
                             let head = $crate::store::AuditLog::chain_head(self).await?.0;
-                            $crate::store::audit_verify_range(self, from.unwrap_or(1), to.unwrap_or(head)).await
+                            $crate::store::audit_verify_range(
+                                self,
+                                from.unwrap_or(1),
+                                to.unwrap_or(head),
+                            )
+                            .await
                         }
                     }
+                })
+            }
+
+            fn chain_row_hash(
+                &self,
+                seq: i64,
+            ) -> futures::future::BoxFuture<'_, Result<Option<String>, $crate::store::StoreError>>
+            {
+                Box::pin(async move {
+                    let rows = $crate::store::AuditLog::chain_rows(self, seq - 1, 1).await?;
+                    Ok(rows.into_iter().find(|r| r.seq == seq).map(|r| r.row_hash))
                 })
             }
 

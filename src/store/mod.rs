@@ -27,7 +27,10 @@ pub use governance::{
 pub use keys::{rewrap_all, Erasure, KeyStore, RewrapReport};
 pub use outbox::{record_payload, OutboxEntry, OutboxRow, PublishTopics, RelayLease, SentTo};
 pub use postgres::PgStore;
-pub use roles::{audit_verify, audit_verify_range, AuditLog, CommitStore, Database, ExportLedger, OutboxStore, Store};
+pub use roles::{
+    audit_verify, audit_verify_range, AuditLog, CommitStore, Database, ExportLedger, OutboxStore,
+    Store,
+};
 pub use rows::*;
 pub use sqlite::SqliteStore;
 pub use workflow::*;

@@ -45,9 +45,9 @@ impl Dialect {
     /// and the decision-log hash covers. SQLite stores that text already.
     pub(crate) fn ts_text(self, col: &str) -> String {
         match self {
-            Self::Postgres => format!(
-                "to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-            ),
+            Self::Postgres => {
+                format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+            }
             Self::Sqlite => col.to_owned(),
         }
     }
@@ -208,10 +208,16 @@ pub(crate) fn search_decisions(d: Dialect, q: &super::DecisionQuery) -> String {
         conds.push(d.contains("reasons", next()));
     }
     if q.from.is_some() {
-        conds.push(format!("decided_at >= {}", d.cast(&format!("${}", next()), "timestamptz")));
+        conds.push(format!(
+            "decided_at >= {}",
+            d.cast(&format!("${}", next()), "timestamptz")
+        ));
     }
     if q.to.is_some() {
-        conds.push(format!("decided_at < {}", d.cast(&format!("${}", next()), "timestamptz")));
+        conds.push(format!(
+            "decided_at < {}",
+            d.cast(&format!("${}", next()), "timestamptz")
+        ));
     }
     if q.before_seq.is_some() {
         conds.push(format!("seq < ${}", next()));
