@@ -22,7 +22,7 @@ if [ ! -x .venv-test/bin/python ]; then
   python3 -m venv .venv-test
 fi
 .venv-test/bin/python -c 'import pyarrow, boto3, moto, kafka' 2>/dev/null ||
-  .venv-test/bin/pip install -q pyarrow 'moto[server]' boto3 'kafka-python==2.2.15'
+  .venv-test/bin/pip install -q pyarrow 'moto[server]' boto3 'kafka-python==2.2.15' mcp
 # A real Prometheus for the scrape test.
 bash scripts/install-prometheus.sh
 # The Kafka-protocol broker (tansu): built once, 15-20 minutes on 2 cores.

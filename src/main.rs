@@ -5,8 +5,10 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use pfm::app::{self, App, GenerateOptions, Shutdown, SourceChoice, WorkerExit, WorkerOptions};
-use pfm::config::Config;
+use pfm::app::{
+    self, App, GenerateOptions, McpTransport, Shutdown, SourceChoice, WorkerExit, WorkerOptions,
+};
+use pfm::config::{Config, McpSettings};
 use pfm::store::VerifyReport;
 use pfm::workflow::WorkerSettings;
 use serde_json::json;
@@ -77,6 +79,13 @@ enum Command {
     /// After an ENCRYPTION_KEY rotation: re-wrap every data key still under a previous KEK
     /// (ENCRYPTION_KEY_PREVIOUS) with the current one. Idempotent; safe while running.
     Reencrypt,
+    /// Serve the MCP governance server: read-only governance tools for agents and people,
+    /// over stdio (the default) or Streamable HTTP (`--http`, or MCP_PORT).
+    Mcp {
+        /// Serve Streamable HTTP (stateless) on MCP_PORT (default 8080) instead of stdio.
+        #[arg(long)]
+        http: bool,
+    },
     /// GDPR erasure by crypto-shredding: destroy the account's data key, so its PII is
     /// unreadable everywhere (database, lake, topics) without rewriting anything.
     Erase {
@@ -105,7 +114,11 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return config_error(e),
     };
-    let logs_to_stderr = matches!(cli.command, Command::Generate { .. });
+    // stdout carries the protocol of `mcp` on stdio and the records of `generate`.
+    let logs_to_stderr = matches!(
+        cli.command,
+        Command::Generate { .. } | Command::Mcp { http: false }
+    );
     init_logging(&cfg, logs_to_stderr);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -226,6 +239,23 @@ async fn dispatch(command: Command, cfg: Config) -> Result<ExitCode> {
                 }
                 WorkerExit::DrainTimeout => Ok(ExitCode::FAILURE),
             }
+        }
+        Command::Mcp { http } => {
+            let settings = match McpSettings::from_env() {
+                Ok(s) => s,
+                Err(e) => return Ok(config_error(e)),
+            };
+            let transport = McpTransport::choose(http, &settings);
+            if transport != McpTransport::Stdio && settings.tokens.expose().is_empty() {
+                return Ok(config_error(
+                    "invalid MCP_TOKENS: expected at least one bearer token to serve HTTP",
+                ));
+            }
+            let shutdown = Shutdown::on_signals(cfg.shutdown_timeout);
+            app::run_mcp(&cfg, settings, transport, shutdown)
+                .await
+                .context("MCP governance server")?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
             command: AuditCommand::Verify,

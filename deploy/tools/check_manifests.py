@@ -350,6 +350,52 @@ def check_compose(base_docs: list[dict], secret_docs: list[dict]) -> None:
         err("compose: stop_grace_period must exceed SHUTDOWN_TIMEOUT")
 
 
+def check_mcp(base_docs: list[dict]) -> None:
+    """Issue 14: the MCP governance server has its own Deployment (stateless HTTP, probes on
+    its own port), identity without the S3 role, Service, PDB, NetworkPolicy and compose
+    service, and its tokens come from the Secret."""
+    deps = find(base_docs, "Deployment", "pipeline-mcp")
+    if not deps:
+        err("Deployment/pipeline-mcp (the MCP governance server) missing")
+        return
+    pod = deps[0]["spec"]["template"]["spec"]
+    labels = deps[0]["spec"]["template"]["metadata"]["labels"]
+    c = pod["containers"][0]
+    if c.get("args") != ["mcp", "--http"]:
+        err(f"Deployment/pipeline-mcp must run `pipeline mcp --http`, runs {c.get('args')}")
+    ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    if str(ports.get("mcp")) != str(env.get("MCP_PORT")):
+        err(f"Deployment/pipeline-mcp: port `mcp` ({ports.get('mcp')}) must equal MCP_PORT ({env.get('MCP_PORT')})")
+    if not env.get("MCP_ALLOWED_HOSTS", "").count("pipeline-mcp"):
+        err("Deployment/pipeline-mcp: MCP_ALLOWED_HOSTS must name the Service (Host validation)")
+    if "MCP_TOKENS" in env:
+        err("Deployment/pipeline-mcp: MCP_TOKENS is a secret; take it from pipeline-secrets")
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"), ("startupProbe", "/healthz")):
+        get = (c.get(probe) or {}).get("httpGet") or {}
+        if get.get("path") != path or get.get("port") != "mcp":
+            err(f"Deployment/pipeline-mcp: {probe} must GET {path} on port mcp, got {get}")
+    if pod.get("serviceAccountName") in (None, "default", "pipeline"):
+        err("Deployment/pipeline-mcp must have its own ServiceAccount (not the pipeline's S3 role)")
+    def selects(doc_sel: dict) -> bool:
+        return bool(doc_sel) and all(labels.get(k) == v for k, v in doc_sel.items())
+    if not any(selects(d["spec"].get("selector", {})) for d in find(base_docs, "Service")):
+        err("no Service selects the MCP server's pods")
+    if not any(selects(d["spec"]["selector"].get("matchLabels", {})) for d in find(base_docs, "PodDisruptionBudget")):
+        err("no PodDisruptionBudget covers the MCP server")
+    nps = [d for d in find(base_docs, "NetworkPolicy") if selects(d["spec"]["podSelector"].get("matchLabels", {}))]
+    if not nps:
+        err("no NetworkPolicy selects the MCP server's pods")
+    elif not any(any(p.get("port") == ports.get("mcp") for p in rule.get("ports", [])) for np in nps for rule in np["spec"].get("ingress", [])):
+        err("the MCP server's NetworkPolicy does not admit its port")
+    services = yaml.safe_load((ROOT / "deploy/docker/docker-compose.yml").read_text())["services"]
+    mcp = services.get("mcp")
+    if not mcp:
+        err("compose: service mcp (the MCP governance server) missing")
+    elif mcp.get("command") != ["mcp", "--http"] or "MCP_PORT" not in mcp.get("environment", {}):
+        err("compose: service mcp must run `pipeline mcp --http` with MCP_PORT")
+
+
 def check_dockerfile() -> None:
     text = (ROOT / "deploy/docker/Dockerfile").read_text()
     stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", text, re.M | re.I)
@@ -384,6 +430,7 @@ def cmd_invariants(render_dir: str) -> None:
             continue
         check_render(name.replace("_", "/"), docs)
     check_compose(rendered["base"], rendered["secrets"])
+    check_mcp(rendered["base"])
     check_dockerfile()
     check_adapter_rule()
     # The Secret template carries only empty values.

@@ -13,6 +13,7 @@
 //! ```
 
 mod commands;
+mod mcp;
 mod pipeline;
 mod processor;
 mod remote_govern;
@@ -26,6 +27,7 @@ pub use commands::{
     erase, generate, healthcheck, migrate, reencrypt, verify_audit_log, CommandError,
     GenerateOptions,
 };
+pub use mcp::{run_mcp, McpRunError, McpTransport};
 pub use pipeline::{App, AppError};
 pub use processor::{build_processor, BatchError, BatchProcessor};
 pub use remote_govern::{RemoteGovern, UNAVAILABLE_PROVENANCE};

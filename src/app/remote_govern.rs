@@ -9,9 +9,7 @@ use crate::telemetry::health::Health;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What the decision log records as the deciding policy when OPA decided nothing and the
-/// failure mode denied the record.
-pub const UNAVAILABLE_PROVENANCE: &str = "opa:unavailable";
+pub use crate::policy::UNAVAILABLE_PROVENANCE;
 
 pub struct RemoteGovern {
     pub policy: Arc<RemotePolicy>,

@@ -9,10 +9,12 @@ use std::time::Duration;
 
 mod database;
 mod kafka;
+mod mcp;
 mod opa;
 
 pub use database::DatabaseConfig;
 pub use kafka::KafkaConfig;
+pub use mcp::{McpSettings, DEFAULT_MCP_PORT};
 pub use opa::{FailureMode, OpaSettings};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -78,14 +78,20 @@ pub(super) fn verdict_of_value(v: regorus::Value) -> Verdict {
 impl EmbeddedPolicy {
     /// `rule_path` is `OPA_POLICY_PATH`, e.g. `agentic/allow`.
     pub fn load(dir: Option<&Path>, rule_path: &str) -> Result<Self, PolicyError> {
-        let files = match dir {
-            None => SHIPPED
+        Self::from_sources(Self::source_files(dir)?, rule_path)
+    }
+
+    /// The policy's files as `(name, text)`: those in `dir` (`POLICY_DIR`; unit tests
+    /// excluded), or the ones shipped inside the binary. What `load` compiles, and what the
+    /// MCP server shows as the active policy.
+    pub fn source_files(dir: Option<&Path>) -> Result<Vec<(String, String)>, PolicyError> {
+        match dir {
+            None => Ok(SHIPPED
                 .iter()
                 .map(|(n, s)| (n.to_string(), s.to_string()))
-                .collect(),
-            Some(dir) => read_dir(dir)?,
-        };
-        Self::from_sources(files, rule_path)
+                .collect()),
+            Some(dir) => read_dir(dir),
+        }
     }
 
     pub fn from_sources(

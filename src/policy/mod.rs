@@ -9,7 +9,7 @@ mod opa;
 pub use breaker::BreakerState;
 pub use embedded::{EmbeddedPolicy, Evaluator};
 pub use input::policy_input;
-pub use opa::{Failure, RemoteOutcome, RemotePolicy, UNAVAILABLE_REASON};
+pub use opa::{Failure, RemoteOutcome, RemotePolicy, UNAVAILABLE_PROVENANCE, UNAVAILABLE_REASON};
 
 pub use crate::domain::{Decision, DecisionResult, Verdict};
 

@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 /// The reason a record gets when OPA gave no decision and the failure mode is `deny`.
 pub const UNAVAILABLE_REASON: &str = "policy_unavailable";
 
+/// What the decision log records as the deciding policy when OPA decided nothing and the
+/// failure mode denied the record.
+pub const UNAVAILABLE_PROVENANCE: &str = "opa:unavailable";
+
 /// Why OPA gave no decision for a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {

@@ -54,6 +54,18 @@ pub(crate) struct Verifier {
 }
 
 impl Verifier {
+    /// A verifier that continues the chain after row `last_seq`, whose hash is `last_hash`.
+    pub(crate) fn anchored(last_seq: i64, last_hash: String) -> Self {
+        Self {
+            last_seq,
+            last_hash: Some(last_hash),
+        }
+    }
+
+    pub(crate) fn last_seq(&self) -> i64 {
+        self.last_seq
+    }
+
     pub(crate) fn feed(&mut self, rows: &[ChainRow]) -> Option<VerifyReport> {
         for r in rows {
             let prev = self.last_hash.clone().unwrap_or_else(|| GENESIS.to_owned());

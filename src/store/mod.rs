@@ -1,5 +1,5 @@
 //! Durable state, one trait per role ([`Database`], [`CommitStore`], [`ExportLedger`],
-//! [`OutboxStore`], [`AuditLog`], [`KeyStore`], [`WorkflowStore`]), with SQLite (embedded)
+//! [`OutboxStore`], [`AuditLog`], [`KeyStore`], [`WorkflowStore`], [`GovernanceQueries`]), with SQLite (embedded)
 //! and PostgreSQL implementations laid out by role (`postgres/`, `sqlite/`) that pass the
 //! same conformance suite. SQL both backends run is written once, in `sql.rs`. A batch's
 //! rows, dead letters, decision-log entries, detector state and source offsets are
@@ -7,6 +7,7 @@
 
 mod chain;
 mod copy_text;
+mod governance;
 mod keys;
 mod outbox;
 mod postgres;
@@ -18,10 +19,18 @@ mod workflow;
 
 pub use chain::{verify_chain, ChainRow, VerifyReport, GENESIS};
 pub use copy_text::CopyLines;
+pub use governance::{
+    AuditFindingRef, ComplianceCounts, DeadLetterRef, DecisionEntry, DecisionQuery,
+    GovernanceQueries, Investigation, InvestigationCase, InvestigationLookup, InvestigationStep,
+    McpAuditEntry, RecordOutcome, MAX_SEARCH_LIMIT,
+};
 pub use keys::{rewrap_all, Erasure, KeyStore, RewrapReport};
 pub use outbox::{record_payload, OutboxEntry, OutboxRow, PublishTopics, RelayLease, SentTo};
 pub use postgres::PgStore;
-pub use roles::{audit_verify, AuditLog, CommitStore, Database, ExportLedger, OutboxStore, Store};
+pub use roles::{
+    audit_verify, audit_verify_range, AuditLog, CommitStore, Database, ExportLedger, OutboxStore,
+    Store,
+};
 pub use rows::*;
 pub use sqlite::SqliteStore;
 pub use workflow::*;
@@ -30,7 +39,8 @@ pub use workflow::*;
 /// (`use pfm::store::prelude::*;`). Generic code bound by `S: Store` needs no import.
 pub mod prelude {
     pub use super::{
-        AuditLog, CommitStore, Database, ExportLedger, KeyStore, OutboxStore, Store, WorkflowStore,
+        AuditLog, CommitStore, Database, ExportLedger, GovernanceQueries, KeyStore, OutboxStore,
+        Store, WorkflowStore,
     };
 }
 

@@ -41,6 +41,25 @@ impl Dialect {
         }
     }
 
+    /// A timestamp column as the RFC 3339 text (microseconds, `Z`) that `format_ts` writes
+    /// and the decision-log hash covers. SQLite stores that text already.
+    pub(crate) fn ts_text(self, col: &str) -> String {
+        match self {
+            Self::Postgres => {
+                format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+            }
+            Self::Sqlite => col.to_owned(),
+        }
+    }
+
+    /// Whether the text column `col` contains the bound string `$n`.
+    fn contains(self, col: &str, n: usize) -> String {
+        match self {
+            Self::Postgres => format!("strpos({col}, ${n}) > 0"),
+            Self::Sqlite => format!("instr({col}, ${n}) > 0"),
+        }
+    }
+
     /// The shared statements for this dialect.
     pub(crate) fn sql(self) -> &'static Statements {
         match self {
@@ -113,6 +132,106 @@ pub(crate) struct Statements {
     pub outbox_pending: String,
     /// `$1` account, `$2` key id; SQLite: `$3` now.
     pub insert_erasure: String,
+    // ---- governance queries (the MCP server) ----
+    /// `$1` transaction id: its decision-log entries (index `decision_log_txn`).
+    pub decisions_for: String,
+    /// `$1` transaction id: its row in `[transactions, quarantine]`.
+    pub outcome_row: [String; 2],
+    /// `$1` transaction id (index `dead_letters_txn`).
+    pub dead_letters_for: String,
+    /// `$1` since: `(key, count)` rows.
+    pub count_by_decision: String,
+    pub count_by_reason: String,
+    pub count_by_detector: String,
+    /// `$1` since: quarantine total and since, dead letters total and since.
+    pub backlog_counts: String,
+    /// `$1` since: the audit agent's findings whose window ends after it, newest first.
+    pub audit_findings_since: String,
+    /// `$1` workflow id.
+    pub workflow_row: String,
+    pub workflow_steps: String,
+    pub investigation_case: String,
+    /// `$1` at, `$2` caller, `$3` tool, `$4` digest, `$5` outcome, `$6` error, `$7` ms.
+    pub insert_mcp_audit: String,
+}
+
+/// The columns of a record's outcome row returned as text, in order (`risk_score` follows
+/// them). Ciphertexts and tokens only: the `*_enc` columns are envelope ciphertexts and
+/// `description` is stored scrubbed.
+pub(crate) const OUTCOME_TEXT_COLUMNS: [&str; 19] = [
+    "transaction_id",
+    "account_id",
+    "ts",
+    "amount",
+    "currency",
+    "merchant",
+    "mcc",
+    "country",
+    "channel",
+    "category",
+    "description",
+    "customer_name_enc",
+    "customer_email_enc",
+    "card_number_enc",
+    "iban_enc",
+    "key_id",
+    "decision",
+    "policy_version",
+    "committed_at",
+];
+
+fn decision_columns(d: Dialect) -> String {
+    format!(
+        "seq, transaction_id, account_id, policy_path, policy_version, result, reasons, findings, \
+         {}, prev_hash, row_hash",
+        d.ts_text("decided_at")
+    )
+}
+
+/// `search_decisions`: only the filters that are set, each a fixed fragment with a bound
+/// value, numbered in the order the caller binds them (account, decision, reason, from, to,
+/// before_seq, limit). Newest first, so `seq < before_seq` is the next page.
+pub(crate) fn search_decisions(d: Dialect, q: &super::DecisionQuery) -> String {
+    let mut conds = Vec::new();
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    if q.account_id.is_some() {
+        conds.push(format!("account_id = ${}", next()));
+    }
+    if q.decision.is_some() {
+        conds.push(format!("result = ${}", next()));
+    }
+    if q.reason.is_some() {
+        conds.push(d.contains("reasons", next()));
+    }
+    if q.from.is_some() {
+        conds.push(format!(
+            "decided_at >= {}",
+            d.cast(&format!("${}", next()), "timestamptz")
+        ));
+    }
+    if q.to.is_some() {
+        conds.push(format!(
+            "decided_at < {}",
+            d.cast(&format!("${}", next()), "timestamptz")
+        ));
+    }
+    if q.before_seq.is_some() {
+        conds.push(format!("seq < ${}", next()));
+    }
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
+    format!(
+        "SELECT {} FROM decision_log{filter} ORDER BY seq DESC LIMIT ${}",
+        decision_columns(d),
+        next()
+    )
 }
 
 impl Statements {
@@ -131,7 +250,80 @@ impl Statements {
                  WHERE d.seq > $1 AND d.seq <= $2 ORDER BY d.seq"
             )
         });
+        let since = d.cast("$1", "timestamptz");
+        let text = |c: &str| d.cast(c, "text");
+        let outcome_cols: Vec<String> = OUTCOME_TEXT_COLUMNS
+            .iter()
+            .map(|c| match *c {
+                "ts" | "committed_at" => d.ts_text(c),
+                "amount" => text(c),
+                other => other.to_owned(),
+            })
+            .collect();
+        let outcome_cols = outcome_cols.join(", ");
+        let (reasons_each, detectors_each) = match d {
+            Dialect::Postgres => (
+                "SELECT r, COUNT(*) FROM decision_log d, jsonb_array_elements_text(d.reasons::jsonb) r",
+                "SELECT f->>'detector', COUNT(*) FROM decision_log d, jsonb_array_elements(d.findings::jsonb) f",
+            ),
+            Dialect::Sqlite => (
+                "SELECT j.value, COUNT(*) FROM decision_log d, json_each(d.reasons) j",
+                "SELECT json_extract(j.value, '$.detector'), COUNT(*) FROM decision_log d, json_each(d.findings) j",
+            ),
+        };
         Self {
+            decisions_for: format!(
+                "SELECT {} FROM decision_log WHERE transaction_id = $1 ORDER BY seq",
+                decision_columns(d)
+            ),
+            outcome_row: ["transactions", "quarantine"].map(|t| {
+                format!("SELECT {outcome_cols}, risk_score FROM {t} WHERE transaction_id = $1")
+            }),
+            dead_letters_for: format!(
+                "SELECT reason, source, source_partition, source_offset, {} FROM dead_letters \
+                 WHERE transaction_id = $1 ORDER BY received_at LIMIT 100",
+                d.ts_text("received_at")
+            ),
+            count_by_decision: format!(
+                "SELECT result, COUNT(*) FROM decision_log WHERE decided_at >= {since} GROUP BY result"
+            ),
+            count_by_reason: format!("{reasons_each} WHERE d.decided_at >= {since} GROUP BY 1"),
+            count_by_detector: format!("{detectors_each} WHERE d.decided_at >= {since} GROUP BY 1"),
+            backlog_counts: format!(
+                "SELECT (SELECT COUNT(*) FROM quarantine), \
+                 (SELECT COUNT(*) FROM quarantine WHERE committed_at >= {since}), \
+                 (SELECT COUNT(*) FROM dead_letters), \
+                 (SELECT COUNT(*) FROM dead_letters WHERE received_at >= {since})"
+            ),
+            audit_findings_since: format!(
+                "SELECT finding_id, kind, subject, severity, {}, {}, {} FROM audit_findings \
+                 WHERE window_end >= {since} ORDER BY created_at DESC, finding_id LIMIT 100",
+                text("detail"),
+                d.ts_text("window_start"),
+                d.ts_text("window_end")
+            ),
+            workflow_row: format!(
+                "SELECT status, next_step, attempts, {}, {}, {} FROM workflows WHERE workflow_id = $1",
+                d.ts_text("created_at"),
+                d.ts_text("updated_at"),
+                d.ts_text("completed_at")
+            ),
+            workflow_steps: format!(
+                "SELECT step_index, step_name, {}, {} FROM workflow_checkpoints \
+                 WHERE workflow_id = $1 ORDER BY step_index",
+                text("output"),
+                d.ts_text("created_at")
+            ),
+            investigation_case: format!(
+                "SELECT decision, score, {}, note, {} FROM investigation_cases WHERE workflow_id = $1",
+                text("factors"),
+                d.ts_text("decided_at")
+            ),
+            insert_mcp_audit: format!(
+                "INSERT INTO mcp_audit (called_at, caller, tool, args_sha256, outcome, error, duration_ms) \
+                 VALUES ({}, $2, $3, $4, $5, $6, $7)",
+                d.cast("$1", "timestamptz")
+            ),
             export_claim_lock: match d {
                 Dialect::Postgres => "SELECT pg_advisory_xact_lock(7272001)",
                 Dialect::Sqlite => "UPDATE export_ledger SET status = status WHERE 0",

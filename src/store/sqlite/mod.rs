@@ -6,6 +6,7 @@
 mod audit;
 mod commit;
 mod export;
+mod governance;
 mod keys;
 mod outbox;
 

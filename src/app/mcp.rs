@@ -1,0 +1,110 @@
+//! `pipeline mcp` assembled: opens the configured store and the pipeline's policy engine
+//! and serves the governance server over stdio or Streamable HTTP.
+
+use super::stores::{open_store, AnyStore, OpenError, Schema};
+use super::Shutdown;
+use crate::config::{Config, McpSettings, DEFAULT_MCP_PORT};
+use crate::mcp::{self, GovernanceServer, McpError, PolicyEngine, PolicySource};
+use crate::policy::{EmbeddedPolicy, PolicyError, RemotePolicy};
+use crate::store::GovernanceQueries;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum McpRunError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("loading the policy: {0}")]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Mcp(#[from] McpError),
+}
+
+/// How `pipeline mcp` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum McpTransport {
+    Stdio,
+    /// Streamable HTTP on this port.
+    Http(u16),
+}
+
+impl McpTransport {
+    /// `--http` or `MCP_PORT` choose HTTP (on `MCP_PORT`, else 8080); stdio otherwise.
+    pub fn choose(http_flag: bool, settings: &McpSettings) -> Self {
+        match (http_flag, settings.port) {
+            (_, Some(p)) => Self::Http(p),
+            (true, None) => Self::Http(DEFAULT_MCP_PORT),
+            (false, None) => Self::Stdio,
+        }
+    }
+}
+
+/// Database connections the MCP server keeps: reads are short and independent.
+const MCP_CONNECTIONS: u32 = 8;
+
+pub async fn run_mcp(
+    cfg: &Config,
+    settings: McpSettings,
+    transport: McpTransport,
+    shutdown: Shutdown,
+) -> Result<(), McpRunError> {
+    // Serving reads never changes the schema: it must be the one this binary knows.
+    let store = open_store(cfg, MCP_CONNECTIONS, Schema::Check).await?;
+    let queries: Arc<dyn GovernanceQueries> = match store {
+        AnyStore::Sqlite(s) => Arc::new(s),
+        AnyStore::Postgres(s) => Arc::new(s),
+    };
+    let mut policy_files = EmbeddedPolicy::source_files(cfg.policy_dir.as_deref())?;
+    policy_files.sort();
+    let embedded = Arc::new(EmbeddedPolicy::from_sources(
+        policy_files.clone(),
+        &cfg.opa_policy_path,
+    )?);
+    let (engine, provenance) = match &cfg.opa_url {
+        None => (
+            PolicyEngine::Embedded(embedded.clone()),
+            embedded.provenance(),
+        ),
+        Some(url) => {
+            let client = RemotePolicy::new(
+                url,
+                &cfg.opa_policy_path,
+                cfg.opa.clone(),
+                Default::default(),
+            )?;
+            (
+                PolicyEngine::Remote(Arc::new(client)),
+                format!("opa {url} (local copy: {})", embedded.provenance()),
+            )
+        }
+    };
+    let source = PolicySource {
+        provenance,
+        files: policy_files,
+    };
+    match transport {
+        McpTransport::Stdio => {
+            let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
+            let server = GovernanceServer::new(queries, engine, source, format!("stdio:{user}"));
+            tracing::info!("MCP governance server on stdio");
+            mcp::serve_stdio(server).await?;
+        }
+        McpTransport::Http(port) => {
+            let server =
+                GovernanceServer::new(queries.clone(), engine, source, "http:unknown".into());
+            let warm = server.clone();
+            tokio::spawn(async move { warm.warm_up().await });
+            let ready = move || {
+                let q = queries.clone();
+                async move { q.head_seq().await.is_ok() }
+            };
+            let mut flag = shutdown.flag();
+            let stop = async move {
+                let _ = flag.wait_for(|v| *v).await;
+            };
+            mcp::serve_http(server, &settings, port, ready, stop)
+                .await
+                .map_err(McpError::from)?;
+        }
+    }
+    Ok(())
+}
