@@ -1,6 +1,6 @@
 //! The MCP governance server's settings (`pipeline mcp`): the `MCP_*` variables.
 
-use super::{bad, ConfigError, Secret};
+use super::{bad, integer_in, ConfigError, Secret};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct McpSettings {
@@ -99,15 +99,12 @@ impl McpSettings {
                 hosts
             }
         };
-        let max_body_bytes = match get("MCP_MAX_BODY_BYTES") {
-            None => d.max_body_bytes,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1024..=16 * 1024 * 1024).contains(n))
-                .ok_or_else(|| bad("MCP_MAX_BODY_BYTES", "an integer from 1024 to 16777216"))?,
-        };
+        let max_body_bytes = integer_in(
+            &get,
+            "MCP_MAX_BODY_BYTES",
+            d.max_body_bytes as u64,
+            (1024, 16 * 1024 * 1024),
+        )? as usize;
         let positive = |var: &'static str, default: f64| -> Result<f64, ConfigError> {
             match get(var) {
                 None => Ok(default),

@@ -142,20 +142,7 @@ impl Config {
             secret_key: get("MINIO_ROOT_PASSWORD").map(Secret::new),
             local_dir: data_dir.join("lakehouse"),
         };
-        let batch_size = match get("BATCH_SIZE") {
-            None => 100,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_BATCH_SIZE).contains(n))
-                .ok_or_else(|| {
-                    bad(
-                        "BATCH_SIZE",
-                        format!("an integer from 1 to {MAX_BATCH_SIZE}"),
-                    )
-                })?,
-        };
+        let batch_size = integer_in(&get, "BATCH_SIZE", 100, (1, MAX_BATCH_SIZE as u64))? as usize;
         let opa_policy_path = get("OPA_POLICY_PATH").unwrap_or_else(|| "agentic/allow".into());
         let valid_path = !opa_policy_path.is_empty()
             && opa_policy_path
@@ -243,6 +230,25 @@ impl Config {
             http_port,
             shutdown_timeout,
         })
+    }
+}
+
+/// An integer setting in `min..=max`, or `default` when unset; anything else names the
+/// variable and the range.
+pub(crate) fn integer_in(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    (min, max): (u64, u64),
+) -> Result<u64, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| bad(var, format!("an integer from {min} to {max}"))),
     }
 }
 

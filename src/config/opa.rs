@@ -1,6 +1,6 @@
 //! The remote OPA client's settings (`OPA_URL` and the `OPA_*` variables that tune it).
 
-use super::{bad, parse_duration, ConfigError};
+use super::{bad, integer_in, parse_duration, ConfigError};
 use std::time::Duration;
 
 /// What the pipeline does with a record OPA could not decide (timeout, connection error,
@@ -54,23 +54,6 @@ fn positive_duration(
     }
 }
 
-fn bounded(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: u64,
-    max: u64,
-) -> Result<u64, ConfigError> {
-    match get(var) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| bad(var, format!("an integer from 1 to {max}"))),
-    }
-}
-
 pub(super) fn opa_settings(
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<OpaSettings, ConfigError> {
@@ -85,15 +68,19 @@ pub(super) fn opa_settings(
     };
     Ok(OpaSettings {
         timeout: positive_duration(get, "OPA_TIMEOUT", d.timeout)?,
-        max_concurrency: bounded(get, "OPA_MAX_CONCURRENCY", d.max_concurrency as u64, 1024)?
-            as usize,
+        max_concurrency: integer_in(
+            get,
+            "OPA_MAX_CONCURRENCY",
+            d.max_concurrency as u64,
+            (1, 1024),
+        )? as usize,
         batch_timeout: positive_duration(get, "OPA_BATCH_TIMEOUT", d.batch_timeout)?,
         failure_mode,
-        breaker_failures: bounded(
+        breaker_failures: integer_in(
             get,
             "OPA_BREAKER_FAILURES",
             u64::from(d.breaker_failures),
-            10_000,
+            (1, 10_000),
         )? as u32,
         breaker_cooldown: positive_duration(get, "OPA_BREAKER_COOLDOWN", d.breaker_cooldown)?,
     })

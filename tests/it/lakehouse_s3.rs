@@ -122,17 +122,7 @@ impl Lake {
     fn generate(&self, count: u64, seed: u64) -> PathBuf {
         let path = self.dir.path().join(format!("in-{count}-{seed}.jsonl"));
         let file = std::fs::File::create(&path).expect("create input");
-        let status = Command::new(BIN)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("LOG_LEVEL", "WARN")
-            .args([
-                "generate",
-                "--count",
-                &count.to_string(),
-                "--seed",
-                &seed.to_string(),
-            ])
+        let status = common::generate_cmd(count, seed)
             .stdout(file)
             .status()
             .expect("run generate");
