@@ -17,12 +17,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 id postgres >/dev/null 2>&1 || useradd --system --create-home postgres
-# Independent readers for the lakehouse read-back test, and the S3 test server (moto).
+# Independent readers for the lakehouse read-back test, the S3 test server (moto), and
+# openlineage-python, whose event model checks the OpenLineage events (tests/lineage_check.py).
 if [ ! -x .venv-test/bin/python ]; then
   python3 -m venv .venv-test
 fi
-.venv-test/bin/python -c 'import pyarrow, boto3, moto, kafka' 2>/dev/null ||
-  .venv-test/bin/pip install -q pyarrow 'moto[server]' boto3 'kafka-python==2.2.15' mcp
+.venv-test/bin/python -c 'import pyarrow, boto3, moto, kafka, openlineage.client' 2>/dev/null ||
+  .venv-test/bin/pip install -q pyarrow 'moto[server]' boto3 'kafka-python==2.2.15' mcp openlineage-python
 # A real Prometheus for the scrape test.
 bash scripts/install-prometheus.sh
 # The Kafka-protocol broker (tansu): built once, 15-20 minutes on 2 cores.

@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod kafka;
+pub mod lineage;
 pub mod mcp;
 pub mod policy;
 pub mod sink;

@@ -1,13 +1,17 @@
 //! The one-shot commands: `migrate`, `healthcheck`, `reencrypt`, `erase`, `audit verify`
 //! and `generate`. Each returns what the binary prints; none prints itself except
-//! `generate`, whose output is the records.
+//! `generate`, whose output is the records. With OpenLineage on, those that touch the
+//! database report a run of their own job (`pipeline.<command>`).
 
+use super::lineage::CommandRun;
 use super::stores::{load_kek, open_store, reachable, OpenError, Schema};
 use crate::config::Config;
 use crate::domain::AccountId;
+use crate::lineage::Datasets;
 use crate::store::{
-    audit_verify, rewrap_all, Erasure, KeyStore, RewrapReport, StoreError, VerifyReport,
+    audit_verify, rewrap_all, Erasure, KeyStore, RewrapReport, Store, StoreError, VerifyReport,
 };
+use serde_json::Value;
 use crate::with_store;
 use std::io::Write;
 use std::time::Duration;
@@ -32,9 +36,39 @@ pub enum CommandError {
     Encode(#[from] serde_json::Error),
 }
 
-/// Applies the embedded migrations; returns the backend's name.
+/// Runs `work` as a lineage run of `job` (when OpenLineage is on): START, then COMPLETE, or
+/// FAIL with the error or with what `verdict` finds wrong in the result.
+async fn traced<S: Store, T, E: std::fmt::Display>(
+    cfg: &Config,
+    store: &S,
+    job: &str,
+    io: impl FnOnce(&Datasets) -> (Vec<Value>, Vec<Value>),
+    work: impl std::future::Future<Output = Result<T, E>>,
+    verdict: impl FnOnce(&T) -> Result<(), String>,
+) -> Result<T, E> {
+    let run = CommandRun::start(cfg, store, job, io).await;
+    let result = work.await;
+    if let Some(run) = run {
+        let outcome = match &result {
+            Ok(v) => verdict(v),
+            Err(e) => Err(e.to_string()),
+        };
+        run.end(store, outcome).await;
+    }
+    result
+}
+
+fn none(_: &Datasets) -> (Vec<Value>, Vec<Value>) {
+    (Vec::new(), Vec::new())
+}
+
+/// Applies the embedded migrations; returns the backend's name. Its lineage run is recorded
+/// once the lineage tables exist, that is after a migration that succeeded.
 pub async fn migrate(cfg: &Config) -> Result<&'static str, CommandError> {
     let store = open_store(cfg, 2, Schema::Migrate).await?;
+    with_store!(&store, s => {
+        traced(cfg, s, "pipeline.migrate", none, async { Ok::<_, StoreError>(()) }, |_| Ok(())).await
+    })?;
     Ok(store.kind())
 }
 
@@ -47,19 +81,43 @@ pub async fn healthcheck(cfg: &Config) -> bool {
 pub async fn reencrypt(cfg: &Config) -> Result<RewrapReport, CommandError> {
     let ring = load_kek(cfg)?;
     let store = open_store(cfg, 2, Schema::Check).await?;
-    Ok(with_store!(&store, s => rewrap_all(s, &ring).await)?)
+    let keys = |d: &Datasets| (d.tables(&["data_keys"]), d.tables(&["data_keys"]));
+    Ok(with_store!(&store, s => {
+        traced(cfg, s, "pipeline.reencrypt", keys, rewrap_all(s, &ring), |r| match r.unreadable {
+            0 => Ok(()),
+            n => Err(format!("{n} data keys are wrapped by a KEK the ring does not hold")),
+        })
+        .await
+    })?)
 }
 
 /// Crypto-shreds one account: its data key and detector history are destroyed.
 pub async fn erase(cfg: &Config, account: &AccountId) -> Result<Erasure, CommandError> {
     let store = open_store(cfg, 2, Schema::Check).await?;
-    Ok(with_store!(&store, s => s.erase_account(account.as_str()).await)?)
+    let tables = |d: &Datasets| {
+        (
+            Vec::new(),
+            d.tables(&["data_keys", "detector_state", "erasures"]),
+        )
+    };
+    Ok(with_store!(&store, s => {
+        traced(cfg, s, "pipeline.erase", tables, s.erase_account(account.as_str()), |_| Ok(())).await
+    })?)
 }
 
 /// Recomputes the decision log's hash chain.
 pub async fn verify_audit_log(cfg: &Config) -> Result<VerifyReport, CommandError> {
     let store = open_store(cfg, 2, Schema::AsIs).await?;
-    Ok(with_store!(&store, s => audit_verify(s).await)?)
+    let log = |d: &Datasets| (d.tables(&["decision_log"]), Vec::new());
+    Ok(with_store!(&store, s => {
+        traced(cfg, s, "pipeline.audit_verify", log, audit_verify(s), |r| match r {
+            VerifyReport::Intact { .. } => Ok(()),
+            VerifyReport::Broken { seq, problem } => {
+                Err(format!("decision log broken at seq {seq}: {problem}"))
+            }
+        })
+        .await
+    })?)
 }
 
 /// What `pipeline generate` produces.

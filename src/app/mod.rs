@@ -13,6 +13,7 @@
 //! ```
 
 mod commands;
+mod lineage;
 mod mcp;
 mod pipeline;
 mod processor;
@@ -23,6 +24,7 @@ mod sources;
 mod stores;
 mod worker;
 
+pub use lineage::ProcessRuns;
 pub use commands::{
     erase, generate, healthcheck, migrate, reencrypt, verify_audit_log, CommandError,
     GenerateOptions,

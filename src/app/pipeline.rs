@@ -1,15 +1,18 @@
 //! `pipeline run` assembled: [`App::build`] opens the store, loads the policy and the keys,
-//! binds the HTTP endpoints and starts the exporter; [`App::run_until`] runs the batch loop
-//! with the outbox relay until the source drains or shutdown is requested, then stops
-//! everything within the one shutdown deadline.
+//! binds the HTTP endpoints, opens the OpenLineage run and starts the exporter;
+//! [`App::run_until`] runs the batch loop with the outbox relays until the source drains or
+//! shutdown is requested, then stops everything within the one shutdown deadline.
 
+use super::lineage::{pipeline_lineage, ProcessRuns};
 use super::processor::{build_processor, BatchProcessor};
 use super::run_loop::{run_loop, RunError, Summary};
 use super::shutdown::Shutdown;
 use super::sources::{offset_lookup, SourceChoice};
 use super::stores::{load_kek, open_store, AnyStore, OpenError, Schema};
 use crate::config::Config;
+use crate::lineage::{DatasetId, Ending, PolicyInfo};
 use crate::policy::PolicyError;
+use crate::sink::lineage_relay::{run_lineage_relay, LineageSendError, LineageSender};
 use crate::sink::{export_periodically, flush_before, kafka_publisher, Lakehouse, LakehouseError};
 use crate::source::{FileSource, KafkaSource, SourceError, SyntheticSource};
 use crate::store::{PgStore, PublishTopics, SqliteStore, Store};
@@ -18,11 +21,16 @@ use crate::telemetry::http::{serve, HttpState};
 use crate::telemetry::metrics::Metrics;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    #[error("recording the OpenLineage run: {0}")]
+    Lineage(#[source] crate::store::StoreError),
+    #[error("configuring the OpenLineage transport: {0}")]
+    LineageRelay(#[source] LineageSendError),
     #[error(transparent)]
     Open(#[from] OpenError),
     #[error("loading the governance policies: {0}")]
@@ -66,6 +74,8 @@ struct Pipeline<S> {
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     lakehouse: Option<Arc<Lakehouse>>,
+    /// Delivers the OpenLineage events (HTTP, file or console), when configured.
+    lineage_sender: Option<LineageSender>,
     /// Flips when the run is over: stops the exporter and the HTTP server.
     stop: watch::Sender<bool>,
     http: JoinHandle<()>,
@@ -83,7 +93,9 @@ impl App {
         } else {
             Schema::Check
         };
-        let store = open_store(&cfg, 8, schema).await?;
+        // OpenLineage holds two more connections: its run's lease and the relay's.
+        let connections = if cfg.lineage.is_some() { 10 } else { 8 };
+        let store = open_store(&cfg, connections, schema).await?;
         let (backend, http_addr) = match store {
             AnyStore::Sqlite(s) => {
                 let (p, addr) = Pipeline::build(s, cfg, source).await?;
@@ -146,9 +158,13 @@ impl<S: Store + Clone> Pipeline<S> {
                 dlq: source.is_kafka().then(|| kafka.dlq_topic.clone()),
             };
         }
-        let lakehouse = match cfg.lakehouse.enabled {
-            true => Some(Arc::new(Lakehouse::from_config(&cfg.lakehouse)?)),
+        let mut lakehouse = match cfg.lakehouse.enabled {
+            true => Some(Lakehouse::from_config(&cfg.lakehouse)?),
             false => None,
+        };
+        let lineage_sender = match cfg.lineage.as_ref().and_then(|l| l.transport.as_ref()) {
+            Some(t) => Some(LineageSender::new(t).map_err(AppError::LineageRelay)?),
+            None => None,
         };
         let (stop, stopped) = watch::channel(false);
         let state = HttpState {
@@ -162,6 +178,45 @@ impl<S: Store + Clone> Pipeline<S> {
                     port: cfg.http_port,
                     source,
                 })?;
+        // The process's run opens last: every check that can fail start-up has passed.
+        if let Some(lc) = &cfg.lineage {
+            let input = match &source {
+                SourceChoice::Kafka => cfg
+                    .kafka
+                    .as_ref()
+                    .map(|k| DatasetId::kafka(&k.bootstrap_servers, &k.topic))
+                    .unwrap_or_else(|| DatasetId::synthetic(0)),
+                SourceChoice::File(path) => DatasetId::file(path),
+                SourceChoice::Synthetic { seed, .. } => DatasetId::synthetic(*seed),
+            };
+            let policy_info = PolicyInfo {
+                path: cfg.opa_policy_path.clone(),
+                engine: if cfg.opa_url.is_some() { "opa" } else { "embedded" }.into(),
+                version: match &cfg.opa_url {
+                    Some(url) => format!("opa:{url}"),
+                    None => policy.provenance(),
+                },
+            };
+            let lineage = pipeline_lineage(&cfg, lc, input, &processor.publish, policy_info);
+            let runs = match ProcessRuns::start(&store, lineage).await {
+                Ok(runs) => runs,
+                Err(e) => {
+                    http.abort();
+                    return Err(AppError::Lineage(e));
+                }
+            };
+            if let Some(lh) = lakehouse.as_mut() {
+                lh.runs = Some(runs.export_runs());
+            }
+            tracing::info!(
+                run_id = runs.process_run_id(),
+                namespace = %lc.namespace,
+                transport = %lc.transport.as_ref().map_or_else(|| "kafka outbox".into(), |t| t.describe()),
+                "openlineage run started"
+            );
+            processor.lineage = Some(runs);
+        }
+        let lakehouse = lakehouse.map(Arc::new);
         if let Some(opa) = remote_policy {
             tokio::spawn(super::remote_govern::probe_health(
                 opa,
@@ -197,6 +252,7 @@ impl<S: Store + Clone> Pipeline<S> {
             metrics,
             health,
             lakehouse,
+            lineage_sender,
             stop,
             http,
         };
@@ -205,17 +261,26 @@ impl<S: Store + Clone> Pipeline<S> {
 
     async fn run_until(mut self, shutdown: Shutdown) -> Result<Summary, AppError> {
         let (drain_by_tx, drain_by) = watch::channel(None);
+        let lineage_topic = self.cfg.lineage.as_ref().and_then(|l| l.kafka_topic.as_ref());
         let relay = match &self.cfg.kafka {
-            Some(kafka) if !self.processor.publish.is_empty() => {
+            Some(kafka) if !self.processor.publish.is_empty() || lineage_topic.is_some() => {
                 Some(tokio::spawn(kafka_publisher::run_relay(
                     self.store.clone(),
                     kafka.clone(),
                     self.metrics.clone(),
-                    drain_by,
+                    drain_by.clone(),
                 )))
             }
             _ => None,
         };
+        let lineage_relay = self.lineage_sender.take().map(|sender| {
+            tokio::spawn(run_lineage_relay(
+                self.store.clone(),
+                sender,
+                self.metrics.clone(),
+                drain_by,
+            ))
+        });
         let outcome = tokio::select! {
             r = self.consume(&shutdown) => r,
             _ = shutdown.expired() => Err(AppError::DrainTimeout(shutdown.timeout())),
@@ -225,9 +290,8 @@ impl<S: Store + Clone> Pipeline<S> {
         let deadline = shutdown
             .deadline()
             .unwrap_or_else(|| tokio::time::Instant::now() + shutdown.timeout());
-        let _ = drain_by_tx.send(Some(deadline.into_std()));
         let _ = self.stop.send(true);
-        // After a failure the loop exits at once, as before; the outbox keeps the rest.
+        // After a failure the loop exits at once, as before; the outboxes keep the rest.
         let relay = match relay {
             Some(r) if outcome.is_err() => {
                 r.abort();
@@ -235,23 +299,41 @@ impl<S: Store + Clone> Pipeline<S> {
             }
             other => other,
         };
-        let relay_done = async {
-            if let Some(relay) = relay {
-                if tokio::time::timeout_at(deadline, relay).await.is_err() {
-                    tracing::warn!(
-                        "kafka publisher did not stop in time; the outbox keeps the rest"
-                    );
+        // The last export runs as a child of the process's run, so it goes before the run
+        // closes; the relays keep relaying meanwhile.
+        if let (Some(lh), Ok(_)) = (self.lakehouse.as_deref(), &outcome) {
+            flush_before(&self.store, lh, deadline).await;
+        }
+        if let Some(runs) = self.processor.lineage.take() {
+            // A drain that outlasted the deadline may still be committing its batch: the
+            // next start closes that interval, with the batch in its tallies.
+            let (ending, close_interval) = match &outcome {
+                Ok(_) => (Ending::Complete, true),
+                Err(e @ AppError::DrainTimeout(_)) => (Ending::Fail(e.to_string()), false),
+                Err(e) => (Ending::Fail(e.to_string()), true),
+            };
+            match tokio::time::timeout_at(deadline, runs.finish(&self.store, ending, close_interval)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not close the openlineage run; the next start closes it"),
+                Err(_) => tracing::warn!("SHUTDOWN_TIMEOUT reached before the openlineage run closed; the next start closes it"),
+            }
+        }
+        // After a failure, the lineage relay gets a moment to deliver the FAIL.
+        let drain_until = match &outcome {
+            Ok(_) => deadline,
+            Err(_) => deadline.min(tokio::time::Instant::now() + Duration::from_secs(2)),
+        };
+        let _ = drain_by_tx.send(Some(drain_until.into_std()));
+        let waits = async {
+            for (name, task) in [("kafka publisher", relay), ("lineage relay", lineage_relay)] {
+                if let Some(task) = task {
+                    if tokio::time::timeout_at(drain_until, task).await.is_err() {
+                        tracing::warn!(task = name, "relay did not stop in time; its outbox keeps the rest");
+                    }
                 }
             }
         };
-        // Async blocks capture whole variables, not fields: borrow the fields first.
-        let (store, lakehouse) = (&self.store, self.lakehouse.as_deref());
-        let flushed = async {
-            if let (Some(lh), Ok(_)) = (lakehouse, &outcome) {
-                flush_before(store, lh, deadline).await;
-            }
-        };
-        tokio::join!(relay_done, flushed);
+        waits.await;
         self.http.abort();
         outcome
     }

@@ -87,6 +87,7 @@ pub fn build_processor(
         metrics,
         erasure_seen: None,
         publish: Default::default(),
+        lineage: None,
     };
     Ok((processor, policy))
 }
@@ -103,6 +104,8 @@ pub struct BatchProcessor {
     pub erasure_seen: Option<i64>,
     /// Where committed records and dead letters are published (nothing by default).
     pub publish: crate::store::PublishTopics,
+    /// The process's OpenLineage runs: each commit is tallied into the open interval.
+    pub lineage: Option<super::lineage::ProcessRuns>,
 }
 
 impl BatchProcessor {
@@ -145,6 +148,10 @@ impl BatchProcessor {
             detector_state,
             publish: self.publish.clone(),
             copy_lines: None,
+            lineage: self.lineage.as_ref().map(|l| {
+                let bytes = input.envelopes.iter().map(|e| e.payload.len()).sum();
+                l.target(input.envelopes.len(), bytes)
+            }),
         })
     }
 

@@ -90,6 +90,17 @@ pub async fn run_loop<S: Store + Clone, Src: Source>(
             progress.summary.stopped_by_signal = true;
             break Ok(());
         }
+        if processor.lineage.as_ref().is_some_and(|l| l.due()) {
+            // The interval closes with no commit in flight: every batch it tallied is in.
+            if let Some(f) = in_flight.take() {
+                if let Err(e) = finish(f, source, processor, health, &mut progress).await {
+                    break Err(e);
+                }
+            }
+            if let Err(e) = roll_interval(store, processor, health).await {
+                break Err(e);
+            }
+        }
         let next = tokio::select! {
             b = source.next_batch(batch_size) => b,
             _ = shutdown.changed() => continue,
@@ -207,9 +218,27 @@ async fn finish<Src: Source>(
     m.last_commit
         .set(chrono::Utc::now().timestamp_millis() as f64 / 1000.0);
     processor.record_metrics(&f.commit, &outcome);
+    if let Some(l) = processor.lineage.as_mut() {
+        l.committed();
+    }
     progress.summary.records_in += f.records;
     progress.summary.batches += 1;
     progress.total.add(&outcome);
+    Ok(())
+}
+
+/// Closes the open lineage interval and opens the next (OpenLineage on).
+async fn roll_interval<S: Store>(
+    store: &S,
+    processor: &mut BatchProcessor,
+    health: &Health,
+) -> Result<(), RunError> {
+    let Some(runs) = processor.lineage.as_mut() else {
+        return Ok(());
+    };
+    let next = runs.next_interval();
+    retry(health, || store.lineage_apply(runs.roll_step(&next))).await?;
+    runs.rolled(next);
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! definitions, the same telemetry endpoints as the pipeline, and the one shutdown
 //! deadline.
 
+use super::lineage::CommandRun;
 use super::shutdown::Shutdown;
 use crate::config::{Config, DatabaseConfig};
 use crate::policy::EmbeddedPolicy;
@@ -103,12 +104,27 @@ pub async fn run_worker(
         policy_version = policy.version(), "workflow worker started"
     );
 
+    let lineage = CommandRun::start(cfg, &store, "pipeline.worker", |d| {
+        (
+            d.tables(&["workflows", "decision_log"]),
+            d.tables(&["workflow_checkpoints", "investigation_cases", "audit_findings"]),
+        )
+    })
+    .await;
     let outcome = tokio::select! {
         r = worker_loop(&engine, &settings, args.once, &health, &metrics, shutdown.flag()) => Some(r),
         _ = shutdown.expired() => None,
     };
     // Leases are released even after an error, so nobody waits for them to expire.
     let released = engine.release_all().await;
+    if let Some(run) = lineage {
+        let ended = match &outcome {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(e.to_string()),
+            None => Err("the step in flight outlasted SHUTDOWN_TIMEOUT".to_owned()),
+        };
+        run.end_within(&store, ended, shutdown.remaining()).await;
+    }
     http.abort();
     let report = match outcome {
         None => {

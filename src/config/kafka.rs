@@ -183,7 +183,7 @@ impl KafkaConfig {
     }
 }
 
-fn topic(
+pub(super) fn topic(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
     default: &str,

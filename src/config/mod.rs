@@ -9,11 +9,13 @@ use std::time::Duration;
 
 mod database;
 mod kafka;
+mod lineage;
 mod mcp;
 mod opa;
 
 pub use database::DatabaseConfig;
 pub use kafka::KafkaConfig;
+pub use lineage::{LineageConfig, LineageTransport};
 pub use mcp::{McpSettings, DEFAULT_MCP_PORT};
 pub use opa::{FailureMode, OpaSettings};
 
@@ -98,6 +100,8 @@ pub struct Config {
     pub log_level: LogLevel,
     pub http_port: u16,
     pub shutdown_timeout: Duration,
+    /// OpenLineage run events (decision 0013); `None`: off.
+    pub lineage: Option<LineageConfig>,
 }
 
 pub const MAX_BATCH_SIZE: usize = 100_000;
@@ -162,6 +166,7 @@ impl Config {
             Some(_) => return Err(bad("OPA_URL", "an http:// or https:// URL")),
         };
         let opa = opa::opa_settings(&get)?;
+        let lineage = lineage::lineage(&get, kafka.is_some())?;
         let policy_dir = get("POLICY_DIR").map(PathBuf::from);
         if let Some(dir) = &policy_dir {
             if !dir.is_dir() {
@@ -229,6 +234,7 @@ impl Config {
             log_level,
             http_port,
             shutdown_timeout,
+            lineage,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Durable state, one trait per role ([`Database`], [`CommitStore`], [`ExportLedger`],
-//! [`OutboxStore`], [`AuditLog`], [`KeyStore`], [`WorkflowStore`], [`GovernanceQueries`]), with SQLite (embedded)
+//! [`OutboxStore`], [`AuditLog`], [`KeyStore`], [`WorkflowStore`], [`GovernanceQueries`],
+//! [`LineageStore`]), with SQLite (embedded)
 //! and PostgreSQL implementations laid out by role (`postgres/`, `sqlite/`) that pass the
 //! same conformance suite. SQL both backends run is written once, in `sql.rs`. A batch's
 //! rows, dead letters, decision-log entries, detector state and source offsets are
@@ -9,6 +10,7 @@ mod chain;
 mod copy_text;
 mod governance;
 mod keys;
+mod lineage;
 mod outbox;
 mod postgres;
 mod roles;
@@ -25,11 +27,15 @@ pub use governance::{
     McpAuditEntry, RecordOutcome, MAX_SEARCH_LIMIT,
 };
 pub use keys::{rewrap_all, Erasure, KeyStore, RewrapReport};
+pub use lineage::{
+    ClosedRun, LineageEvent, LineageRoute, LineageStep, LineageTarget, OpenRun, RenderEvents,
+    Tally,
+};
 pub use outbox::{record_payload, OutboxEntry, OutboxRow, PublishTopics, RelayLease, SentTo};
 pub use postgres::PgStore;
 pub use roles::{
-    audit_verify, audit_verify_range, AuditLog, CommitStore, Database, ExportLedger, OutboxStore,
-    Store,
+    audit_verify, audit_verify_range, AuditLog, CommitStore, Database, ExportLedger,
+    LineageStore, OutboxStore, Store,
 };
 pub use rows::*;
 pub use sqlite::SqliteStore;
@@ -39,8 +45,8 @@ pub use workflow::*;
 /// (`use pfm::store::prelude::*;`). Generic code bound by `S: Store` needs no import.
 pub mod prelude {
     pub use super::{
-        AuditLog, CommitStore, Database, ExportLedger, GovernanceQueries, KeyStore, OutboxStore,
-        Store, WorkflowStore,
+        AuditLog, CommitStore, Database, ExportLedger, GovernanceQueries, KeyStore, LineageStore,
+        OutboxStore, Store, WorkflowStore,
     };
 }
 

@@ -4,8 +4,8 @@
 //! [`KeyStore`](super::KeyStore), the workflow worker a [`WorkflowStore`](super::WorkflowStore)).
 
 use super::{
-    ChainRow, CommitBatch, CommitOutcome, Counts, ExportRange, ExportRows, KeyStore, OutboxEntry,
-    RelayLease, SentTo, StoreError, VerifyReport,
+    ChainRow, CommitBatch, CommitOutcome, Counts, ExportRange, ExportRows, KeyStore, LineageStep,
+    OpenRun, OutboxEntry, RelayLease, SentTo, StoreError, VerifyReport,
 };
 use crate::crypto::WrappedKey;
 use std::collections::HashMap;
@@ -69,11 +69,14 @@ pub trait ExportLedger: Send + Sync + 'static {
         &self,
         range: ExportRange,
     ) -> impl Future<Output = Result<ExportRows, StoreError>> + Send;
+    /// Marks the range exported; `lineage` (the export run's terminal event) is written in
+    /// the same transaction.
     fn export_done(
         &self,
         range: ExportRange,
         objects: &[String],
         rows: i64,
+        lineage: Option<LineageStep>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Decision-log rows committed but not exported yet.
     fn export_backlog(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
@@ -108,6 +111,43 @@ pub trait OutboxStore: Send + Sync + 'static {
     fn relay_lease(&self) -> impl Future<Output = Result<Option<RelayLease>, StoreError>> + Send;
 }
 
+/// OpenLineage runs and their events (decision 0013).
+pub trait LineageStore: Send + Sync + 'static {
+    /// Every run still open, oldest first.
+    fn lineage_open_runs(&self) -> impl Future<Output = Result<Vec<OpenRun>, StoreError>> + Send;
+    /// One transaction: closes the runs of `step.close` that are still open, writes the
+    /// events `step.render` makes of them, then opens `step.open` with their START events.
+    /// Returns how many events were written.
+    fn lineage_apply(
+        &self,
+        step: LineageStep,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Marks `run_id`'s process alive for as long as the lease is held: `None` while another
+    /// process holds it. On PostgreSQL a session advisory lock on a dedicated connection,
+    /// released when that process dies; the embedded database has one process.
+    fn lineage_run_lease(
+        &self,
+        run_id: &str,
+    ) -> impl Future<Output = Result<Option<RelayLease>, StoreError>> + Send;
+    /// Events waiting for the lineage relay, oldest first (refused ones excluded).
+    fn lineage_pending(
+        &self,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, StoreError>> + Send;
+    /// Deletes the delivered events and keeps the refused ones with the reason.
+    fn lineage_settle(
+        &self,
+        delivered: &[i64],
+        rejected: &[(i64, String)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Events waiting for the relay.
+    fn lineage_backlog(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// `None` while another replica relays lineage events.
+    fn lineage_relay_lease(
+        &self,
+    ) -> impl Future<Output = Result<Option<RelayLease>, StoreError>> + Send;
+}
+
 /// The hash-chained decision log, read back.
 pub trait AuditLog: Send + Sync + 'static {
     /// The decision log in chain order, from `after_seq`, at most `limit` rows.
@@ -120,10 +160,13 @@ pub trait AuditLog: Send + Sync + 'static {
 }
 
 /// Every role the pipeline uses, for code that runs the whole pipeline on one backend.
-pub trait Store: Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore {}
+pub trait Store:
+    Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore + LineageStore
+{
+}
 
 impl<T> Store for T where
-    T: Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore
+    T: Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore + LineageStore
 {
 }
 

@@ -94,6 +94,8 @@ pub struct CommitBatch {
     pub publish: super::PublishTopics,
     /// The rows as PostgreSQL COPY lines, when [`super::Store::encode_ahead`] filled them.
     pub copy_lines: Option<super::CopyLines>,
+    /// The open lineage interval this commit is tallied into (OpenLineage on).
+    pub lineage: Option<super::LineageTarget>,
 }
 
 /// What a commit actually changed. Replays (same id, same content) change nothing.

@@ -110,6 +110,10 @@ pub struct Metrics {
     pub exported_rows: Counter,
     pub last_commit: Gauge<f64, AtomicU64>,
     pub opa: OpaMetrics,
+    pub lineage_backlog: Gauge,
+    pub lineage_sent: Counter,
+    pub lineage_rejected: Counter,
+    pub lineage_failures: Counter,
 }
 
 impl Metrics {
@@ -138,6 +142,10 @@ impl Metrics {
             exported_rows: Counter::default(),
             last_commit: Gauge::default(),
             opa: OpaMetrics::default(),
+            lineage_backlog: Gauge::default(),
+            lineage_sent: Counter::default(),
+            lineage_rejected: Counter::default(),
+            lineage_failures: Counter::default(),
         };
         registry.register(
             "pipeline_records",
@@ -253,6 +261,26 @@ impl Metrics {
             "pipeline_opa_failures",
             "Records the remote OPA gave no decision for, by kind",
             m.opa.failures.clone(),
+        );
+        registry.register(
+            "pipeline_lineage_backlog",
+            "OpenLineage events committed to lineage_outbox and not yet delivered",
+            m.lineage_backlog.clone(),
+        );
+        registry.register(
+            "pipeline_lineage_events_sent",
+            "OpenLineage events the lineage relay delivered",
+            m.lineage_sent.clone(),
+        );
+        registry.register(
+            "pipeline_lineage_events_rejected",
+            "OpenLineage events the backend refused for good (kept in lineage_outbox)",
+            m.lineage_rejected.clone(),
+        );
+        registry.register(
+            "pipeline_lineage_send_failures",
+            "Lineage delivery rounds that stopped on an unavailable backend",
+            m.lineage_failures.clone(),
         );
         m
     }

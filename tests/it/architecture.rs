@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["config", "telemetry"],
     &["crypto"],
     &["policy", "store", "kafka"],
-    &["stage", "source", "sink", "workflow", "mcp"],
+    &["stage", "source", "sink", "workflow", "mcp", "lineage"],
     &["app"],
 ];
 

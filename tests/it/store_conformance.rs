@@ -526,7 +526,7 @@ async fn export_backlog_and_its_age<S: Store>(s: &S) {
         .await
         .expect("claim")
         .expect("a range");
-    s.export_done(range, &[], 2).await.expect("done");
+    s.export_done(range, &[], 2, None).await.expect("done");
     assert_eq!(s.export_backlog().await.expect("backlog"), 0);
     assert_eq!(s.export_oldest_waiting().await.expect("age"), None);
 }

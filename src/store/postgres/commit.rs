@@ -3,6 +3,7 @@
 use super::{Cols, PgStore};
 use crate::crypto::WrappedKey;
 use crate::store::copy_text;
+use crate::store::lineage;
 use crate::store::rows::{classify, dedupe_within_batch, extend_chain};
 use crate::store::sql;
 use crate::store::{
@@ -135,17 +136,39 @@ impl PgStore {
                 )
             }));
         }
-        if !batch.publish.is_empty() {
-            let out = crate::store::outbox::entries(&batch.publish, &fresh, &dead, &new_dead_keys);
-            if !out.is_empty() {
+        let out = if batch.publish.is_empty() {
+            Vec::new()
+        } else {
+            crate::store::outbox::entries(&batch.publish, &fresh, &dead, &new_dead_keys)
+        };
+        if !out.is_empty() {
+            sqlx::query(
+                "INSERT INTO outbox (topic, message_key, payload, headers) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])",
+            )
+            .bind(out.iter().map(|o| o.topic.as_str()).collect::<Cols<_>>())
+            .bind(out.iter().map(|o| o.key.as_str()).collect::<Cols<_>>())
+            .bind(out.iter().map(|o| o.payload.as_str()).collect::<Cols<_>>())
+            .bind(out.iter().map(|o| o.headers.as_str()).collect::<Cols<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        if let Some(target) = &batch.lineage {
+            let new_dead = lineage::inserted_dead(&dead, &new_dead_keys);
+            let tallies = lineage::commit_tallies(target, &fresh, &new_dead, &out);
+            if !tallies.is_empty() {
                 sqlx::query(
-                    "INSERT INTO outbox (topic, message_key, payload, headers) \
-                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])",
+                    "INSERT INTO lineage_tallies (run_id, item, row_count, byte_count) \
+                     SELECT $1, i, r, b FROM UNNEST($2::text[], $3::int8[], $4::int8[]) AS t(i, r, b) \
+                     ON CONFLICT (run_id, item) DO UPDATE SET \
+                     row_count = lineage_tallies.row_count + excluded.row_count, \
+                     byte_count = lineage_tallies.byte_count + excluded.byte_count",
                 )
-                .bind(out.iter().map(|o| o.topic.as_str()).collect::<Cols<_>>())
-                .bind(out.iter().map(|o| o.key.as_str()).collect::<Cols<_>>())
-                .bind(out.iter().map(|o| o.payload.as_str()).collect::<Cols<_>>())
-                .bind(out.iter().map(|o| o.headers.as_str()).collect::<Cols<_>>())
+                .bind(&target.run_id)
+                .bind(tallies.iter().map(|t| t.item.as_str()).collect::<Cols<_>>())
+                .bind(tallies.iter().map(|t| t.rows).collect::<Cols<_>>())
+                .bind(tallies.iter().map(|t| t.bytes).collect::<Cols<_>>())
                 .execute(&mut *tx)
                 .await?;
             }

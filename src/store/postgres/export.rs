@@ -2,8 +2,11 @@
 //! PostgreSQL's own is the row decoding (typed timestamps).
 
 use super::{stmts, PgStore};
+use crate::store::lineage::apply_lineage_step;
 use crate::store::sql;
-use crate::store::{AuditLog, ExportLedger, ExportRange, ExportRows, StoreError, TxnRow};
+use crate::store::{
+    AuditLog, ExportLedger, ExportRange, ExportRows, LineageStep, StoreError, TxnRow,
+};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -74,14 +77,20 @@ impl ExportLedger for PgStore {
         range: ExportRange,
         objects: &[String],
         rows: i64,
+        lineage: Option<LineageStep>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&stmts().export_done)
             .bind(serde_json::to_string(objects).unwrap_or_else(|_| "[]".into()))
             .bind(rows)
             .bind(range.start)
             .bind(range.end)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if let Some(step) = lineage {
+            apply_lineage_step!(tx, step);
+        }
+        tx.commit().await?;
         Ok(())
     }
 

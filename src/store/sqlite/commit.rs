@@ -4,6 +4,7 @@
 
 use super::{SqliteStore, CHUNK};
 use crate::crypto::WrappedKey;
+use crate::store::lineage;
 use crate::store::rows::{classify, dedupe_within_batch, extend_chain, format_ts};
 use crate::store::sql;
 use crate::store::{CommitBatch, CommitOutcome, CommitStore, Counts, StoreError, TxnRow};
@@ -219,18 +220,41 @@ impl CommitStore for SqliteStore {
                 )
             }));
         }
-        if !batch.publish.is_empty() {
-            let out = crate::store::outbox::entries(&batch.publish, &fresh, &dead, &new_dead_keys);
-            for chunk in out.chunks(CHUNK) {
+        let out = if batch.publish.is_empty() {
+            Vec::new()
+        } else {
+            crate::store::outbox::entries(&batch.publish, &fresh, &dead, &new_dead_keys)
+        };
+        for chunk in out.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO outbox (topic, message_key, payload, headers) ",
+            );
+            q.push_values(chunk, |mut b, o| {
+                b.push_bind(&o.topic)
+                    .push_bind(&o.key)
+                    .push_bind(&o.payload)
+                    .push_bind(&o.headers);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        if let Some(target) = &batch.lineage {
+            let new_dead = lineage::inserted_dead(&dead, &new_dead_keys);
+            let tallies = lineage::commit_tallies(target, &fresh, &new_dead, &out);
+            if !tallies.is_empty() {
                 let mut q = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO outbox (topic, message_key, payload, headers) ",
+                    "INSERT INTO lineage_tallies (run_id, item, row_count, byte_count) ",
                 );
-                q.push_values(chunk, |mut b, o| {
-                    b.push_bind(&o.topic)
-                        .push_bind(&o.key)
-                        .push_bind(&o.payload)
-                        .push_bind(&o.headers);
+                q.push_values(&tallies, |mut b, t| {
+                    b.push_bind(&target.run_id)
+                        .push_bind(&t.item)
+                        .push_bind(t.rows)
+                        .push_bind(t.bytes);
                 });
+                q.push(
+                    " ON CONFLICT (run_id, item) DO UPDATE SET \
+                     row_count = lineage_tallies.row_count + excluded.row_count, \
+                     byte_count = lineage_tallies.byte_count + excluded.byte_count",
+                );
                 q.build().execute(&mut *tx).await?;
             }
         }

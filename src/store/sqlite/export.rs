@@ -3,8 +3,11 @@
 
 use super::{parse_ts, stmts, SqliteStore};
 use crate::store::rows::format_ts;
+use crate::store::lineage::apply_lineage_step;
 use crate::store::sql;
-use crate::store::{AuditLog, ExportLedger, ExportRange, ExportRows, StoreError, TxnRow};
+use crate::store::{
+    AuditLog, ExportLedger, ExportRange, ExportRows, LineageStep, StoreError, TxnRow,
+};
 use chrono::Utc;
 use sqlx::Row;
 
@@ -76,15 +79,21 @@ impl ExportLedger for SqliteStore {
         range: ExportRange,
         objects: &[String],
         rows: i64,
+        lineage: Option<LineageStep>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&stmts().export_done)
             .bind(serde_json::to_string(objects).unwrap_or_else(|_| "[]".into()))
             .bind(rows)
             .bind(range.start)
             .bind(range.end)
             .bind(format_ts(Utc::now()))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if let Some(step) = lineage {
+            apply_lineage_step!(tx, step);
+        }
+        tx.commit().await?;
         Ok(())
     }
 
