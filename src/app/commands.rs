@@ -11,8 +11,8 @@ use crate::lineage::Datasets;
 use crate::store::{
     audit_verify, rewrap_all, Erasure, KeyStore, RewrapReport, Store, StoreError, VerifyReport,
 };
-use serde_json::Value;
 use crate::with_store;
+use serde_json::Value;
 use std::io::Write;
 use std::time::Duration;
 

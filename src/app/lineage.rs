@@ -45,7 +45,11 @@ pub(super) fn pipeline_lineage(
     .into_iter()
     .filter_map(|(t, records)| Some((t.clone()?, records)))
     .collect();
-    Lineage::new(lc, Datasets::from_config(cfg, Some(input), &topics), Some(policy))
+    Lineage::new(
+        lc,
+        Datasets::from_config(cfg, Some(input), &topics),
+        Some(policy),
+    )
 }
 
 impl ProcessRuns {
@@ -108,11 +112,10 @@ impl ProcessRuns {
     /// Closes the open interval (COMPLETE with its tallies) and opens `next`. Applied with
     /// no commit in flight, so no batch is tallied into a closed interval.
     pub(super) fn roll_step(&self, next: &OpenRun) -> LineageStep {
-        self.lineage.step(
-            vec![self.interval.clone()],
-            vec![next.clone()],
-            |_| Ending::Complete,
-        )
+        self.lineage
+            .step(vec![self.interval.clone()], vec![next.clone()], |_| {
+                Ending::Complete
+            })
     }
 
     /// After the roll committed.
@@ -143,11 +146,15 @@ impl ProcessRuns {
             close.push(self.interval.clone());
         }
         close.push(self.process.clone());
-        let step = self.lineage.step(close, Vec::new(), move |c| match c.run.kind.as_str() {
-            KIND_INTERVAL => Ending::Complete,
-            KIND_EXPORT => Ending::Abort("the process stopped before the export finished".into()),
-            _ => ending.clone(),
-        });
+        let step = self
+            .lineage
+            .step(close, Vec::new(), move |c| match c.run.kind.as_str() {
+                KIND_INTERVAL => Ending::Complete,
+                KIND_EXPORT => {
+                    Ending::Abort("the process stopped before the export finished".into())
+                }
+                _ => ending.clone(),
+            });
         store.lineage_apply(step).await?;
         Ok(())
     }
@@ -197,7 +204,11 @@ impl ExportRuns for PipelineExports {
     fn begin(&self) -> (String, LineageStep) {
         let run = self.lineage.export_run(&self.process);
         let id = run.run_id.clone();
-        (id, self.lineage.step(Vec::new(), vec![run], |_| Ending::Complete))
+        (
+            id,
+            self.lineage
+                .step(Vec::new(), vec![run], |_| Ending::Complete),
+        )
     }
 
     fn end(&self, run: &str, outcome: Result<&[ExportedTable], &str>) -> LineageStep {
@@ -282,7 +293,9 @@ impl CommandRun {
         };
         let step = self
             .lineage
-            .step(vec![self.run_id.clone()], Vec::new(), move |_| ending.clone());
+            .step(vec![self.run_id.clone()], Vec::new(), move |_| {
+                ending.clone()
+            });
         match tokio::time::timeout_at(deadline, store.lineage_apply(step)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {

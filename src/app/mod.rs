@@ -24,11 +24,11 @@ mod sources;
 mod stores;
 mod worker;
 
-pub use lineage::ProcessRuns;
 pub use commands::{
     erase, generate, healthcheck, migrate, reencrypt, verify_audit_log, CommandError,
     GenerateOptions,
 };
+pub use lineage::ProcessRuns;
 pub use mcp::{run_mcp, McpRunError, McpTransport};
 pub use pipeline::{App, AppError};
 pub use processor::{build_processor, BatchError, BatchProcessor};

@@ -191,7 +191,12 @@ impl<S: Store + Clone> Pipeline<S> {
             };
             let policy_info = PolicyInfo {
                 path: cfg.opa_policy_path.clone(),
-                engine: if cfg.opa_url.is_some() { "opa" } else { "embedded" }.into(),
+                engine: if cfg.opa_url.is_some() {
+                    "opa"
+                } else {
+                    "embedded"
+                }
+                .into(),
                 version: match &cfg.opa_url {
                     Some(url) => format!("opa:{url}"),
                     None => policy.provenance(),
@@ -261,7 +266,11 @@ impl<S: Store + Clone> Pipeline<S> {
 
     async fn run_until(mut self, shutdown: Shutdown) -> Result<Summary, AppError> {
         let (drain_by_tx, drain_by) = watch::channel(None);
-        let lineage_topic = self.cfg.lineage.as_ref().and_then(|l| l.kafka_topic.as_ref());
+        let lineage_topic = self
+            .cfg
+            .lineage
+            .as_ref()
+            .and_then(|l| l.kafka_topic.as_ref());
         let relay = match &self.cfg.kafka {
             Some(kafka) if !self.processor.publish.is_empty() || lineage_topic.is_some() => {
                 Some(tokio::spawn(kafka_publisher::run_relay(
@@ -328,7 +337,10 @@ impl<S: Store + Clone> Pipeline<S> {
             for (name, task) in [("kafka publisher", relay), ("lineage relay", lineage_relay)] {
                 if let Some(task) = task {
                     if tokio::time::timeout_at(drain_until, task).await.is_err() {
-                        tracing::warn!(task = name, "relay did not stop in time; its outbox keeps the rest");
+                        tracing::warn!(
+                            task = name,
+                            "relay did not stop in time; its outbox keeps the rest"
+                        );
                     }
                 }
             }

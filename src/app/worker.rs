@@ -107,7 +107,11 @@ pub async fn run_worker(
     let lineage = CommandRun::start(cfg, &store, "pipeline.worker", |d| {
         (
             d.tables(&["workflows", "decision_log"]),
-            d.tables(&["workflow_checkpoints", "investigation_cases", "audit_findings"]),
+            d.tables(&[
+                "workflow_checkpoints",
+                "investigation_cases",
+                "audit_findings",
+            ]),
         )
     })
     .await;

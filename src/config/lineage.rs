@@ -160,16 +160,15 @@ pub(super) fn lineage(
         ));
     }
     let transport = chosen.pop().map(|(_, t)| t);
-    let kafka_topic = match get("OPENLINEAGE_KAFKA_TOPIC") {
-        None => None,
-        Some(_) if !kafka_configured => {
-            return Err(bad(
+    let kafka_topic =
+        match get("OPENLINEAGE_KAFKA_TOPIC") {
+            None => None,
+            Some(_) if !kafka_configured => return Err(bad(
                 "OPENLINEAGE_KAFKA_TOPIC",
                 "unset unless KAFKA_BOOTSTRAP_SERVERS is set (events go through the Kafka outbox)",
-            ))
-        }
-        Some(_) => Some(topic(get, "OPENLINEAGE_KAFKA_TOPIC", "")?),
-    };
+            )),
+            Some(_) => Some(topic(get, "OPENLINEAGE_KAFKA_TOPIC", "")?),
+        };
     if disabled || (transport.is_none() && kafka_topic.is_none()) {
         return Ok(None);
     }
@@ -230,41 +229,99 @@ mod tests {
             }) => {
                 assert_eq!(url, "https://marquez.example:5000");
                 assert_eq!(endpoint, "api/v1/lineage");
-                assert_eq!(api_key.as_ref().map(|k| k.expose().as_str()), Some("s3cr3t-key"));
+                assert_eq!(
+                    api_key.as_ref().map(|k| k.expose().as_str()),
+                    Some("s3cr3t-key")
+                );
             }
             other => panic!("expected HTTP, got {other:?}"),
         }
         assert!(!format!("{c:?}").contains("s3cr3t-key"));
-        assert!(!c.transport.as_ref().map(|t| t.describe()).unwrap_or_default().contains("s3cr3t"));
+        assert!(!c
+            .transport
+            .as_ref()
+            .map(|t| t.describe())
+            .unwrap_or_default()
+            .contains("s3cr3t"));
     }
 
     #[test]
     fn every_bad_value_names_its_variable() {
         let dir = std::env::temp_dir();
         let dir_text = dir.display().to_string();
-        let cases: &[(&[(&str, &str)], bool, &str)] = &[
-            (&[("OPENLINEAGE_URL", "marquez:5000")], false, "OPENLINEAGE_URL"),
-            (&[("OPENLINEAGE_DISABLED", "perhaps")], false, "OPENLINEAGE_DISABLED"),
-            (&[("OPENLINEAGE_NAMESPACE", "has space")], false, "OPENLINEAGE_NAMESPACE"),
-            (&[("OPENLINEAGE_INTERVAL", "often")], false, "OPENLINEAGE_INTERVAL"),
-            (&[("OPENLINEAGE_INTERVAL", "1ms")], false, "OPENLINEAGE_INTERVAL"),
-            (&[("OPENLINEAGE_FILE", "/definitely/not/here/events.jsonl")], false, "OPENLINEAGE_FILE"),
-            (&[("OPENLINEAGE_FILE", &dir_text)], false, "OPENLINEAGE_FILE"),
-            (&[("OPENLINEAGE__TRANSPORT__TYPE", "carrier-pigeon")], false, "OPENLINEAGE__TRANSPORT__TYPE"),
-            (&[("OPENLINEAGE_KAFKA_TOPIC", "lineage")], false, "OPENLINEAGE_KAFKA_TOPIC"),
-            (&[("OPENLINEAGE_KAFKA_TOPIC", "bad topic")], true, "OPENLINEAGE_KAFKA_TOPIC"),
+        type Vars<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(Vars<'_>, bool, &str)] = &[
             (
-                &[("OPENLINEAGE_URL", "http://m:5000"), ("OPENLINEAGE_API_KEY", "two words")],
+                &[("OPENLINEAGE_URL", "marquez:5000")],
+                false,
+                "OPENLINEAGE_URL",
+            ),
+            (
+                &[("OPENLINEAGE_DISABLED", "perhaps")],
+                false,
+                "OPENLINEAGE_DISABLED",
+            ),
+            (
+                &[("OPENLINEAGE_NAMESPACE", "has space")],
+                false,
+                "OPENLINEAGE_NAMESPACE",
+            ),
+            (
+                &[("OPENLINEAGE_INTERVAL", "often")],
+                false,
+                "OPENLINEAGE_INTERVAL",
+            ),
+            (
+                &[("OPENLINEAGE_INTERVAL", "1ms")],
+                false,
+                "OPENLINEAGE_INTERVAL",
+            ),
+            (
+                &[("OPENLINEAGE_FILE", "/definitely/not/here/events.jsonl")],
+                false,
+                "OPENLINEAGE_FILE",
+            ),
+            (
+                &[("OPENLINEAGE_FILE", &dir_text)],
+                false,
+                "OPENLINEAGE_FILE",
+            ),
+            (
+                &[("OPENLINEAGE__TRANSPORT__TYPE", "carrier-pigeon")],
+                false,
+                "OPENLINEAGE__TRANSPORT__TYPE",
+            ),
+            (
+                &[("OPENLINEAGE_KAFKA_TOPIC", "lineage")],
+                false,
+                "OPENLINEAGE_KAFKA_TOPIC",
+            ),
+            (
+                &[("OPENLINEAGE_KAFKA_TOPIC", "bad topic")],
+                true,
+                "OPENLINEAGE_KAFKA_TOPIC",
+            ),
+            (
+                &[
+                    ("OPENLINEAGE_URL", "http://m:5000"),
+                    ("OPENLINEAGE_API_KEY", "two words"),
+                ],
                 false,
                 "OPENLINEAGE_API_KEY",
             ),
             (
-                &[("OPENLINEAGE_URL", "http://m:5000"), ("OPENLINEAGE_ENDPOINT", "api?x=1")],
+                &[
+                    ("OPENLINEAGE_URL", "http://m:5000"),
+                    ("OPENLINEAGE_ENDPOINT", "api?x=1"),
+                ],
                 false,
                 "OPENLINEAGE_ENDPOINT",
             ),
             (
-                &[("OPENLINEAGE_URL", "http://m:5000"), ("OPENLINEAGE__TRANSPORT__TYPE", "console")],
+                &[
+                    ("OPENLINEAGE_URL", "http://m:5000"),
+                    ("OPENLINEAGE__TRANSPORT__TYPE", "console"),
+                ],
                 false,
                 "OPENLINEAGE__TRANSPORT__TYPE",
             ),

@@ -88,7 +88,10 @@ fn entries<'a>(ev: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Val
 }
 
 fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The tally item an output dataset was counted under: its topic, or its table.
@@ -246,7 +249,10 @@ mod tests {
             serde_json::from_str(&terminal(&l, &closed, &Ending::Complete).json).expect("json");
         assert_eq!(ev["eventType"], "COMPLETE");
         assert_eq!(ev["run"]["runId"], child.run_id.as_str());
-        assert_eq!(ev["run"]["facets"]["parent"]["run"]["runId"], parent.run_id.as_str());
+        assert_eq!(
+            ev["run"]["facets"]["parent"]["run"]["runId"],
+            parent.run_id.as_str()
+        );
         let out = |suffix: &str| {
             ev["outputs"]
                 .as_array()
@@ -258,13 +264,24 @@ mod tests {
                 .unwrap_or_default()
         };
         let stats = &out(".transactions")["outputFacets"]["outputStatistics"];
-        assert_eq!((stats["rowCount"].as_i64(), stats["size"].as_i64()), (Some(7), Some(700)));
-        assert_eq!(out(".decision_log")["outputFacets"]["outputStatistics"]["rowCount"], 0);
+        assert_eq!(
+            (stats["rowCount"].as_i64(), stats["size"].as_i64()),
+            (Some(7), Some(700))
+        );
+        assert_eq!(
+            out(".decision_log")["outputFacets"]["outputStatistics"]["rowCount"],
+            0
+        );
         let dq = &out(".quarantine")["facets"]["dataQualityMetrics"];
         assert_eq!(dq["columnMetrics"]["reason"]["distinctCount"], 1);
         let input = &ev["inputs"][0]["inputFacets"];
         assert_eq!(input["inputStatistics"]["rowCount"], 10);
-        assert_eq!(input["dataQualityAssertions"]["assertions"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            input["dataQualityAssertions"]["assertions"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
         assert_eq!(
             ev["run"]["facets"]["pfm_policy"]["decisionsByPolicyVersion"]["embedded:1"],
             9
@@ -284,16 +301,18 @@ mod tests {
         )
         .expect("json");
         assert_eq!(ev["eventType"], "FAIL");
-        assert_eq!(ev["run"]["facets"]["errorMessage"]["message"], "database gone");
+        assert_eq!(
+            ev["run"]["facets"]["errorMessage"]["message"],
+            "database gone"
+        );
         run.start.json = "not json".into();
         let closed = ClosedRun {
             run: run.clone(),
             tallies: vec![],
         };
-        let ev: Value = serde_json::from_str(
-            &terminal(&l, &closed, &Ending::Abort("killed".into())).json,
-        )
-        .expect("json");
+        let ev: Value =
+            serde_json::from_str(&terminal(&l, &closed, &Ending::Abort("killed".into())).json)
+                .expect("json");
         assert_eq!(ev["eventType"], "ABORT");
         assert_eq!(ev["run"]["runId"], run.run_id.as_str());
     }

@@ -186,7 +186,9 @@ impl Datasets {
     /// whether each carries records (processed, alerts) or dead letters.
     pub fn from_config(cfg: &Config, input: Option<DatasetId>, topics: &[(String, bool)]) -> Self {
         let (db_namespace, db_prefix) = match &cfg.database {
-            DatabaseConfig::Sqlite { path } => (format!("sqlite://{}", absolute(path)), "main.".into()),
+            DatabaseConfig::Sqlite { path } => {
+                (format!("sqlite://{}", absolute(path)), "main.".into())
+            }
             DatabaseConfig::Postgres { url } => postgres_naming(url.expose()),
         };
         let kafka_topics = match &cfg.kafka {
@@ -198,10 +200,16 @@ impl Datasets {
                 .collect(),
             None => Vec::new(),
         };
-        let lake = cfg.lakehouse.enabled.then(|| match &cfg.lakehouse.endpoint {
-            Some(_) => (format!("s3://{}", cfg.lakehouse.bucket), String::new()),
-            None => ("file".into(), format!("{}/", absolute(&cfg.lakehouse.local_dir))),
-        });
+        let lake = cfg
+            .lakehouse
+            .enabled
+            .then(|| match &cfg.lakehouse.endpoint {
+                Some(_) => (format!("s3://{}", cfg.lakehouse.bucket), String::new()),
+                None => (
+                    "file".into(),
+                    format!("{}/", absolute(&cfg.lakehouse.local_dir)),
+                ),
+            });
         Self {
             input,
             db_namespace,
@@ -360,7 +368,13 @@ fn record_lineage(input: &DatasetId, ts_name: &str) -> Value {
     ] {
         add(c, &[c], "IDENTITY", "decode: validated and copied", false);
     }
-    add(ts_name, &["timestamp"], "TRANSFORMATION", "decode: converted to UTC", false);
+    add(
+        ts_name,
+        &["timestamp"],
+        "TRANSFORMATION",
+        "decode: converted to UTC",
+        false,
+    );
     add(
         "category",
         &["mcc", "merchant"],
@@ -389,7 +403,15 @@ fn record_lineage(input: &DatasetId, ts_name: &str) -> Value {
             true,
         );
     }
-    let signals = ["account_id", "amount", "currency", "mcc", "country", "channel", "timestamp"];
+    let signals = [
+        "account_id",
+        "amount",
+        "currency",
+        "mcc",
+        "country",
+        "channel",
+        "timestamp",
+    ];
     add(
         "risk_score",
         &signals[..],
@@ -422,7 +444,8 @@ mod tests {
 
     #[test]
     fn postgres_names_carry_no_credentials() {
-        let (ns, prefix) = postgres_naming("postgres://pfm:hunter2@db.internal:6543/agentic_pfm?sslmode=require");
+        let (ns, prefix) =
+            postgres_naming("postgres://pfm:hunter2@db.internal:6543/agentic_pfm?sslmode=require");
         assert_eq!(ns, "postgres://db.internal:6543");
         assert_eq!(prefix, "agentic_pfm.public.");
         let (ns, _) = postgres_naming("postgres://u:p@db/x");
@@ -435,6 +458,9 @@ mod tests {
         assert_eq!(k.namespace, "kafka://b1:9092");
         assert_eq!(k.name, "agentic-transactions");
         let f = DatasetId::file("/data/in.jsonl");
-        assert_eq!((f.namespace.as_str(), f.name.as_str()), ("file", "/data/in.jsonl"));
+        assert_eq!(
+            (f.namespace.as_str(), f.name.as_str()),
+            ("file", "/data/in.jsonl")
+        );
     }
 }

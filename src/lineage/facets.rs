@@ -11,7 +11,10 @@ pub const POLICY_FACET_SCHEMA: &str =
 
 /// `fields` with `_producer` and `_schemaURL` for the standard facet `name` at `version`.
 fn standard(name: &str, version: &str, fields: Value) -> Value {
-    with_base(format!("{SPEC}/{version}/{name}.json#/$defs/{name}"), fields)
+    with_base(
+        format!("{SPEC}/{version}/{name}.json#/$defs/{name}"),
+        fields,
+    )
 }
 
 fn with_base(schema_url: String, fields: Value) -> Value {

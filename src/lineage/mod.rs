@@ -182,12 +182,22 @@ impl Lineage {
     /// A committed interval of the process `parent`: the source in, the tables and topics
     /// out.
     pub fn interval_run(&self, parent: &str) -> OpenRun {
-        self.child(parent, JOB_COMMITS, KIND_INTERVAL, self.inner.datasets.commit_io())
+        self.child(
+            parent,
+            JOB_COMMITS,
+            KIND_INTERVAL,
+            self.inner.datasets.commit_io(),
+        )
     }
 
     /// The export of one decision-log range by the process `parent`.
     pub fn export_run(&self, parent: &str) -> OpenRun {
-        self.child(parent, JOB_EXPORT, KIND_EXPORT, self.inner.datasets.export_io())
+        self.child(
+            parent,
+            JOB_EXPORT,
+            KIND_EXPORT,
+            self.inner.datasets.export_io(),
+        )
     }
 
     fn child(&self, parent: &str, job: &str, kind: &str, io: (Vec<Value>, Vec<Value>)) -> OpenRun {

@@ -310,7 +310,10 @@ impl Lakehouse {
             .export_range_as(store, range, report, Some((runs.as_ref(), run.as_str())))
             .await;
         if let Err(e) = &result {
-            if let Err(le) = store.lineage_apply(runs.end(&run, Err(e.to_string().as_str()))).await {
+            if let Err(le) = store
+                .lineage_apply(runs.end(&run, Err(e.to_string().as_str())))
+                .await
+            {
                 tracing::warn!(error = %le, "could not record the failed export's lineage run; the next start closes it");
             }
         }

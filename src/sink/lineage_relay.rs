@@ -82,8 +82,9 @@ impl LineageSender {
                     }
                     match req.send().await {
                         Ok(r) if r.status().is_success() => d.delivered.push(*id),
-                        Ok(r) if r.status().is_client_error()
-                            && !matches!(r.status().as_u16(), 408 | 429) =>
+                        Ok(r)
+                            if r.status().is_client_error()
+                                && !matches!(r.status().as_u16(), 408 | 429) =>
                         {
                             let status = r.status();
                             let body = r.text().await.unwrap_or_default();

@@ -348,7 +348,10 @@ mod tests {
         assert_eq!(get("table:decision_log").map(|x| x.0), Some(3));
         assert_eq!(get("table:dead_letters").map(|x| x.0), Some(1));
         assert_eq!(get("reason:quarantine:velocity").map(|x| x.0), Some(2));
-        assert_eq!(get("reason:quarantine:sanctioned_country").map(|x| x.0), Some(1));
+        assert_eq!(
+            get("reason:quarantine:sanctioned_country").map(|x| x.0),
+            Some(1)
+        );
         assert_eq!(get("reason:dead_letters:bad_json").map(|x| x.0), Some(1));
         assert_eq!(get("policy:embedded:v1").map(|x| x.0), Some(3));
         assert_eq!(get("topic:processed"), Some((1, 3)));

@@ -28,14 +28,13 @@ pub use governance::{
 };
 pub use keys::{rewrap_all, Erasure, KeyStore, RewrapReport};
 pub use lineage::{
-    ClosedRun, LineageEvent, LineageRoute, LineageStep, LineageTarget, OpenRun, RenderEvents,
-    Tally,
+    ClosedRun, LineageEvent, LineageRoute, LineageStep, LineageTarget, OpenRun, RenderEvents, Tally,
 };
 pub use outbox::{record_payload, OutboxEntry, OutboxRow, PublishTopics, RelayLease, SentTo};
 pub use postgres::PgStore;
 pub use roles::{
-    audit_verify, audit_verify_range, AuditLog, CommitStore, Database, ExportLedger,
-    LineageStore, OutboxStore, Store,
+    audit_verify, audit_verify_range, AuditLog, CommitStore, Database, ExportLedger, LineageStore,
+    OutboxStore, Store,
 };
 pub use rows::*;
 pub use sqlite::SqliteStore;

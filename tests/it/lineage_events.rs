@@ -55,13 +55,19 @@ async fn lineage_backlog(dir: &Path, url: Option<&str>) -> i64 {
     match url {
         Some(url) => {
             let s = PgStore::connect(url, 1).await.expect("connect");
-            sqlx::query_scalar(sql).fetch_one(s.pool()).await.expect(sql)
+            sqlx::query_scalar(sql)
+                .fetch_one(s.pool())
+                .await
+                .expect(sql)
         }
         None => {
             let s = SqliteStore::open(&dir.join("pipeline.db"))
                 .await
                 .expect("open");
-            sqlx::query_scalar(sql).fetch_one(s.pool()).await.expect(sql)
+            sqlx::query_scalar(sql)
+                .fetch_one(s.pool())
+                .await
+                .expect(sql)
         }
     }
 }
@@ -152,31 +158,59 @@ async fn describe_run_and_match_the_database(url: Option<&str>, dir: &Path) {
         (intervals.len() as u64) < summary.batches,
         "never one run per batch"
     );
-    assert!(intervals.iter().all(|r| r.end_type() == "COMPLETE"
-        && r.parent.as_deref() == Some(process[0].run_id.as_str())));
+    assert!(intervals
+        .iter()
+        .all(|r| r.end_type() == "COMPLETE"
+            && r.parent.as_deref() == Some(process[0].run_id.as_str())));
     let c = counts(dir, url).await;
-    assert!(c.transactions > 0 && c.quarantine > 0 && c.dead_letters == 3, "{c:?}");
+    assert!(
+        c.transactions > 0 && c.quarantine > 0 && c.dead_letters == 3,
+        "{c:?}"
+    );
     assert_statistics_match(&runs, &c);
 
     // Datasets by the naming conventions, with their facets.
     let first = intervals[0];
     let input_ds = &first.start["inputs"][0];
     assert_eq!(input_ds["namespace"], "file");
-    assert_eq!(input_ds["name"], std::path::absolute(&input).expect("abs").display().to_string());
+    assert_eq!(
+        input_ds["name"],
+        std::path::absolute(&input)
+            .expect("abs")
+            .display()
+            .to_string()
+    );
     let transactions = output(&first.start, ".transactions");
     let ns = transactions["namespace"].as_str().unwrap_or_default();
     match url {
-        Some(_) => assert!(ns.starts_with("postgres://") && transactions["name"].as_str().is_some_and(|n| n.ends_with(".public.transactions")), "{transactions}"),
-        None => assert!(ns.starts_with("sqlite:///") && transactions["name"] == "main.transactions", "{transactions}"),
+        Some(_) => assert!(
+            ns.starts_with("postgres://")
+                && transactions["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with(".public.transactions")),
+            "{transactions}"
+        ),
+        None => assert!(
+            ns.starts_with("sqlite:///") && transactions["name"] == "main.transactions",
+            "{transactions}"
+        ),
     }
     let lineage = &transactions["facets"]["columnLineage"]["fields"];
     let transform = |column: &str| lineage[column]["inputFields"][0]["transformations"][0].clone();
-    for masked in ["card_number_enc", "iban_enc", "customer_email_enc", "customer_name_enc", "description"] {
+    for masked in [
+        "card_number_enc",
+        "iban_enc",
+        "customer_email_enc",
+        "customer_name_enc",
+        "description",
+    ] {
         assert_eq!(transform(masked)["masking"], true, "{masked} is masked");
     }
     assert_eq!(transform("amount")["masking"], false);
     assert_eq!(transform("amount")["subtype"], "IDENTITY");
-    assert!(transform("iban_enc")["description"].as_str().is_some_and(|d| d.contains("encryption")));
+    assert!(transform("iban_enc")["description"]
+        .as_str()
+        .is_some_and(|d| d.contains("encryption")));
 
     // Data quality: dead letters and quarantine by reason, in the intervals that had them.
     let reasons: Vec<Value> = intervals
@@ -191,7 +225,12 @@ async fn describe_run_and_match_the_database(url: Option<&str>, dir: &Path) {
     let dead: i64 = reasons
         .iter()
         .filter(|a| a["assertion"] == "dead_letter")
-        .map(|a| a["actual"].as_str().and_then(|n| n.parse::<i64>().ok()).unwrap_or(0))
+        .map(|a| {
+            a["actual"]
+                .as_str()
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
         .sum();
     assert_eq!(dead, c.dead_letters, "dead letters by reason: {reasons:?}");
     assert!(reasons.iter().any(|a| a["assertion"] == "policy_deny"));
@@ -217,7 +256,12 @@ async fn describe_run_and_match_the_database(url: Option<&str>, dir: &Path) {
         exports
             .iter()
             .filter(|r| r.end_type() == "COMPLETE")
-            .map(|r| output(&r.end, &format!("table={table}"))["outputFacets"]["outputStatistics"]["rowCount"].as_i64().unwrap_or(0))
+            .map(|r| {
+                output(&r.end, &format!("table={table}"))["outputFacets"]["outputStatistics"]
+                    ["rowCount"]
+                    .as_i64()
+                    .unwrap_or(0)
+            })
             .sum()
     };
     assert_eq!(exported("transactions"), c.transactions);
@@ -267,9 +311,11 @@ async fn a_backend_that_is_down_blocks_nothing_and_the_backlog_drains_when_it_re
         .expect("start");
     let http = running.port();
     let m = move |name: &str| metric(http, name);
-    wait_for("a lineage backlog while the backend is down", Duration::from_secs(60), || {
-        m("pipeline_lineage_backlog") >= 4.0 && m("pipeline_lineage_send_failures_total") >= 1.0
-    })
+    wait_for(
+        "a lineage backlog while the backend is down",
+        Duration::from_secs(60),
+        || m("pipeline_lineage_backlog") >= 4.0 && m("pipeline_lineage_send_failures_total") >= 1.0,
+    )
     .await;
     let before = m("pipeline_records_total");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -317,13 +363,19 @@ async fn a_killed_process_is_closed_by_the_next_start_and_no_interval_is_lost_or
             .filter(|e| e["job"]["name"] == "pipeline.run.commits" && e["eventType"] == "COMPLETE")
             .count()
     };
-    wait_for("two intervals of the first process", Duration::from_secs(60), || {
-        closed_intervals() >= 2
-    })
+    wait_for(
+        "two intervals of the first process",
+        Duration::from_secs(60),
+        || closed_intervals() >= 2,
+    )
     .await;
     first.kill().expect("SIGKILL");
     let status = first.wait().expect("wait");
-    assert_eq!(status.code(), None, "killed mid-run, not finished: {status:?}");
+    assert_eq!(
+        status.code(),
+        None,
+        "killed mid-run, not finished: {status:?}"
+    );
     let killed_run = receiver
         .events()
         .iter()
@@ -332,7 +384,11 @@ async fn a_killed_process_is_closed_by_the_next_start_and_no_interval_is_lost_or
         .expect("the first process's START");
 
     let out = run().output().expect("restart");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let runs = check_runs(&receiver.events());
     let process = jobs(&runs, "pipeline.run");
     assert_eq!(process.len(), 2, "two processes");
@@ -341,12 +397,17 @@ async fn a_killed_process_is_closed_by_the_next_start_and_no_interval_is_lost_or
     assert!(killed.end["run"]["facets"]["errorMessage"]["message"]
         .as_str()
         .is_some_and(|m| m.contains("next start")));
-    assert!(process.iter().any(|r| r.run_id != killed_run && r.end_type() == "COMPLETE"));
+    assert!(process
+        .iter()
+        .any(|r| r.run_id != killed_run && r.end_type() == "COMPLETE"));
     let killed_children: Vec<_> = runs
         .values()
         .filter(|r| r.parent.as_deref() == Some(killed_run.as_str()))
         .collect();
-    assert!(killed_children.len() >= 3, "its intervals, the open one included");
+    assert!(
+        killed_children.len() >= 3,
+        "its intervals, the open one included"
+    );
     assert_statistics_match(&runs, &counts(dir.path(), None).await);
     receiver.stop();
 }
@@ -375,7 +436,10 @@ async fn on_postgres_a_live_replicas_run_stays_open_and_a_killed_ones_is_closed(
             .filter_map(|e| e["run"]["runId"].as_str().map(str::to_owned))
             .collect::<Vec<_>>()
     };
-    wait_for("the replica's run", Duration::from_secs(60), || !starts().is_empty()).await;
+    wait_for("the replica's run", Duration::from_secs(60), || {
+        !starts().is_empty()
+    })
+    .await;
     let live = starts()[0].clone();
     let app = InProcess::new(dir.path(), Some(&url)).env("OPENLINEAGE_URL", receiver.url());
     app.run(SourceChoice::Synthetic {
@@ -398,18 +462,20 @@ async fn on_postgres_a_live_replicas_run_stays_open_and_a_killed_ones_is_closed(
     let admin = PgStore::connect(&url, 1).await.expect("connect");
     let t = Instant::now();
     loop {
-        let held: i64 =
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' \
+        let held: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' \
                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            )
-                .fetch_one(admin.pool())
-                .await
-                .expect("pg_locks");
+        )
+        .fetch_one(admin.pool())
+        .await
+        .expect("pg_locks");
         if held == 0 {
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(30), "the killed replica's locks linger");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the killed replica's locks linger"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     app.run(SourceChoice::Synthetic {
@@ -439,7 +505,9 @@ async fn the_file_transport_and_the_commands_runs() {
     let cfg = app.config();
     pfm::app::migrate(&cfg).await.expect("migrate");
     pfm::app::reencrypt(&cfg).await.expect("reencrypt");
-    pfm::app::verify_audit_log(&cfg).await.expect("audit verify");
+    pfm::app::verify_audit_log(&cfg)
+        .await
+        .expect("audit verify");
     let account = pfm::domain::AccountId::parse("acct-lineage").expect("account id");
     pfm::app::erase(&cfg, &account).await.expect("erase");
 

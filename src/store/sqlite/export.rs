@@ -2,8 +2,8 @@
 //! SQLite's own is the clock (bound as text) and the row decoding (timestamps as text).
 
 use super::{parse_ts, stmts, SqliteStore};
-use crate::store::rows::format_ts;
 use crate::store::lineage::apply_lineage_step;
+use crate::store::rows::format_ts;
 use crate::store::sql;
 use crate::store::{
     AuditLog, ExportLedger, ExportRange, ExportRows, LineageStep, StoreError, TxnRow,

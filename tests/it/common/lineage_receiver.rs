@@ -147,7 +147,10 @@ pub fn check_runs(events: &[Value]) -> BTreeMap<String, Run> {
         );
         assert!(t0 <= t1, "run {id} ends ({t1}) before it starts ({t0})");
         let job = start["job"]["name"].as_str().unwrap_or_default().to_owned();
-        assert_eq!(end["job"]["name"], start["job"]["name"], "run {id} changed job");
+        assert_eq!(
+            end["job"]["name"], start["job"]["name"],
+            "run {id} changed job"
+        );
         let parent = start["run"]["facets"]["parent"]["run"]["runId"]
             .as_str()
             .map(str::to_owned);
@@ -164,9 +167,9 @@ pub fn check_runs(events: &[Value]) -> BTreeMap<String, Run> {
     }
     for r in runs.values() {
         if let Some(p) = &r.parent {
-            let parent = runs
-                .get(p)
-                .unwrap_or_else(|| panic!("run {} names parent {p}, which never started", r.run_id));
+            let parent = runs.get(p).unwrap_or_else(|| {
+                panic!("run {} names parent {p}, which never started", r.run_id)
+            });
             assert_eq!(parent.job, "pipeline.run", "parent of {}", r.run_id);
             assert_eq!(
                 r.start["run"]["facets"]["parent"]["job"]["name"], "pipeline.run",
