@@ -544,3 +544,145 @@ async fn postgres_export_backlog_and_its_age() {
     };
     export_backlog_and_its_age(&s).await;
 }
+
+fn lineage_run(id: &str, parent: Option<&str>, kind: &str) -> OpenRun {
+    OpenRun {
+        run_id: id.into(),
+        parent_run_id: parent.map(Into::into),
+        kind: kind.into(),
+        start: LineageEvent {
+            key: "run:test/pipeline.run".into(),
+            json: format!(r#"{{"start":"{id}"}}"#),
+        },
+    }
+}
+
+/// A step whose render records what the transaction actually closed.
+fn lineage_step(
+    close: &[&str],
+    open: Vec<OpenRun>,
+    seen: &std::sync::Arc<std::sync::Mutex<Vec<ClosedRun>>>,
+) -> LineageStep {
+    let seen = seen.clone();
+    LineageStep {
+        close: close.iter().map(|s| (*s).to_owned()).collect(),
+        open,
+        render: Box::new(move |closed: &[ClosedRun]| {
+            seen.lock().expect("lock").extend(closed.iter().cloned());
+            closed
+                .iter()
+                .map(|c| LineageEvent {
+                    key: c.run.start.key.clone(),
+                    json: format!(r#"{{"end":"{}"}}"#, c.run.run_id),
+                })
+                .collect()
+        }),
+        route: LineageRoute {
+            relay: true,
+            kafka_topic: Some("lineage".into()),
+        },
+    }
+}
+
+async fn lineage_runs_close_once_with_their_tallies<S: Store>(s: &S) {
+    s.migrate().await.expect("migrate");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let opened = s
+        .lineage_apply(lineage_step(
+            &[],
+            vec![
+                lineage_run("p", None, "process"),
+                lineage_run("i", Some("p"), "interval"),
+            ],
+            &seen,
+        ))
+        .await
+        .expect("open");
+    assert_eq!(opened, 2, "two START events");
+    let open = s.lineage_open_runs().await.expect("open runs");
+    assert_eq!(open.len(), 2);
+    assert_eq!(open[1].start.json, r#"{"start":"i"}"#);
+    let target = |records_in| {
+        Some(LineageTarget {
+            run_id: "i".into(),
+            records_in,
+            bytes_in: 10 * records_in,
+        })
+    };
+    let mut b = batch(
+        vec![row("t1", "allow", "1", 1), row("t2", "deny", "2", 2)],
+        vec![dead(3)],
+        4,
+    );
+    b.lineage = target(3);
+    s.commit(&b).await.expect("commit");
+    let mut b = batch(vec![row("t3", "allow", "3", 4)], vec![], 5);
+    b.lineage = target(1);
+    s.commit(&b).await.expect("commit");
+    // A replay is read (input) but stores nothing.
+    s.commit(&b).await.expect("replay");
+
+    let first = s
+        .lineage_apply(lineage_step(&["i"], vec![], &seen))
+        .await
+        .expect("close");
+    let again = s
+        .lineage_apply(lineage_step(&["i"], vec![], &seen))
+        .await
+        .expect("close again");
+    assert_eq!((first, again), (1, 0), "a run gets one terminal event");
+    let closed = seen.lock().expect("lock").clone();
+    assert_eq!(closed.len(), 1);
+    let rows = |item: &str| {
+        closed[0]
+            .tallies
+            .iter()
+            .find(|t| t.item == item)
+            .map(|t| t.rows)
+    };
+    assert_eq!(rows("table:transactions"), Some(2));
+    assert_eq!(rows("table:quarantine"), Some(1));
+    assert_eq!(rows("table:decision_log"), Some(3));
+    assert_eq!(rows("table:dead_letters"), Some(1));
+    assert_eq!(rows("reason:dead_letters:bad_json"), Some(1));
+    assert_eq!(rows("input"), Some(5));
+    assert!(closed[0].tallies.iter().all(|t| t.bytes >= 0));
+
+    // The relay's queue holds the events in order; the Kafka outbox got the same ones.
+    let pending = s.lineage_pending(10).await.expect("pending");
+    let texts: Vec<&str> = pending.iter().map(|(_, e)| e.as_str()).collect();
+    assert_eq!(
+        texts,
+        [r#"{"start":"p"}"#, r#"{"start":"i"}"#, r#"{"end":"i"}"#]
+    );
+    assert_eq!(s.outbox_backlog().await.expect("outbox"), 3);
+    s.lineage_settle(&[pending[0].0], &[(pending[1].0, "HTTP 400: bad".into())])
+        .await
+        .expect("settle");
+    assert_eq!(
+        s.lineage_backlog().await.expect("backlog"),
+        1,
+        "refused ones wait aside"
+    );
+    let left = s.lineage_pending(10).await.expect("pending");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].1, r#"{"end":"i"}"#);
+    let open = s.lineage_open_runs().await.expect("open runs");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].run_id, "p");
+    assert!(s.lineage_run_lease("p").await.expect("lease").is_some());
+}
+
+#[tokio::test]
+async fn sqlite_lineage_runs_close_once_with_their_tallies() {
+    let (s, _d) = common::fresh_sqlite().await;
+    lineage_runs_close_once_with_their_tallies(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_lineage_runs_close_once_with_their_tallies() {
+    let Some(s) = common::fresh_pg().await else {
+        return;
+    };
+    lineage_runs_close_once_with_their_tallies(&s).await;
+}
