@@ -8,7 +8,6 @@ pub mod in_process;
 pub mod kafka;
 pub mod keys;
 pub mod logs;
-pub mod opa_standin;
 pub mod proxy;
 pub mod stack;
 
