@@ -5,7 +5,7 @@
 # (benches/mcp_load.py), split over PROCS client processes. Prints the client-side p50/p99
 # per tool (all processes' samples together) and the server-side ones from
 # mcp_audit.duration_ms.
-#   [PROCS=1] [CLIENTS=50] [CALLS=200] bash benches/mcp_load.sh [RECORDS]
+#   [PROCS=1] [CLIENTS=50] [CALLS=200] [PIPELINE_BIN=path] bash benches/mcp_load.sh [RECORDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
@@ -21,8 +21,13 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-cargo build --release -q --bin pipeline
-bin=${CARGO_TARGET_DIR:-target}/release/pipeline
+# PIPELINE_BIN runs a binary built elsewhere (as in benches/pg.sh).
+if [ -n "${PIPELINE_BIN:-}" ]; then
+  bin=$PIPELINE_BIN
+else
+  cargo build --release -q --bin pipeline
+  bin=${CARGO_TARGET_DIR:-target}/release/pipeline
+fi
 export DATABASE_URL=$(bash scripts/pg-test-server.sh start "$tmp/pg")
 export ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64) LOG_LEVEL=WARN HTTP_PORT=0 DATA_DIR="$tmp/data"
 "$bin" migrate
