@@ -1,13 +1,14 @@
 //! `pipeline run` assembled: [`App::build`] opens the store, loads the policy and the keys,
 //! binds the HTTP endpoints and starts the exporter; [`App::run_until`] runs the batch loop
-//! with the outbox relay until the source drains or shutdown is requested, then stops
-//! everything within the one shutdown deadline.
+//! with the outbox relay (and, on the embedded store, the workflow engine) until the source
+//! drains or shutdown is requested, then stops everything within the one shutdown deadline.
 
 use super::processor::{build_processor, BatchProcessor};
 use super::run_loop::{run_loop, RunError, Summary};
 use super::shutdown::Shutdown;
 use super::sources::{offset_lookup, SourceChoice};
 use super::stores::{load_kek, open_store, AnyStore, OpenError, Schema};
+use super::worker::InProcessWorkflows;
 use crate::config::Config;
 use crate::policy::PolicyError;
 use crate::sink::{export_periodically, flush_before, kafka_publisher, Lakehouse, LakehouseError};
@@ -16,6 +17,7 @@ use crate::store::{PgStore, PublishTopics, SqliteStore, Store};
 use crate::telemetry::health::Health;
 use crate::telemetry::http::{serve, HttpState};
 use crate::telemetry::metrics::Metrics;
+use crate::workflow::{WorkerSettings, WorkflowError};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -35,6 +37,8 @@ pub enum AppError {
     },
     #[error("configuring the lakehouse export: {0}")]
     Lakehouse(#[from] LakehouseError),
+    #[error("setting up the workflows: {0}")]
+    Workflows(#[from] WorkflowError),
     #[error("opening the source: {0}")]
     Source(#[from] SourceError),
     #[error("pipeline stopped: {0}")]
@@ -66,6 +70,8 @@ struct Pipeline<S> {
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     lakehouse: Option<Arc<Lakehouse>>,
+    /// The workflow engine, when this process drives the workflows too.
+    workflows: Option<InProcessWorkflows>,
     /// Flips when the run is over: stops the exporter and the HTTP server.
     stop: watch::Sender<bool>,
     http: JoinHandle<()>,
@@ -73,8 +79,13 @@ struct Pipeline<S> {
 
 impl App {
     /// Everything that can fail on a bad setting or an unreachable dependency fails here,
-    /// before a record is read.
-    pub async fn build(cfg: Config, source: SourceChoice) -> Result<Self, AppError> {
+    /// before a record is read. `workflows` says whether and how this process also runs
+    /// the workflow engine ([`WorkerSettings::runs_in_process`]).
+    pub async fn build(
+        cfg: Config,
+        source: SourceChoice,
+        workflows: WorkerSettings,
+    ) -> Result<Self, AppError> {
         if source.is_kafka() && cfg.kafka.is_none() {
             return Err(AppError::KafkaNotConfigured);
         }
@@ -86,11 +97,11 @@ impl App {
         let store = open_store(&cfg, 8, schema).await?;
         let (backend, http_addr) = match store {
             AnyStore::Sqlite(s) => {
-                let (p, addr) = Pipeline::build(s, cfg, source).await?;
+                let (p, addr) = Pipeline::build(s, cfg, source, workflows).await?;
                 (Backend::Sqlite(p), addr)
             }
             AnyStore::Postgres(s) => {
-                let (p, addr) = Pipeline::build(s, cfg, source).await?;
+                let (p, addr) = Pipeline::build(s, cfg, source, workflows).await?;
                 (Backend::Postgres(p), addr)
             }
         };
@@ -104,7 +115,9 @@ impl App {
 
     /// Runs until the source drains or `shutdown` is requested; then the batch in flight is
     /// committed, the relay and the lakehouse flush get what is left of the same deadline,
-    /// and the summary is returned.
+    /// and the summary is returned. A source that drained by itself also waits for the
+    /// in-process workflow engine to finish every workflow it can claim (unless shutdown is
+    /// requested meanwhile, which bounds it by the same deadline).
     pub async fn run_until(self, shutdown: Shutdown) -> Result<Summary, AppError> {
         match self.backend {
             Backend::Sqlite(p) => p.run_until(shutdown).await,
@@ -118,6 +131,7 @@ impl<S: Store + Clone> Pipeline<S> {
         store: S,
         cfg: Config,
         source: SourceChoice,
+        workflows: WorkerSettings,
     ) -> Result<(Self, SocketAddr), AppError> {
         let kek = Arc::new(load_kek(&cfg)?);
         let mut registry = prometheus_client::registry::Registry::default();
@@ -148,6 +162,15 @@ impl<S: Store + Clone> Pipeline<S> {
         }
         let lakehouse = match cfg.lakehouse.enabled {
             true => Some(Arc::new(Lakehouse::from_config(&cfg.lakehouse)?)),
+            false => None,
+        };
+        let workflows = match workflows.runs_in_process(cfg.database.is_embedded()) {
+            true => Some(InProcessWorkflows::new(
+                store.clone(),
+                &cfg,
+                workflows,
+                &mut registry,
+            )?),
             false => None,
         };
         let (stop, stopped) = watch::channel(false);
@@ -183,6 +206,7 @@ impl<S: Store + Clone> Pipeline<S> {
         }
         tracing::info!(
             http = %addr, database = store.kind(), batch_size = cfg.batch_size,
+            workflows_in_process = workflows.is_some(),
             policy = %match &cfg.opa_url {
                 Some(url) => format!("opa {url} ({:?} on failure)", cfg.opa.failure_mode),
                 None => policy.provenance(),
@@ -197,6 +221,7 @@ impl<S: Store + Clone> Pipeline<S> {
             metrics,
             health,
             lakehouse,
+            workflows,
             stop,
             http,
         };
@@ -216,6 +241,7 @@ impl<S: Store + Clone> Pipeline<S> {
             }
             _ => None,
         };
+        let workflows = self.workflows.take().map(InProcessWorkflows::start);
         let outcome = tokio::select! {
             r = self.consume(&shutdown) => r,
             _ = shutdown.expired() => Err(AppError::DrainTimeout(shutdown.timeout())),
@@ -251,9 +277,20 @@ impl<S: Store + Clone> Pipeline<S> {
                 flush_before(store, lh, deadline).await;
             }
         };
-        tokio::join!(relay_done, flushed);
+        // A bounded source that drained by itself lets the engine finish what it can claim.
+        let drained = matches!(&outcome, Ok(s) if !s.stopped_by_signal);
+        let workflows_done = async {
+            match workflows {
+                Some(w) => w.finish(drained, &shutdown, deadline).await,
+                None => None,
+            }
+        };
+        let ((), (), workflows) = tokio::join!(relay_done, flushed, workflows_done);
         self.http.abort();
-        outcome
+        outcome.map(|mut summary| {
+            summary.workflows = workflows;
+            summary
+        })
     }
 
     async fn consume(&mut self, shutdown: &Shutdown) -> Result<Summary, AppError> {

@@ -1,20 +1,25 @@
 //! `pipeline worker` assembled: the workflow engine with its investigation and audit
 //! definitions, the same telemetry endpoints as the pipeline, and the one shutdown
-//! deadline.
+//! deadline. On either backend; on the embedded SQLite store it may run beside `pipeline
+//! run` on the same file (WAL mode and a busy timeout let the two processes share it), and
+//! `pipeline run` also drives the same engine in-process ([`InProcessWorkflows`]).
 
 use super::shutdown::Shutdown;
 use crate::config::{Config, DatabaseConfig};
 use crate::policy::EmbeddedPolicy;
-use crate::store::{Database, PgStore};
+use crate::store::{Database, PgStore, SqliteStore, WorkflowStore};
 use crate::telemetry::health::Health;
 use crate::telemetry::http::{serve, HttpState};
 use crate::workflow::audit::{self, AuditConfig};
 use crate::workflow::investigation::{self, InvestigationConfig};
 use crate::workflow::{
-    register_metrics, worker_loop, Engine, WorkerReport, WorkerSettings, WorkflowError,
+    register_metrics, worker_loop, Engine, Until, WorkerReport, WorkerSettings, WorkflowDef,
+    WorkflowError, WorkflowMetrics,
 };
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// What `pipeline worker` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +38,7 @@ pub enum WorkerExit {
     DrainTimeout,
 }
 
-fn default_worker_id() -> String {
+pub(crate) fn default_worker_id() -> String {
     use rand::Rng;
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
     // The random part keeps a restarted container (same hostname, often pid 1) distinct
@@ -42,18 +47,12 @@ fn default_worker_id() -> String {
     format!("{host}-{}-{tag:04x}", std::process::id())
 }
 
-/// Runs workflows until `shutdown` (or, with `once`, until none is left).
-pub async fn run_worker(
+/// The workflow definitions (investigation, audit agent) for the configured policy, and
+/// the policy version they were built for.
+pub(crate) fn definitions(
     cfg: &Config,
-    settings: WorkerSettings,
-    args: WorkerOptions,
-    shutdown: Shutdown,
-) -> Result<WorkerExit, WorkflowError> {
-    let DatabaseConfig::Postgres { url } = &cfg.database else {
-        return Err(WorkflowError::NeedsPostgres);
-    };
-    let store = connect(url.expose()).await?;
-    store.check_schema().await?;
+    settings: &WorkerSettings,
+) -> Result<(Vec<WorkflowDef>, String), WorkflowError> {
     let policy = EmbeddedPolicy::load(cfg.policy_dir.as_deref(), &cfg.opa_policy_path)?;
     let data = audit::load_policy_data(cfg.policy_dir.as_deref())?;
     // Decision-log entries name the embedded policy `embedded:<version>`; entries written
@@ -69,7 +68,43 @@ pub async fn run_worker(
         },
         ..AuditConfig::default()
     };
+    let defs = vec![
+        investigation::definition(InvestigationConfig::default()),
+        audit::definition(audit_cfg),
+    ];
+    Ok((defs, policy.version().to_owned()))
+}
 
+/// Runs workflows until `shutdown` (or, with `once`, until none is left).
+pub async fn run_worker(
+    cfg: &Config,
+    settings: WorkerSettings,
+    args: WorkerOptions,
+    shutdown: Shutdown,
+) -> Result<WorkerExit, WorkflowError> {
+    match &cfg.database {
+        DatabaseConfig::Postgres { url } => {
+            let store = connect(url.expose()).await?;
+            store.check_schema().await?;
+            work(store, cfg, settings, args, shutdown).await
+        }
+        // The embedded store migrates itself, as `pipeline run` does on it.
+        DatabaseConfig::Sqlite { path } => {
+            let store = SqliteStore::open(path).await?;
+            store.migrate().await?;
+            work(store, cfg, settings, args, shutdown).await
+        }
+    }
+}
+
+async fn work<S: WorkflowStore + Clone>(
+    store: S,
+    cfg: &Config,
+    settings: WorkerSettings,
+    args: WorkerOptions,
+    shutdown: Shutdown,
+) -> Result<WorkerExit, WorkflowError> {
+    let (defs, policy_version) = definitions(cfg, &settings)?;
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(register_metrics(&mut registry));
     let health = Arc::new(Health::new(false, false));
@@ -86,25 +121,24 @@ pub async fn run_worker(
         })?;
 
     let worker_id = args.worker_id.clone().unwrap_or_else(default_worker_id);
-    let engine = Engine::new(
-        store.clone(),
-        worker_id.clone(),
-        vec![
-            investigation::definition(InvestigationConfig::default()),
-            audit::definition(audit_cfg),
-        ],
-        settings.engine.clone(),
-    )
-    .with_metrics(metrics.clone());
+    let engine = Engine::new(store, worker_id.clone(), defs, settings.engine.clone())
+        .with_metrics(metrics.clone());
     tracing::info!(
-        worker = %worker_id, http = %addr, once = args.once,
+        worker = %worker_id, http = %addr, once = args.once, database = cfg.database.kind(),
         lease_ms = settings.engine.lease.as_millis() as u64,
         step_delay_ms = settings.engine.step_delay.as_millis() as u64,
-        policy_version = policy.version(), "workflow worker started"
+        policy_version, "workflow worker started"
     );
 
+    // The mode never changes: the sender may go at once.
+    let until = watch::channel(if args.once {
+        Until::NoneRunnable
+    } else {
+        Until::Stopped
+    })
+    .1;
     let outcome = tokio::select! {
-        r = worker_loop(&engine, &settings, args.once, &health, &metrics, shutdown.flag()) => Some(r),
+        r = worker_loop(&engine, &settings, until, &health, &metrics, shutdown.flag()) => Some(r),
         _ = shutdown.expired() => None,
     };
     // Leases are released even after an error, so nobody waits for them to expire.
@@ -137,6 +171,147 @@ async fn connect(url: &str) -> Result<PgStore, WorkflowError> {
                 tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
             }
             Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// What the in-process workflow engine of a `pipeline run` did, in its summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WorkflowSummary {
+    #[serde(flatten)]
+    pub report: WorkerReport,
+    /// Workflows still runnable when it stopped (`None`: they could not be counted): held
+    /// by another worker, waiting out a retry back-off, or left by a shutdown.
+    pub left: Option<i64>,
+}
+
+/// The workflow engine of `pipeline run`, ready to start beside the batch loop.
+pub(crate) struct InProcessWorkflows {
+    engine: Engine,
+    settings: WorkerSettings,
+    metrics: Arc<WorkflowMetrics>,
+}
+
+impl InProcessWorkflows {
+    /// Registers the workflow metrics with the pipeline's own.
+    pub(crate) fn new<S: WorkflowStore>(
+        store: S,
+        cfg: &Config,
+        settings: WorkerSettings,
+        registry: &mut prometheus_client::registry::Registry,
+    ) -> Result<Self, WorkflowError> {
+        let (defs, _) = definitions(cfg, &settings)?;
+        let metrics = Arc::new(register_metrics(registry));
+        let engine = Engine::new(store, default_worker_id(), defs, settings.engine.clone())
+            .with_metrics(metrics.clone());
+        Ok(Self {
+            engine,
+            settings,
+            metrics,
+        })
+    }
+
+    /// Starts the engine on its own task; it runs until told otherwise.
+    pub(crate) fn start(self) -> RunningWorkflows {
+        let (stop, stop_rx) = watch::channel(false);
+        let (until, until_rx) = watch::channel(Until::Stopped);
+        tracing::info!(
+            worker = %self.engine.worker_id(),
+            lease_ms = self.settings.engine.lease.as_millis() as u64,
+            "workflow engine started in-process"
+        );
+        let task = tokio::spawn(async move {
+            let Self {
+                engine,
+                settings,
+                metrics,
+            } = self;
+            // Its own liveness: the batch loop's must not be kept fresh by the engine.
+            let health = Health::new(false, false);
+            let outcome =
+                worker_loop(&engine, &settings, until_rx, &health, &metrics, stop_rx).await;
+            let released = engine.release_all().await;
+            let report = outcome?;
+            released?;
+            let left = match engine.runnable().await {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    tracing::warn!(error = %e, "counting the workflows left failed");
+                    None
+                }
+            };
+            Ok(WorkflowSummary { report, left })
+        });
+        RunningWorkflows { task, stop, until }
+    }
+}
+
+/// The in-process engine while it runs.
+pub(crate) struct RunningWorkflows {
+    task: JoinHandle<Result<WorkflowSummary, WorkflowError>>,
+    stop: watch::Sender<bool>,
+    until: watch::Sender<Until>,
+}
+
+impl RunningWorkflows {
+    /// Ends the engine. With `drain` (the source drained by itself), it first works until
+    /// nothing is claimable, however long that takes, unless shutdown is requested
+    /// meanwhile; otherwise it finishes the step in flight. Either way a step still running
+    /// at the shutdown deadline (`deadline` when shutdown was never requested) is abandoned:
+    /// its lease expires and another run or worker repeats it.
+    pub(crate) async fn finish(
+        self,
+        drain: bool,
+        shutdown: &Shutdown,
+        deadline: tokio::time::Instant,
+    ) -> Option<WorkflowSummary> {
+        let Self {
+            mut task,
+            stop,
+            until,
+        } = self;
+        let deadline = if drain {
+            until.send_replace(Until::NoneClaimable);
+            tokio::select! {
+                r = &mut task => return joined(r),
+                _ = shutdown.requested() => {}
+            }
+            shutdown.deadline().unwrap_or(deadline)
+        } else {
+            deadline
+        };
+        stop.send_replace(true);
+        match tokio::time::timeout_at(deadline, &mut task).await {
+            Ok(r) => joined(r),
+            Err(_) => {
+                task.abort();
+                tracing::warn!(
+                    "the workflow step in flight outlasted SHUTDOWN_TIMEOUT; it runs again once its lease expires"
+                );
+                None
+            }
+        }
+    }
+}
+
+fn joined(
+    r: Result<Result<WorkflowSummary, WorkflowError>, tokio::task::JoinError>,
+) -> Option<WorkflowSummary> {
+    match r {
+        Ok(Ok(summary)) => {
+            tracing::info!(
+                completed = summary.report.completed, left = ?summary.left,
+                "in-process workflow engine stopped"
+            );
+            Some(summary)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "the in-process workflow engine failed; the workflows wait in the database");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the in-process workflow engine task failed");
+            None
         }
     }
 }

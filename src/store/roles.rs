@@ -5,7 +5,7 @@
 
 use super::{
     ChainRow, CommitBatch, CommitOutcome, Counts, ExportRange, ExportRows, KeyStore, OutboxEntry,
-    RelayLease, SentTo, StoreError, VerifyReport,
+    RelayLease, SentTo, StoreError, VerifyReport, WorkflowStore,
 };
 use crate::crypto::WrappedKey;
 use std::collections::HashMap;
@@ -119,11 +119,15 @@ pub trait AuditLog: Send + Sync + 'static {
     fn chain_head(&self) -> impl Future<Output = Result<(i64, String), StoreError>> + Send;
 }
 
-/// Every role the pipeline uses, for code that runs the whole pipeline on one backend.
-pub trait Store: Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore {}
+/// Every role the pipeline uses, for code that runs the whole pipeline on one backend
+/// (the workflow role too: `pipeline run` can drive the workflows in-process).
+pub trait Store:
+    Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore + WorkflowStore
+{
+}
 
 impl<T> Store for T where
-    T: Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore
+    T: Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore + WorkflowStore
 {
 }
 

@@ -31,3 +31,4 @@ mod rego_unit;
 mod soak;
 mod store_conformance;
 mod workflow_resume;
+mod workflows_sqlite;
