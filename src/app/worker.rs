@@ -4,6 +4,7 @@
 
 use super::shutdown::Shutdown;
 use crate::config::{Config, DatabaseConfig};
+use crate::llm::{LlmClient, LlmError, LlmMetrics};
 use crate::policy::EmbeddedPolicy;
 use crate::store::{Database, PgStore};
 use crate::telemetry::health::Health;
@@ -72,8 +73,14 @@ pub async fn run_worker(
 
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(register_metrics(&mut registry));
-    let health = Arc::new(Health::new(false, false));
+    let health = Health::new(false, false);
+    let health = Arc::new(match cfg.llm {
+        Some(_) => health.with_llm(),
+        None => health,
+    });
     health.set_database(true);
+    // Held for the investigation and audit agents (issue 15), which do not ask it yet.
+    let llm = llm_client(cfg, &mut registry, &health)?;
     let state = HttpState {
         health: health.clone(),
         registry: Arc::new(registry),
@@ -100,7 +107,9 @@ pub async fn run_worker(
         worker = %worker_id, http = %addr, once = args.once,
         lease_ms = settings.engine.lease.as_millis() as u64,
         step_delay_ms = settings.engine.step_delay.as_millis() as u64,
-        policy_version = policy.version(), "workflow worker started"
+        policy_version = policy.version(),
+        llm = llm.as_ref().map_or("off (deterministic agents)", |c| c.model()),
+        "workflow worker started"
     );
 
     let outcome = tokio::select! {
@@ -123,6 +132,21 @@ pub async fn run_worker(
     released?;
     tracing::info!(worker = %worker_id, completed = report.completed, "workflow worker stopped");
     Ok(WorkerExit::Finished(report))
+}
+
+/// The LLM client from `LLM_*` (`None` without `LLM_URL`: the agents stay deterministic),
+/// its `pipeline_llm_*` metrics in `registry` and its condition in `health`'s report, which
+/// never makes the process unready.
+pub fn llm_client(
+    cfg: &Config,
+    registry: &mut prometheus_client::registry::Registry,
+    health: &Arc<Health>,
+) -> Result<Option<LlmClient>, LlmError> {
+    let Some(settings) = &cfg.llm else {
+        return Ok(None);
+    };
+    let metrics = LlmMetrics::register(registry);
+    LlmClient::new(settings.clone(), metrics, Some(health.clone())).map(Some)
 }
 
 /// Start-up fails fast: a database unreachable after a short bounded retry is an error.
