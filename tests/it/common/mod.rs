@@ -7,6 +7,7 @@
 pub mod in_process;
 pub mod kafka;
 pub mod keys;
+pub mod llm_standin;
 pub mod logs;
 pub mod proxy;
 pub mod stack;
