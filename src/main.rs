@@ -67,7 +67,8 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Run durable workflow steps (investigations, audits) until SIGTERM.
+    /// Run durable workflow steps (investigations, audits) until SIGTERM, on PostgreSQL or
+    /// the embedded SQLite file (beside a running `pipeline run` too).
     Worker {
         /// Exit 0 once no workflow is left to run, instead of waiting for new ones.
         #[arg(long)]
@@ -175,9 +176,17 @@ fn print_line(value: &impl serde::Serialize) -> Result<()> {
 async fn dispatch(command: Command, cfg: Config) -> Result<ExitCode> {
     match command {
         Command::Run { input, count, seed } => {
+            // The WORKFLOW_* settings too: the embedded store runs the workflows in-process.
+            let workflows = match WorkerSettings::from_env() {
+                Ok(s) => s,
+                Err(e) => return Ok(config_error(e)),
+            };
             let source = SourceChoice::from_args(&cfg, input, count, seed);
             let shutdown = Shutdown::on_signals(cfg.shutdown_timeout);
-            let summary = App::build(cfg, source).await?.run_until(shutdown).await?;
+            let summary = App::build(cfg, source, workflows)
+                .await?
+                .run_until(shutdown)
+                .await?;
             tracing::info!(records_in = summary.records_in, "pipeline stopped");
             print_line(&summary)?;
             Ok(ExitCode::SUCCESS)

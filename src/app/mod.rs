@@ -6,8 +6,10 @@
 //! ```no_run
 //! # async fn demo(cfg: pfm::config::Config) -> Result<(), pfm::app::AppError> {
 //! use pfm::app::{App, Shutdown, SourceChoice};
+//! use pfm::workflow::WorkerSettings;
 //! let timeout = cfg.shutdown_timeout;
-//! let app = App::build(cfg, SourceChoice::Synthetic { seed: 42, count: Some(1_000) }).await?;
+//! let source = SourceChoice::Synthetic { seed: 42, count: Some(1_000) };
+//! let app = App::build(cfg, source, WorkerSettings::default()).await?;
 //! let summary = app.run_until(Shutdown::on_signals(timeout)).await?;
 //! # Ok(()) }
 //! ```
@@ -37,4 +39,4 @@ pub use run_loop::{run_loop, Decisions, RunError, Summary};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use sources::SourceChoice;
 pub use stores::{load_kek, open_store, AnyStore, OpenError, Schema};
-pub use worker::{run_worker, WorkerExit, WorkerOptions};
+pub use worker::{llm_client, run_worker, WorkerExit, WorkerOptions, WorkflowSummary};

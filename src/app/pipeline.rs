@@ -1,7 +1,8 @@
 //! `pipeline run` assembled: [`App::build`] opens the store, loads the policy and the keys,
 //! binds the HTTP endpoints, opens the OpenLineage run and starts the exporter;
-//! [`App::run_until`] runs the batch loop with the outbox relays until the source drains or
-//! shutdown is requested, then stops everything within the one shutdown deadline.
+//! [`App::run_until`] runs the batch loop with the outbox relays (and, on the embedded store,
+//! the workflow engine) until the source drains or shutdown is requested, then stops
+//! everything within the one shutdown deadline.
 
 use super::lineage::{pipeline_lineage, ProcessRuns};
 use super::processor::{build_processor, BatchProcessor};
@@ -9,6 +10,7 @@ use super::run_loop::{run_loop, RunError, Summary};
 use super::shutdown::Shutdown;
 use super::sources::{offset_lookup, SourceChoice};
 use super::stores::{load_kek, open_store, AnyStore, OpenError, Schema};
+use super::worker::InProcessWorkflows;
 use crate::config::Config;
 use crate::lineage::{DatasetId, Ending, PolicyInfo};
 use crate::policy::PolicyError;
@@ -19,6 +21,7 @@ use crate::store::{PgStore, PublishTopics, SqliteStore, Store};
 use crate::telemetry::health::Health;
 use crate::telemetry::http::{serve, HttpState};
 use crate::telemetry::metrics::Metrics;
+use crate::workflow::{WorkerSettings, WorkflowError};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +46,8 @@ pub enum AppError {
     },
     #[error("configuring the lakehouse export: {0}")]
     Lakehouse(#[from] LakehouseError),
+    #[error("setting up the workflows: {0}")]
+    Workflows(#[from] WorkflowError),
     #[error("opening the source: {0}")]
     Source(#[from] SourceError),
     #[error("pipeline stopped: {0}")]
@@ -76,6 +81,8 @@ struct Pipeline<S> {
     lakehouse: Option<Arc<Lakehouse>>,
     /// Delivers the OpenLineage events (HTTP, file or console), when configured.
     lineage_sender: Option<LineageSender>,
+    /// The workflow engine, when this process drives the workflows too.
+    workflows: Option<InProcessWorkflows>,
     /// Flips when the run is over: stops the exporter and the HTTP server.
     stop: watch::Sender<bool>,
     http: JoinHandle<()>,
@@ -83,8 +90,13 @@ struct Pipeline<S> {
 
 impl App {
     /// Everything that can fail on a bad setting or an unreachable dependency fails here,
-    /// before a record is read.
-    pub async fn build(cfg: Config, source: SourceChoice) -> Result<Self, AppError> {
+    /// before a record is read. `workflows` says whether and how this process also runs
+    /// the workflow engine ([`WorkerSettings::runs_in_process`]).
+    pub async fn build(
+        cfg: Config,
+        source: SourceChoice,
+        workflows: WorkerSettings,
+    ) -> Result<Self, AppError> {
         if source.is_kafka() && cfg.kafka.is_none() {
             return Err(AppError::KafkaNotConfigured);
         }
@@ -98,11 +110,11 @@ impl App {
         let store = open_store(&cfg, connections, schema).await?;
         let (backend, http_addr) = match store {
             AnyStore::Sqlite(s) => {
-                let (p, addr) = Pipeline::build(s, cfg, source).await?;
+                let (p, addr) = Pipeline::build(s, cfg, source, workflows).await?;
                 (Backend::Sqlite(p), addr)
             }
             AnyStore::Postgres(s) => {
-                let (p, addr) = Pipeline::build(s, cfg, source).await?;
+                let (p, addr) = Pipeline::build(s, cfg, source, workflows).await?;
                 (Backend::Postgres(p), addr)
             }
         };
@@ -116,7 +128,9 @@ impl App {
 
     /// Runs until the source drains or `shutdown` is requested; then the batch in flight is
     /// committed, the relay and the lakehouse flush get what is left of the same deadline,
-    /// and the summary is returned.
+    /// and the summary is returned. A source that drained by itself also waits for the
+    /// in-process workflow engine to finish every workflow it can claim (unless shutdown is
+    /// requested meanwhile, which bounds it by the same deadline).
     pub async fn run_until(self, shutdown: Shutdown) -> Result<Summary, AppError> {
         match self.backend {
             Backend::Sqlite(p) => p.run_until(shutdown).await,
@@ -130,6 +144,7 @@ impl<S: Store + Clone> Pipeline<S> {
         store: S,
         cfg: Config,
         source: SourceChoice,
+        workflows: WorkerSettings,
     ) -> Result<(Self, SocketAddr), AppError> {
         let kek = Arc::new(load_kek(&cfg)?);
         let mut registry = prometheus_client::registry::Registry::default();
@@ -165,6 +180,15 @@ impl<S: Store + Clone> Pipeline<S> {
         let lineage_sender = match cfg.lineage.as_ref().and_then(|l| l.transport.as_ref()) {
             Some(t) => Some(LineageSender::new(t).map_err(AppError::LineageRelay)?),
             None => None,
+        };
+        let workflows = match workflows.runs_in_process(cfg.database.is_embedded()) {
+            true => Some(InProcessWorkflows::new(
+                store.clone(),
+                &cfg,
+                workflows,
+                &mut registry,
+            )?),
+            false => None,
         };
         let (stop, stopped) = watch::channel(false);
         let state = HttpState {
@@ -243,6 +267,7 @@ impl<S: Store + Clone> Pipeline<S> {
         }
         tracing::info!(
             http = %addr, database = store.kind(), batch_size = cfg.batch_size,
+            workflows_in_process = workflows.is_some(),
             policy = %match &cfg.opa_url {
                 Some(url) => format!("opa {url} ({:?} on failure)", cfg.opa.failure_mode),
                 None => policy.provenance(),
@@ -258,6 +283,7 @@ impl<S: Store + Clone> Pipeline<S> {
             health,
             lakehouse,
             lineage_sender,
+            workflows,
             stop,
             http,
         };
@@ -290,6 +316,7 @@ impl<S: Store + Clone> Pipeline<S> {
                 drain_by,
             ))
         });
+        let workflows = self.workflows.take().map(InProcessWorkflows::start);
         let outcome = tokio::select! {
             r = self.consume(&shutdown) => r,
             _ = shutdown.expired() => Err(AppError::DrainTimeout(shutdown.timeout())),
@@ -308,11 +335,24 @@ impl<S: Store + Clone> Pipeline<S> {
             }
             other => other,
         };
-        // The last export runs as a child of the process's run, so it goes before the run
-        // closes; the relays keep relaying meanwhile.
-        if let (Some(lh), Ok(_)) = (self.lakehouse.as_deref(), &outcome) {
-            flush_before(&self.store, lh, deadline).await;
-        }
+        // The last export runs as a child of the process's run, and the in-process workflows
+        // finish what they can: both before the run closes. The relays keep relaying meanwhile.
+        // Async blocks capture whole variables, not fields: borrow the fields first.
+        let (store, lakehouse) = (&self.store, self.lakehouse.as_deref());
+        let flushed = async {
+            if let (Some(lh), Ok(_)) = (lakehouse, &outcome) {
+                flush_before(store, lh, deadline).await;
+            }
+        };
+        // A bounded source that drained by itself lets the engine finish what it can claim.
+        let drained = matches!(&outcome, Ok(s) if !s.stopped_by_signal);
+        let workflows_done = async {
+            match workflows {
+                Some(w) => w.finish(drained, &shutdown, deadline).await,
+                None => None,
+            }
+        };
+        let ((), workflows) = tokio::join!(flushed, workflows_done);
         if let Some(runs) = self.processor.lineage.take() {
             // A drain that outlasted the deadline may still be committing its batch: the
             // next start closes that interval, with the batch in its tallies.
@@ -321,10 +361,16 @@ impl<S: Store + Clone> Pipeline<S> {
                 Err(e @ AppError::DrainTimeout(_)) => (Ending::Fail(e.to_string()), false),
                 Err(e) => (Ending::Fail(e.to_string()), true),
             };
-            match tokio::time::timeout_at(deadline, runs.finish(&self.store, ending, close_interval)).await {
+            let finished = runs.finish(&self.store, ending, close_interval);
+            match tokio::time::timeout_at(deadline, finished).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "could not close the openlineage run; the next start closes it"),
-                Err(_) => tracing::warn!("SHUTDOWN_TIMEOUT reached before the openlineage run closed; the next start closes it"),
+                Ok(Err(e)) => tracing::warn!(
+                    error = %e,
+                    "could not close the openlineage run; the next start closes it"
+                ),
+                Err(_) => tracing::warn!(
+                    "SHUTDOWN_TIMEOUT reached before the openlineage run closed; the next start closes it"
+                ),
             }
         }
         // After a failure, the lineage relay gets a moment to deliver the FAIL.
@@ -333,21 +379,21 @@ impl<S: Store + Clone> Pipeline<S> {
             Err(_) => deadline.min(tokio::time::Instant::now() + Duration::from_secs(2)),
         };
         let _ = drain_by_tx.send(Some(drain_until.into_std()));
-        let waits = async {
-            for (name, task) in [("kafka publisher", relay), ("lineage relay", lineage_relay)] {
-                if let Some(task) = task {
-                    if tokio::time::timeout_at(drain_until, task).await.is_err() {
-                        tracing::warn!(
-                            task = name,
-                            "relay did not stop in time; its outbox keeps the rest"
-                        );
-                    }
+        for (name, task) in [("kafka publisher", relay), ("lineage relay", lineage_relay)] {
+            if let Some(task) = task {
+                if tokio::time::timeout_at(drain_until, task).await.is_err() {
+                    tracing::warn!(
+                        task = name,
+                        "relay did not stop in time; its outbox keeps the rest"
+                    );
                 }
             }
-        };
-        waits.await;
+        }
         self.http.abort();
-        outcome
+        outcome.map(|mut summary| {
+            summary.workflows = workflows;
+            summary
+        })
     }
 
     async fn consume(&mut self, shutdown: &Shutdown) -> Result<Summary, AppError> {

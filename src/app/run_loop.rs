@@ -35,6 +35,9 @@ pub struct Summary {
     pub elapsed_seconds: f64,
     pub records_per_second: f64,
     pub stopped_by_signal: bool,
+    /// What the in-process workflow engine did (absent when this process ran none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflows: Option<super::worker::WorkflowSummary>,
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize)]

@@ -1,21 +1,27 @@
 //! `pipeline worker` assembled: the workflow engine with its investigation and audit
 //! definitions, the same telemetry endpoints as the pipeline, and the one shutdown
-//! deadline.
+//! deadline. On either backend; on the embedded SQLite store it may run beside `pipeline
+//! run` on the same file (WAL mode and a busy timeout let the two processes share it), and
+//! `pipeline run` also drives the same engine in-process ([`InProcessWorkflows`]).
 
 use super::lineage::CommandRun;
 use super::shutdown::Shutdown;
 use crate::config::{Config, DatabaseConfig};
+use crate::llm::{LlmClient, LlmError, LlmMetrics};
 use crate::policy::EmbeddedPolicy;
-use crate::store::{Database, PgStore};
+use crate::store::{Database, PgStore, SqliteStore, Store, WorkflowStore};
 use crate::telemetry::health::Health;
 use crate::telemetry::http::{serve, HttpState};
 use crate::workflow::audit::{self, AuditConfig};
 use crate::workflow::investigation::{self, InvestigationConfig};
 use crate::workflow::{
-    register_metrics, worker_loop, Engine, WorkerReport, WorkerSettings, WorkflowError,
+    register_metrics, worker_loop, Engine, Until, WorkerReport, WorkerSettings, WorkflowDef,
+    WorkflowError, WorkflowMetrics,
 };
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// What `pipeline worker` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +40,7 @@ pub enum WorkerExit {
     DrainTimeout,
 }
 
-fn default_worker_id() -> String {
+pub(crate) fn default_worker_id() -> String {
     use rand::Rng;
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
     // The random part keeps a restarted container (same hostname, often pid 1) distinct
@@ -43,18 +49,12 @@ fn default_worker_id() -> String {
     format!("{host}-{}-{tag:04x}", std::process::id())
 }
 
-/// Runs workflows until `shutdown` (or, with `once`, until none is left).
-pub async fn run_worker(
+/// The workflow definitions (investigation, audit agent) for the configured policy, and
+/// the policy version they were built for.
+pub(crate) fn definitions(
     cfg: &Config,
-    settings: WorkerSettings,
-    args: WorkerOptions,
-    shutdown: Shutdown,
-) -> Result<WorkerExit, WorkflowError> {
-    let DatabaseConfig::Postgres { url } = &cfg.database else {
-        return Err(WorkflowError::NeedsPostgres);
-    };
-    let store = connect(url.expose()).await?;
-    store.check_schema().await?;
+    settings: &WorkerSettings,
+) -> Result<(Vec<WorkflowDef>, String), WorkflowError> {
     let policy = EmbeddedPolicy::load(cfg.policy_dir.as_deref(), &cfg.opa_policy_path)?;
     let data = audit::load_policy_data(cfg.policy_dir.as_deref())?;
     // Decision-log entries name the embedded policy `embedded:<version>`; entries written
@@ -70,11 +70,53 @@ pub async fn run_worker(
         },
         ..AuditConfig::default()
     };
+    let defs = vec![
+        investigation::definition(InvestigationConfig::default()),
+        audit::definition(audit_cfg),
+    ];
+    Ok((defs, policy.version().to_owned()))
+}
 
+/// Runs workflows until `shutdown` (or, with `once`, until none is left).
+pub async fn run_worker(
+    cfg: &Config,
+    settings: WorkerSettings,
+    args: WorkerOptions,
+    shutdown: Shutdown,
+) -> Result<WorkerExit, WorkflowError> {
+    match &cfg.database {
+        DatabaseConfig::Postgres { url } => {
+            let store = connect(url.expose()).await?;
+            store.check_schema().await?;
+            work(store, cfg, settings, args, shutdown).await
+        }
+        // The embedded store migrates itself, as `pipeline run` does on it.
+        DatabaseConfig::Sqlite { path } => {
+            let store = SqliteStore::open(path).await?;
+            store.migrate().await?;
+            work(store, cfg, settings, args, shutdown).await
+        }
+    }
+}
+
+async fn work<S: Store + Clone>(
+    store: S,
+    cfg: &Config,
+    settings: WorkerSettings,
+    args: WorkerOptions,
+    shutdown: Shutdown,
+) -> Result<WorkerExit, WorkflowError> {
+    let (defs, policy_version) = definitions(cfg, &settings)?;
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(register_metrics(&mut registry));
-    let health = Arc::new(Health::new(false, false));
+    let health = Health::new(false, false);
+    let health = Arc::new(match cfg.llm {
+        Some(_) => health.with_llm(),
+        None => health,
+    });
     health.set_database(true);
+    // Held for the investigation and audit agents (issue 15), which do not ask it yet.
+    let llm = llm_client(cfg, &mut registry, &health)?;
     let state = HttpState {
         health: health.clone(),
         registry: Arc::new(registry),
@@ -87,24 +129,20 @@ pub async fn run_worker(
         })?;
 
     let worker_id = args.worker_id.clone().unwrap_or_else(default_worker_id);
-    let engine = Engine::new(
-        store.clone(),
-        worker_id.clone(),
-        vec![
-            investigation::definition(InvestigationConfig::default()),
-            audit::definition(audit_cfg),
-        ],
-        settings.engine.clone(),
-    )
-    .with_metrics(metrics.clone());
+    // The worker's own lineage run (OpenLineage on) is recorded through the same store.
+    let lineage_store = store.clone();
+    let engine = Engine::new(store, worker_id.clone(), defs, settings.engine.clone())
+        .with_metrics(metrics.clone());
     tracing::info!(
-        worker = %worker_id, http = %addr, once = args.once,
+        worker = %worker_id, http = %addr, once = args.once, database = cfg.database.kind(),
         lease_ms = settings.engine.lease.as_millis() as u64,
         step_delay_ms = settings.engine.step_delay.as_millis() as u64,
-        policy_version = policy.version(), "workflow worker started"
+        policy_version,
+        llm = llm.as_ref().map_or("off (deterministic agents)", |c| c.model()),
+        "workflow worker started"
     );
 
-    let lineage = CommandRun::start(cfg, &store, "pipeline.worker", |d| {
+    let lineage = CommandRun::start(cfg, &lineage_store, "pipeline.worker", |d| {
         (
             d.tables(&["workflows", "decision_log"]),
             d.tables(&[
@@ -115,8 +153,15 @@ pub async fn run_worker(
         )
     })
     .await;
+    // The mode never changes: the sender may go at once.
+    let until = watch::channel(if args.once {
+        Until::NoneRunnable
+    } else {
+        Until::Stopped
+    })
+    .1;
     let outcome = tokio::select! {
-        r = worker_loop(&engine, &settings, args.once, &health, &metrics, shutdown.flag()) => Some(r),
+        r = worker_loop(&engine, &settings, until, &health, &metrics, shutdown.flag()) => Some(r),
         _ = shutdown.expired() => None,
     };
     // Leases are released even after an error, so nobody waits for them to expire.
@@ -127,7 +172,7 @@ pub async fn run_worker(
             Some(Err(e)) => Err(e.to_string()),
             None => Err("the step in flight outlasted SHUTDOWN_TIMEOUT".to_owned()),
         };
-        run.end_within(&store, ended, shutdown.remaining()).await;
+        run.end_within(&lineage_store, ended, shutdown.remaining()).await;
     }
     http.abort();
     let report = match outcome {
@@ -145,6 +190,21 @@ pub async fn run_worker(
     Ok(WorkerExit::Finished(report))
 }
 
+/// The LLM client from `LLM_*` (`None` without `LLM_URL`: the agents stay deterministic),
+/// its `pipeline_llm_*` metrics in `registry` and its condition in `health`'s report, which
+/// never makes the process unready.
+pub fn llm_client(
+    cfg: &Config,
+    registry: &mut prometheus_client::registry::Registry,
+    health: &Arc<Health>,
+) -> Result<Option<LlmClient>, LlmError> {
+    let Some(settings) = &cfg.llm else {
+        return Ok(None);
+    };
+    let metrics = LlmMetrics::register(registry);
+    LlmClient::new(settings.clone(), metrics, Some(health.clone())).map(Some)
+}
+
 /// Start-up fails fast: a database unreachable after a short bounded retry is an error.
 async fn connect(url: &str) -> Result<PgStore, WorkflowError> {
     let mut attempt = 0u64;
@@ -157,6 +217,147 @@ async fn connect(url: &str) -> Result<PgStore, WorkflowError> {
                 tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
             }
             Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// What the in-process workflow engine of a `pipeline run` did, in its summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WorkflowSummary {
+    #[serde(flatten)]
+    pub report: WorkerReport,
+    /// Workflows still runnable when it stopped (`None`: they could not be counted): held
+    /// by another worker, waiting out a retry back-off, or left by a shutdown.
+    pub left: Option<i64>,
+}
+
+/// The workflow engine of `pipeline run`, ready to start beside the batch loop.
+pub(crate) struct InProcessWorkflows {
+    engine: Engine,
+    settings: WorkerSettings,
+    metrics: Arc<WorkflowMetrics>,
+}
+
+impl InProcessWorkflows {
+    /// Registers the workflow metrics with the pipeline's own.
+    pub(crate) fn new<S: WorkflowStore>(
+        store: S,
+        cfg: &Config,
+        settings: WorkerSettings,
+        registry: &mut prometheus_client::registry::Registry,
+    ) -> Result<Self, WorkflowError> {
+        let (defs, _) = definitions(cfg, &settings)?;
+        let metrics = Arc::new(register_metrics(registry));
+        let engine = Engine::new(store, default_worker_id(), defs, settings.engine.clone())
+            .with_metrics(metrics.clone());
+        Ok(Self {
+            engine,
+            settings,
+            metrics,
+        })
+    }
+
+    /// Starts the engine on its own task; it runs until told otherwise.
+    pub(crate) fn start(self) -> RunningWorkflows {
+        let (stop, stop_rx) = watch::channel(false);
+        let (until, until_rx) = watch::channel(Until::Stopped);
+        tracing::info!(
+            worker = %self.engine.worker_id(),
+            lease_ms = self.settings.engine.lease.as_millis() as u64,
+            "workflow engine started in-process"
+        );
+        let task = tokio::spawn(async move {
+            let Self {
+                engine,
+                settings,
+                metrics,
+            } = self;
+            // Its own liveness: the batch loop's must not be kept fresh by the engine.
+            let health = Health::new(false, false);
+            let outcome =
+                worker_loop(&engine, &settings, until_rx, &health, &metrics, stop_rx).await;
+            let released = engine.release_all().await;
+            let report = outcome?;
+            released?;
+            let left = match engine.runnable().await {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    tracing::warn!(error = %e, "counting the workflows left failed");
+                    None
+                }
+            };
+            Ok(WorkflowSummary { report, left })
+        });
+        RunningWorkflows { task, stop, until }
+    }
+}
+
+/// The in-process engine while it runs.
+pub(crate) struct RunningWorkflows {
+    task: JoinHandle<Result<WorkflowSummary, WorkflowError>>,
+    stop: watch::Sender<bool>,
+    until: watch::Sender<Until>,
+}
+
+impl RunningWorkflows {
+    /// Ends the engine. With `drain` (the source drained by itself), it first works until
+    /// nothing is claimable, however long that takes, unless shutdown is requested
+    /// meanwhile; otherwise it finishes the step in flight. Either way a step still running
+    /// at the shutdown deadline (`deadline` when shutdown was never requested) is abandoned:
+    /// its lease expires and another run or worker repeats it.
+    pub(crate) async fn finish(
+        self,
+        drain: bool,
+        shutdown: &Shutdown,
+        deadline: tokio::time::Instant,
+    ) -> Option<WorkflowSummary> {
+        let Self {
+            mut task,
+            stop,
+            until,
+        } = self;
+        let deadline = if drain {
+            until.send_replace(Until::NoneClaimable);
+            tokio::select! {
+                r = &mut task => return joined(r),
+                _ = shutdown.requested() => {}
+            }
+            shutdown.deadline().unwrap_or(deadline)
+        } else {
+            deadline
+        };
+        stop.send_replace(true);
+        match tokio::time::timeout_at(deadline, &mut task).await {
+            Ok(r) => joined(r),
+            Err(_) => {
+                task.abort();
+                tracing::warn!(
+                    "the workflow step in flight outlasted SHUTDOWN_TIMEOUT; it runs again once its lease expires"
+                );
+                None
+            }
+        }
+    }
+}
+
+fn joined(
+    r: Result<Result<WorkflowSummary, WorkflowError>, tokio::task::JoinError>,
+) -> Option<WorkflowSummary> {
+    match r {
+        Ok(Ok(summary)) => {
+            tracing::info!(
+                completed = summary.report.completed, left = ?summary.left,
+                "in-process workflow engine stopped"
+            );
+            Some(summary)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "the in-process workflow engine failed; the workflows wait in the database");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the in-process workflow engine task failed");
+            None
         }
     }
 }

@@ -13,8 +13,6 @@ pub enum ArgError {
     Invalid(String),
     #[error("not found: {0}")]
     NotFound(String),
-    #[error("unsupported: {0}")]
-    Unsupported(String),
     #[error("the database is unavailable; retry later")]
     Unavailable,
     #[error("internal error: {0}")]

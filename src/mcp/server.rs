@@ -181,7 +181,7 @@ impl GovernanceServer {
     }
 
     #[tool(
-        description = "The investigation workflow of a record decided `review`: its state, steps and case note (PostgreSQL deployments).",
+        description = "The investigation workflow of a record decided `review`: its state, steps and case note.",
         annotations(read_only_hint = true)
     )]
     async fn get_investigation(
@@ -327,10 +327,6 @@ impl GovernanceServer {
             }
             InvestigationLookup::NotFound => Err(ArgError::NotFound(format!(
                 "no investigation for transaction_id {id:?} (only records decided `review` get one)"
-            ))),
-            InvestigationLookup::Unsupported => Err(ArgError::Unsupported(format!(
-                "investigations run on PostgreSQL only; this server's database is {}",
-                self.store.kind()
             ))),
         }
     }

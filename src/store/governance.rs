@@ -125,8 +125,6 @@ pub struct InvestigationCase {
 pub enum InvestigationLookup {
     Found(Box<Investigation>),
     NotFound,
-    /// The backend runs no workflows (SQLite: the worker needs PostgreSQL).
-    Unsupported,
 }
 
 /// One audited MCP tool call.
@@ -169,7 +167,7 @@ pub(crate) fn json_text(s: String) -> serde_json::Value {
 /// The trait's body, the same text for both backends: `$store` has a `pool` field, and
 /// `$dialect` picks the statements.
 macro_rules! governance_impl {
-    ($store:ty, $dialect:expr, workflows: $workflows:expr) => {
+    ($store:ty, $dialect:expr) => {
         impl $crate::store::GovernanceQueries for $store {
             fn kind(&self) -> &'static str {
                 $crate::store::Database::kind(self)
@@ -345,9 +343,6 @@ macro_rules! governance_impl {
             > {
                 Box::pin(async move {
                     use sqlx::Row;
-                    if !$workflows {
-                        return Ok($crate::store::InvestigationLookup::Unsupported);
-                    }
                     let s = $dialect.sql();
                     let workflow_id = format!("investigation:{transaction_id}");
                     let Some(w) = sqlx::query(&s.workflow_row)

@@ -18,6 +18,8 @@ mod rows;
 mod sql;
 mod sqlite;
 mod workflow;
+mod workflow_impl;
+mod workflow_sql;
 
 pub use chain::{verify_chain, ChainRow, VerifyReport, GENESIS};
 pub use copy_text::CopyLines;

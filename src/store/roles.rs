@@ -5,7 +5,7 @@
 
 use super::{
     ChainRow, CommitBatch, CommitOutcome, Counts, ExportRange, ExportRows, KeyStore, LineageStep,
-    OpenRun, OutboxEntry, RelayLease, SentTo, StoreError, VerifyReport,
+    OpenRun, OutboxEntry, RelayLease, SentTo, StoreError, VerifyReport, WorkflowStore,
 };
 use crate::crypto::WrappedKey;
 use std::collections::HashMap;
@@ -159,14 +159,29 @@ pub trait AuditLog: Send + Sync + 'static {
     fn chain_head(&self) -> impl Future<Output = Result<(i64, String), StoreError>> + Send;
 }
 
-/// Every role the pipeline uses, for code that runs the whole pipeline on one backend.
+/// Every role the pipeline uses, for code that runs the whole pipeline on one backend
+/// (the workflow role too: `pipeline run` can drive the workflows in-process).
 pub trait Store:
-    Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore + LineageStore
+    Database
+    + CommitStore
+    + ExportLedger
+    + OutboxStore
+    + AuditLog
+    + KeyStore
+    + WorkflowStore
+    + LineageStore
 {
 }
 
 impl<T> Store for T where
-    T: Database + CommitStore + ExportLedger + OutboxStore + AuditLog + KeyStore + LineageStore
+    T: Database
+        + CommitStore
+        + ExportLedger
+        + OutboxStore
+        + AuditLog
+        + KeyStore
+        + WorkflowStore
+        + LineageStore
 {
 }
 

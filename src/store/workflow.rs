@@ -7,8 +7,9 @@
 //! `&dyn WorkflowStore` in its context, and steps are trait objects themselves. Workflow
 //! statements are not on the pipeline's hot path, so the allocation per call is noise.
 //!
-//! PostgreSQL implements it (`postgres/workflow.rs`); the worker needs PostgreSQL for
-//! `FOR UPDATE SKIP LOCKED` and the per-worker leases.
+//! Both backends implement it with one body (`workflow_impl.rs`) over their own statements
+//! (`workflow_sql.rs`): PostgreSQL leases with `FOR UPDATE SKIP LOCKED`, SQLite with one
+//! `UPDATE … RETURNING` under its single write lock (docs/decisions/0012).
 
 use super::StoreError;
 use chrono::{DateTime, Utc};

@@ -210,6 +210,9 @@ impl Engine {
             Err(e) => return self.step_failed(claim, run_id, step.name(), e).await,
         };
         let last = index + 1 == def.steps.len();
+        // Read before the await: the watch guard must not live across it (the engine also
+        // runs on a spawned task inside `pipeline run`).
+        let keep_lease = !*stop.borrow();
         let committed = match leases::checkpoint(
             &*self.store,
             claim,
@@ -221,7 +224,7 @@ impl Engine {
                 output: &output.output,
                 effects: &output.effects,
                 last,
-                keep_lease: !*stop.borrow(),
+                keep_lease,
             },
         )
         .await

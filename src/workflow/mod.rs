@@ -1,9 +1,11 @@
 //! Durable agent workflows. A record decided `review` gets an investigation workflow in the
 //! transaction that commits it; the audit agent gets one workflow per closed time window.
-//! Workers lease runnable workflows (`FOR UPDATE SKIP LOCKED` plus an expiry), run one step
-//! at a time, and checkpoint each step's output together with its side effects before the
-//! next step starts. A worker that dies loses its lease when it expires, and the next
-//! worker resumes after the last checkpoint. See docs/decisions/0003-durable-workflows.md.
+//! Workers lease runnable workflows (a lease with an expiry, taken through the store's
+//! workflow role on PostgreSQL or SQLite), run one step at a time, and checkpoint each
+//! step's output together with its side effects before the next step starts. A worker that
+//! dies loses its lease when it expires, and the next worker resumes after the last
+//! checkpoint. `pipeline worker` runs them; on the embedded store `pipeline run` does too.
+//! See docs/decisions/0003-durable-workflows.md and 0012-workflows-on-sqlite.md.
 
 pub mod audit;
 mod engine;
@@ -18,7 +20,7 @@ pub use engine::{Claimed, Engine, EngineSettings, Progress, StepOutcome};
 pub use leases::Claim;
 pub use metrics::{register_metrics, FindingLabel, WorkflowLabel, WorkflowMetrics};
 pub use step::{Effect, Step, StepContext, StepError, StepInput, StepOutput, WorkflowDef};
-pub use worker::{worker_loop, WorkerReport, WorkerSettings};
+pub use worker::{worker_loop, Until, WorkerReport, WorkerSettings};
 
 use crate::store::StoreError;
 
@@ -39,14 +41,14 @@ pub enum WorkflowError {
     PolicyData { path: String, message: String },
     #[error(transparent)]
     Policy(#[from] crate::policy::PolicyError),
-    #[error("the workflow worker needs PostgreSQL: set DATABASE_URL=postgres://… (or DB_HOST)")]
-    NeedsPostgres,
     #[error("binding HTTP_PORT {port}: {source}")]
     Http {
         port: u16,
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Llm(#[from] crate::llm::LlmError),
 }
 
 impl WorkflowError {

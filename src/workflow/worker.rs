@@ -1,5 +1,6 @@
-//! `pipeline worker`: runs workflow steps until SIGTERM (or, with `--once`, until nothing
-//! is left to run), schedules the audit of each closed window and prunes old checkpoints.
+//! The worker loop of `pipeline worker` and of the engine `pipeline run` drives in-process:
+//! runs workflow steps until stopped (or until nothing is left to run, or to claim: see
+//! [`Until`]), schedules the audit of each closed window and prunes old checkpoints.
 
 use super::audit;
 use super::engine::{Engine, EngineSettings, Progress};
@@ -27,6 +28,10 @@ pub struct WorkerSettings {
     /// `AUDIT_EXPECTED_POLICY_VERSIONS`: versions allowed besides the loaded policy's own
     /// (e.g. the previous one during a rollout).
     pub extra_policy_versions: Vec<String>,
+    /// `WORKFLOWS_IN_PROCESS`: whether `pipeline run` drives the workflows itself; unset,
+    /// it does on the embedded SQLite store and leaves them to `pipeline worker`
+    /// deployments on PostgreSQL ([`WorkerSettings::runs_in_process`]).
+    pub in_process: Option<bool>,
 }
 
 impl Default for WorkerSettings {
@@ -39,6 +44,7 @@ impl Default for WorkerSettings {
             audit_window_minutes: 60,
             audit_baseline_windows: 24,
             extra_policy_versions: Vec::new(),
+            in_process: None,
         }
     }
 }
@@ -103,8 +109,37 @@ impl WorkerSettings {
                         .collect()
                 })
                 .unwrap_or_default(),
+            in_process: match get("WORKFLOWS_IN_PROCESS")
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                None => None,
+                Some("true" | "1" | "yes") => Some(true),
+                Some("false" | "0" | "no") => Some(false),
+                Some(_) => return Err(bad("WORKFLOWS_IN_PROCESS", "true or false")),
+            },
         })
     }
+
+    /// Whether `pipeline run` runs the workflow engine beside its batch loop: as set, else
+    /// on the embedded store only.
+    pub fn runs_in_process(&self, embedded: bool) -> bool {
+        self.in_process.unwrap_or(embedded)
+    }
+}
+
+/// When [`worker_loop`] ends by itself; `stop` ends it in every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Only `stop` ends it: `pipeline worker`, and `pipeline run` while its source runs.
+    Stopped,
+    /// No workflow is runnable any more, leased or not (`pipeline worker --once`): a dead
+    /// worker's workflows are waited for until their leases expire, then resumed here.
+    NoneRunnable,
+    /// Nothing is claimable now (a bounded `pipeline run` once its source has drained):
+    /// what another worker holds, or what waits out a retry back-off, is left to it, to a
+    /// worker or to the next run.
+    NoneClaimable,
 }
 
 /// What a worker did, printed as one JSON line when it exits.
@@ -132,12 +167,13 @@ impl WorkerReport {
     }
 }
 
-/// Claims and drives workflows until `stop`; with `once`, until none is left to run. The
-/// audit is scheduled and old checkpoints pruned on the side.
+/// Claims and drives workflows until `stop`, or until `until` says it is done (it may
+/// change while the loop runs). The audit is scheduled and old checkpoints pruned on the
+/// side.
 pub async fn worker_loop(
     engine: &Engine,
     settings: &WorkerSettings,
-    once: bool,
+    mut until: watch::Receiver<Until>,
     health: &Health,
     metrics: &WorkflowMetrics,
     mut stop: watch::Receiver<bool>,
@@ -191,14 +227,17 @@ pub async fn worker_loop(
             }
             Ok(None) => {
                 health.set_database(true);
-                // Leased elsewhere still counts: a dead worker's workflow is waited for
-                // until its lease expires and it can be resumed here.
-                if once {
-                    match engine.runnable().await {
+                let mode = *until.borrow();
+                match mode {
+                    Until::Stopped => {}
+                    Until::NoneClaimable => return Ok(report),
+                    // Leased elsewhere still counts: a dead worker's workflow is waited for
+                    // until its lease expires and it can be resumed here.
+                    Until::NoneRunnable => match engine.runnable().await {
                         Ok(0) => return Ok(report),
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "counting runnable workflows failed"),
-                    }
+                    },
                 }
                 true
             }
@@ -209,9 +248,17 @@ pub async fn worker_loop(
             }
         };
         if idle {
+            // A new mode is acted on at once; a mode that can no longer change (its sender
+            // is gone) only leaves the poll interval.
+            let mode_changed = async {
+                if until.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
             tokio::select! {
                 _ = tokio::time::sleep(settings.poll_interval) => {}
                 _ = stop.wait_for(|v| *v) => {}
+                _ = mode_changed => {}
             }
         }
     }
@@ -247,6 +294,11 @@ mod tests {
         assert_eq!(s.engine.lease, Duration::from_secs(2));
         assert_eq!(s.audit_window_minutes, 0);
         assert_eq!(s.extra_policy_versions, vec!["a", "b"]);
+        assert!(d.runs_in_process(true) && !d.runs_in_process(false));
+        let off = settings(&[("WORKFLOWS_IN_PROCESS", "false")]).expect("off");
+        assert!(!off.runs_in_process(true));
+        let on = settings(&[("WORKFLOWS_IN_PROCESS", "Yes")]).expect("on");
+        assert!(on.runs_in_process(false));
     }
 
     #[test]
@@ -256,6 +308,7 @@ mod tests {
             ("WORKFLOW_LEASE", "0s"),
             ("WORKFLOW_MAX_ATTEMPTS", "-1"),
             ("AUDIT_WINDOW_MINUTES", "99999"),
+            ("WORKFLOWS_IN_PROCESS", "sometimes"),
         ] {
             let e = settings(&[(var, val)]).expect_err(var);
             assert_eq!(e.variable, var);

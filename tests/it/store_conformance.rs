@@ -685,4 +685,549 @@ async fn postgres_lineage_runs_close_once_with_their_tallies() {
         return;
     };
     lineage_runs_close_once_with_their_tallies(&s).await;
+
+// ---- the workflow role ----
+
+fn at(h: u32, m: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, h, m, 0).unwrap()
+}
+
+fn wf_row(id: &str, account: &str, decision: &str, amount: &str, m: (u32, u32)) -> TxnRow {
+    TxnRow {
+        digest: format!("d-{id}"),
+        account_id: account.into(),
+        ts: at(m.0, m.1),
+        decided_at: at(m.0, m.1),
+        amount: amount.into(),
+        decision: decision.into(),
+        findings: r#"[{"detector":"velocity","score":0.6}]"#.into(),
+        reasons: if decision == "review" {
+            r#"["risk_velocity"]"#.into()
+        } else {
+            "[]".into()
+        },
+        ..common::sample_row(id)
+    }
+}
+
+/// Two reviews (two investigations) on `acct-w`, with some history on it and another account.
+async fn seed_workflows<S: Store>(s: &S) {
+    s.migrate().await.expect("migrate");
+    let mut rows = vec![
+        wf_row("h1", "acct-w", "allow", "40", (8, 0)),
+        TxnRow {
+            country: "FR".into(),
+            ..wf_row("h2", "acct-w", "allow", "60", (8, 10))
+        },
+        wf_row("h3", "acct-w", "deny", "900", (8, 20)),
+        TxnRow {
+            currency: "USD".into(),
+            ..wf_row("h4", "acct-o", "allow", "5", (8, 30))
+        },
+        wf_row("h5", "acct-o", "allow", "100", (8, 40)),
+        wf_row("r1", "acct-w", "review", "2500.00", (10, 0)),
+        TxnRow {
+            currency: "GBP".into(),
+            ..wf_row("r2", "acct-w", "review", "12.50", (10, 5))
+        },
+    ];
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.offset = i as i64;
+    }
+    let dead_letter = DeadLetterRow {
+        received_at: at(9, 0),
+        ..dead(7)
+    };
+    let o = s
+        .commit(&batch(rows, vec![dead_letter], 8))
+        .await
+        .expect("commit");
+    assert_eq!(o.review, 2);
+}
+
+async fn workflow_reads<S: Store>(s: &S) {
+    seed_workflows(s).await;
+    let r1 = s
+        .investigation_subject("r1")
+        .await
+        .expect("subject")
+        .expect("r1 is a transaction");
+    assert_eq!(
+        (
+            r1.account_id.as_str(),
+            r1.ts,
+            r1.amount,
+            r1.amount_text.as_str()
+        ),
+        ("acct-w", at(10, 0), 2500.0, "2500")
+    );
+    assert_eq!((r1.currency.as_str(), r1.country.as_str()), ("EUR", "DE"));
+    assert_eq!(r1.reasons, r#"["risk_velocity"]"#);
+    let findings: serde_json::Value = serde_json::from_str(&r1.findings).expect("json");
+    assert_eq!(findings[0]["detector"], "velocity");
+    let r2 = s
+        .investigation_subject("r2")
+        .await
+        .expect("r2")
+        .expect("r2");
+    assert_eq!(r2.amount_text, "12.5");
+    assert!(
+        s.investigation_subject("h3").await.expect("h3").is_none(),
+        "quarantined"
+    );
+
+    // Strictly before 10:00: h1, h2 and the denied h3.
+    let h = s
+        .account_history("acct-w", at(0, 0), at(10, 0))
+        .await
+        .expect("history");
+    let mean = (40.0 + 60.0 + 900.0) / 3.0;
+    let var = [40.0f64, 60.0, 900.0]
+        .iter()
+        .map(|a| (a - mean).powi(2))
+        .sum::<f64>()
+        / 3.0;
+    assert_eq!((h.transactions, h.reviews, h.denials), (3, 0, 1));
+    assert!((h.mean_amount - mean).abs() < 1e-9, "{h:?}");
+    assert!((h.stddev_amount - var.sqrt()).abs() < 1e-6, "{h:?}");
+    assert_eq!(h.max_amount, 900.0);
+    assert_eq!(h.countries, vec!["DE", "FR"]);
+    let all = s
+        .account_history("acct-w", at(0, 0), at(11, 0))
+        .await
+        .expect("history");
+    assert_eq!((all.transactions, all.reviews), (5, 2));
+    let none = s
+        .account_history("acct-x", at(0, 0), at(11, 0))
+        .await
+        .expect("history");
+    assert_eq!(none, HistoryRow::default());
+
+    let mut counts = s
+        .decision_counts(at(0, 0), at(11, 0))
+        .await
+        .expect("counts");
+    counts.sort();
+    let v1 = |r: &str, n| (r.to_owned(), "v1".to_owned(), n);
+    assert_eq!(counts, vec![v1("allow", 4), v1("deny", 1), v1("review", 2)]);
+    // Bucket i: at least edge i-1, below edge i (an amount on an edge goes up).
+    let mut buckets = s
+        .amount_buckets(at(0, 0), at(11, 0), &[10.0, 100.0, 1000.0])
+        .await
+        .expect("buckets");
+    buckets.sort();
+    let b = |i, c: &str, n| (i, c.to_owned(), n);
+    assert_eq!(
+        buckets,
+        vec![
+            b(0, "USD", 1),
+            b(1, "EUR", 2),
+            b(1, "GBP", 1),
+            b(2, "EUR", 2),
+            b(3, "EUR", 1)
+        ]
+    );
+    assert_eq!(
+        s.dead_letters_between(at(8, 0), at(10, 0))
+            .await
+            .expect("dead"),
+        1
+    );
+    assert_eq!(
+        s.dead_letters_between(at(9, 30), at(10, 0))
+            .await
+            .expect("dead"),
+        0
+    );
+    // The band's low end is inside it, the high end outside.
+    let band = s
+        .accounts_in_band(at(0, 0), at(11, 0), 40.0, 900.0, 2)
+        .await
+        .expect("band");
+    assert_eq!(
+        band,
+        vec![BandCount {
+            account_id: "acct-w".into(),
+            count: 2,
+            min_amount: 40.0,
+            max_amount: 60.0
+        }]
+    );
+    assert!(s
+        .accounts_in_band(at(0, 0), at(11, 0), 40.0, 900.0, 3)
+        .await
+        .expect("band")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_workflow_reads() {
+    let (s, _d) = common::fresh_sqlite().await;
+    workflow_reads(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_workflow_reads() {
+    let Some(s) = common::fresh_pg().await else {
+        return;
+    };
+    workflow_reads(&s).await;
+}
+
+const LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn case(workflow: &str, txn: &str) -> EffectRecord {
+    EffectRecord {
+        key: format!("{workflow}/0/1-case"),
+        name: "investigation_case",
+        payload: serde_json::json!({"decision": "escalate"}),
+        write: EffectWrite::InvestigationCase(CaseRow {
+            workflow_id: workflow.into(),
+            transaction_id: txn.into(),
+            account_id: "acct-w".into(),
+            decision: "escalate".into(),
+            score: 0.9,
+            factors: serde_json::json!([{"name": "pipeline_risk"}]),
+            note: "escalated: velocity".into(),
+        }),
+    }
+}
+
+async fn run_step<S: Store>(
+    s: &S,
+    claim: &Claim,
+    worker: &str,
+    effects: &[EffectRecord],
+    last: bool,
+) -> Checkpointed {
+    let run_id = s
+        .begin_run(claim, "step", worker, LEASE)
+        .await
+        .expect("begin")
+        .expect("the lease is ours");
+    s.checkpoint(CheckpointWrite {
+        claim,
+        worker,
+        lease: LEASE,
+        run_id,
+        step_name: "step",
+        output: &serde_json::json!({"step": claim.next_step}),
+        effects,
+        last,
+        keep_lease: true,
+    })
+    .await
+    .expect("checkpoint")
+}
+
+/// Leases, fencing, checkpoints with their effects applied once, retries, expiry and
+/// pruning: the same answers from both backends.
+async fn workflow_leases_and_checkpoints<S: Store>(s: &S) {
+    seed_workflows(s).await;
+    let inv = ["investigation"];
+    assert_eq!(s.runnable_workflows(&inv).await.expect("runnable"), 2);
+    assert!(s
+        .schedule_workflow("audit:A", "audit", "A/B")
+        .await
+        .expect("schedule"));
+    assert!(!s
+        .schedule_workflow("audit:A", "audit", "A/B")
+        .await
+        .expect("again"));
+    assert_eq!(s.runnable_workflows(&["audit"]).await.expect("audit"), 1);
+
+    // Oldest first; a live lease is nobody else's.
+    let a = s
+        .claim_workflow("a", &inv, LEASE)
+        .await
+        .expect("claim")
+        .expect("r1");
+    assert_eq!(
+        (
+            a.workflow_id.as_str(),
+            a.subject.as_str(),
+            a.account_id.as_deref()
+        ),
+        ("investigation:r1", "r1", Some("acct-w"))
+    );
+    assert_eq!(
+        (a.next_step, a.attempt, a.kind.as_str()),
+        (0, 1, "investigation")
+    );
+    let b = s
+        .claim_workflow("b", &inv, LEASE)
+        .await
+        .expect("claim")
+        .expect("r2");
+    assert_eq!(b.workflow_id, "investigation:r2");
+    assert!(s
+        .claim_workflow("c", &inv, LEASE)
+        .await
+        .expect("claim")
+        .is_none());
+
+    // Fenced: another worker can neither start nor checkpoint a's step.
+    assert!(s
+        .begin_run(&a, "step", "b", LEASE)
+        .await
+        .expect("begin")
+        .is_none());
+    let run = s
+        .begin_run(&a, "step", "a", LEASE)
+        .await
+        .expect("begin")
+        .expect("a's run");
+    let output = serde_json::json!({"history": 3});
+    let effects = [
+        EffectRecord {
+            key: "investigation:r1/0/0-case_event".into(),
+            name: "case_event",
+            payload: serde_json::json!({"event": "history_gathered"}),
+            write: EffectWrite::JournalOnly,
+        },
+        case("investigation:r1", "r1"),
+    ];
+    let write = |worker| CheckpointWrite {
+        claim: &a,
+        worker,
+        lease: LEASE,
+        run_id: run,
+        step_name: "gather",
+        output: &output,
+        effects: &effects,
+        last: false,
+        keep_lease: true,
+    };
+    assert_eq!(
+        s.checkpoint(write("b")).await.expect("fenced"),
+        Checkpointed::LeaseLost
+    );
+    assert_eq!(
+        s.checkpoint(write("a")).await.expect("checkpoint"),
+        Checkpointed::Done {
+            applied: vec![0, 1]
+        }
+    );
+    assert_eq!(
+        s.checkpoint(write("a")).await.expect("the step moved on"),
+        Checkpointed::LeaseLost
+    );
+    let stored = s
+        .checkpoints("investigation:r1")
+        .await
+        .expect("checkpoints");
+    assert_eq!(stored.len(), 1);
+    assert_eq!((stored[0].0, stored[0].1.as_str()), (0, "gather"));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stored[0].2).expect("json"),
+        output
+    );
+    assert_eq!(
+        s.prior_escalations("acct-w", "investigation:r2")
+            .await
+            .expect("escalations"),
+        1
+    );
+    assert_eq!(
+        s.prior_escalations("acct-w", "investigation:r1")
+            .await
+            .expect("own case"),
+        0
+    );
+    // An effect whose key was seen is journalled once and applied once.
+    let a1 = Claim {
+        next_step: 1,
+        ..a.clone()
+    };
+    assert_eq!(
+        run_step(s, &a1, "a", &[case("investigation:r1", "r1")], false).await,
+        Checkpointed::Done { applied: vec![] }
+    );
+    assert!(s
+        .renew_lease("investigation:r1", "a", LEASE)
+        .await
+        .expect("renew"));
+    assert!(!s
+        .renew_lease("investigation:r1", "b", LEASE)
+        .await
+        .expect("not b's"));
+
+    // Released: claimable at once, resuming after its checkpoints.
+    s.release_lease("investigation:r1", "a")
+        .await
+        .expect("release");
+    let c = s
+        .claim_workflow("c", &inv, LEASE)
+        .await
+        .expect("claim")
+        .expect("r1 again");
+    assert_eq!(
+        (c.workflow_id.as_str(), c.next_step, c.attempt),
+        ("investigation:r1", 2, 2)
+    );
+    // A failed step backs off; nobody else may give it back.
+    assert_eq!(
+        s.give_back_failed(&c, "d", false, 10, LEASE)
+            .await
+            .expect("not d's"),
+        None
+    );
+    assert_eq!(
+        s.give_back_failed(&c, "c", false, 10, LEASE)
+            .await
+            .expect("give back")
+            .as_deref(),
+        Some("runnable")
+    );
+    assert!(s
+        .claim_workflow("d", &inv, LEASE)
+        .await
+        .expect("claim")
+        .is_none());
+    assert_eq!(s.release_all_leases("b").await.expect("release all"), 1);
+
+    // An expired lease is taken over, and its old owner fenced out.
+    let short = std::time::Duration::from_millis(300);
+    let d = s
+        .claim_workflow("d", &inv, short)
+        .await
+        .expect("claim")
+        .expect("r2");
+    assert_eq!((d.workflow_id.as_str(), d.attempt), ("investigation:r2", 2));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let e = s
+        .claim_workflow("e", &inv, LEASE)
+        .await
+        .expect("claim")
+        .expect("expired");
+    assert_eq!((e.workflow_id.as_str(), e.attempt), ("investigation:r2", 3));
+    assert!(!s
+        .renew_lease(&d.workflow_id, "d", LEASE)
+        .await
+        .expect("renew"));
+    assert!(s
+        .begin_run(&d, "step", "d", LEASE)
+        .await
+        .expect("begin")
+        .is_none());
+    assert_eq!(
+        s.give_back_failed(&e, "e", true, 10, LEASE)
+            .await
+            .expect("fail")
+            .as_deref(),
+        Some("failed")
+    );
+    assert_eq!(s.runnable_workflows(&inv).await.expect("runnable"), 1);
+
+    // A completed workflow's checkpoints, runs and journal are pruned; runnable ones keep theirs.
+    let f = s
+        .claim_workflow("f", &["audit"], LEASE)
+        .await
+        .expect("claim")
+        .expect("audit");
+    let finding = EffectRecord {
+        key: "audit:A/0/0-audit_findings".into(),
+        name: "audit_findings",
+        payload: serde_json::json!({}),
+        write: EffectWrite::AuditFindings(vec![FindingRow {
+            finding_id: "audit:A/deny_spike/all".into(),
+            workflow_id: "audit:A".into(),
+            window_start: at(9, 0),
+            window_end: at(10, 0),
+            kind: "deny_spike".into(),
+            subject: "all".into(),
+            severity: "high".into(),
+            detail: serde_json::json!({"rate": 0.5}),
+        }]),
+    };
+    assert_eq!(
+        run_step(s, &f, "f", &[finding], true).await,
+        Checkpointed::Done { applied: vec![0] }
+    );
+    assert_eq!(s.runnable_workflows(&["audit"]).await.expect("audit"), 0);
+    let pruned = s
+        .prune_finished(std::time::Duration::ZERO, 10)
+        .await
+        .expect("prune");
+    assert_eq!(
+        pruned,
+        PruneReport {
+            workflows: 1,
+            checkpoints: 1,
+            step_runs: 1,
+            effects: 1
+        }
+    );
+    assert_eq!(
+        s.prune_finished(std::time::Duration::ZERO, 10)
+            .await
+            .expect("again")
+            .workflows,
+        0
+    );
+    assert_eq!(
+        s.checkpoints("investigation:r1").await.expect("kept").len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn sqlite_workflow_leases_and_checkpoints() {
+    let (s, _d) = common::fresh_sqlite().await;
+    workflow_leases_and_checkpoints(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_workflow_leases_and_checkpoints() {
+    let Some(s) = common::fresh_pg().await else {
+        return;
+    };
+    workflow_leases_and_checkpoints(&s).await;
+}
+
+/// Claims racing on several connections never hand one workflow to two workers.
+async fn concurrent_claims_never_overlap<S: Store>(s: &S) {
+    s.migrate().await.expect("migrate");
+    for i in 0..6 {
+        assert!(s
+            .schedule_workflow(&format!("audit:{i}"), "audit", "x")
+            .await
+            .expect("schedule"));
+    }
+    let workers: Vec<String> = (0..8).map(|i| format!("w{i}")).collect();
+    let kinds = ["audit"];
+    let claims =
+        futures::future::join_all(workers.iter().map(|w| s.claim_workflow(w, &kinds, LEASE))).await;
+    let mut won: Vec<String> = claims
+        .into_iter()
+        .filter_map(|c| c.expect("claim"))
+        .map(|c| c.workflow_id)
+        .collect();
+    assert_eq!(won.len(), 6, "six workflows, six claims: {won:?}");
+    won.sort();
+    won.dedup();
+    assert_eq!(won.len(), 6, "no workflow claimed twice: {won:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_concurrent_claims_never_overlap() {
+    let (s, dir) = common::fresh_sqlite().await;
+    concurrent_claims_never_overlap(&s).await;
+    // A second store on the same file stands for a second process.
+    let other = SqliteStore::open(&dir.path().join("t.db"))
+        .await
+        .expect("open");
+    assert!(other
+        .claim_workflow("x", &["audit"], LEASE)
+        .await
+        .expect("claim")
+        .is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_concurrent_claims_never_overlap() {
+    let Some(s) = common::fresh_pg().await else {
+        return;
+    };
+    concurrent_claims_never_overlap(&s).await;
 }

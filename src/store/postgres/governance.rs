@@ -4,4 +4,4 @@ use super::PgStore;
 use crate::store::governance::governance_impl;
 use crate::store::sql::Dialect;
 
-governance_impl!(PgStore, Dialect::Postgres, workflows: true);
+governance_impl!(PgStore, Dialect::Postgres);

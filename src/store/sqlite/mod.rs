@@ -1,4 +1,6 @@
-//! The embedded store on SQLite, one file per role. One file, WAL mode.
+//! The embedded store on SQLite, one file per role. One file, WAL mode, so readers never
+//! block the writer and several processes (`pipeline run`, `pipeline worker`, `pipeline
+//! mcp`) can share it; a writer waits up to the busy timeout for the write lock.
 //! `synchronous=NORMAL` keeps every commit across a process crash (the WAL is written before
 //! commit returns); only an OS crash or power loss can drop the newest commits, and the
 //! source offsets roll back with them.
@@ -10,6 +12,7 @@ mod governance;
 mod keys;
 mod lineage;
 mod outbox;
+mod workflow;
 
 use super::sql::{self, Dialect};
 use super::{Database, StoreError};
@@ -75,9 +78,23 @@ impl Database for SqliteStore {
         "sqlite"
     }
 
+    /// Another process may migrate the same file at the same moment (`pipeline run` and
+    /// `pipeline worker` started together): SQLite has no migration lock, so the loser of
+    /// that race fails on a table the winner created. Each migration is one transaction,
+    /// so it only has to run again: what the other applied is then skipped.
     async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        let mut attempt = 0;
+        loop {
+            match MIGRATOR.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < 10 => {
+                    attempt += 1;
+                    tracing::debug!(attempt, error = %e, "migration collided; running it again");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     async fn check_schema(&self) -> Result<(), StoreError> {

@@ -45,7 +45,7 @@ impl InProcess {
     pub async fn start(&self, source: SourceChoice) -> Result<Running, AppError> {
         let cfg = self.config();
         let (trigger, shutdown) = Shutdown::manual(cfg.shutdown_timeout);
-        let app = App::build(cfg, source).await?;
+        let app = App::build(cfg, source, self.worker_settings()).await?;
         let http_addr = app.http_addr();
         let task = tokio::spawn(app.run_until(shutdown));
         Ok(Running {
@@ -67,10 +67,14 @@ impl InProcess {
 
     /// `pipeline worker` (with `WORKFLOW_*` settings from the same variables); it runs
     /// until no workflow is left with `once`, else until the test ends it.
+    /// The `WORKFLOW_*` settings of these variables, as the binary reads them.
+    pub fn worker_settings(&self) -> WorkerSettings {
+        WorkerSettings::from_lookup(|k| self.vars.get(k).cloned()).expect("valid worker settings")
+    }
+
     pub async fn worker(&self, opts: WorkerOptions) -> Result<WorkerExit, WorkflowError> {
         let cfg = self.config();
-        let settings = WorkerSettings::from_lookup(|k| self.vars.get(k).cloned())
-            .expect("valid worker settings");
+        let settings = self.worker_settings();
         // The trigger lives until the worker ends: a dropped sender would read as a
         // shutdown request.
         let (trigger, shutdown) = Shutdown::manual(cfg.shutdown_timeout);
