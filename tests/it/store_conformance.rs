@@ -601,7 +601,13 @@ async fn lineage_runs_close_once_with_their_tallies<S: Store>(s: &S) {
     assert_eq!(opened, 2, "two START events");
     let open = s.lineage_open_runs().await.expect("open runs");
     assert_eq!(open.len(), 2);
-    assert_eq!(open[1].start.json, r#"{"start":"i"}"#);
+    let interval = open
+        .iter()
+        .find(|r| r.run_id == "i")
+        .expect("the interval is open");
+    assert_eq!(interval.start.json, r#"{"start":"i"}"#);
+    assert_eq!(interval.parent_run_id.as_deref(), Some("p"));
+    assert_eq!(interval.kind, "interval");
     let target = |records_in| {
         Some(LineageTarget {
             run_id: "i".into(),
