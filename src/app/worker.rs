@@ -172,7 +172,8 @@ async fn work<S: Store + Clone>(
             Some(Err(e)) => Err(e.to_string()),
             None => Err("the step in flight outlasted SHUTDOWN_TIMEOUT".to_owned()),
         };
-        run.end_within(&lineage_store, ended, shutdown.remaining()).await;
+        run.end_within(&lineage_store, ended, shutdown.remaining())
+            .await;
     }
     http.abort();
     let report = match outcome {

@@ -691,6 +691,7 @@ async fn postgres_lineage_runs_close_once_with_their_tallies() {
         return;
     };
     lineage_runs_close_once_with_their_tallies(&s).await;
+}
 
 // ---- the workflow role ----
 
