@@ -23,7 +23,19 @@ if [ ! -x .venv-test/bin/python ]; then
 fi
 .venv-test/bin/python -c 'import pyarrow, boto3, moto, kafka' 2>/dev/null ||
   .venv-test/bin/pip install -q pyarrow 'moto[server]' boto3 'kafka-python==2.2.15' mcp
+# The MCP Inspector's CLI, a real MCP client for the server's test (tests/it/mcp_server.rs).
+command -v npm >/dev/null 2>&1 || {
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+}
+inspector=.npm-test/node_modules/@modelcontextprotocol/inspector/package.json
+if ! grep -q '"version": "2.12.0"' "$inspector" 2>/dev/null; then
+  npm install --silent --no-audit --no-fund --prefix .npm-test @modelcontextprotocol/inspector@2.12.0
+fi
 # A real Prometheus for the scrape test.
 bash scripts/install-prometheus.sh
-# The Kafka-protocol broker (tansu): built once, 15-20 minutes on 2 cores.
-bash scripts/install-kafka.sh
+# The Kafka-protocol broker (tansu): built once, 15-20 minutes on 2 cores. PFM_SKIP_KAFKA=1
+# leaves it out, for .ci/run, which builds it in the background while the project compiles.
+if [ "${PFM_SKIP_KAFKA:-0}" != 1 ]; then
+  bash scripts/install-kafka.sh
+fi

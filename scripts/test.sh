@@ -21,6 +21,7 @@ export PFM_TEST_S3_URL
 PFM_TEST_KAFKA=$(bash scripts/kafka-test-server.sh start "$tmp/kafka")
 export PFM_TEST_KAFKA
 export PFM_TEST_PYTHON="$PWD/.venv-test/bin/python"
+export PFM_TEST_MCP_INSPECTOR="$PWD/.npm-test/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js"
 export PFM_TEST_PROMETHEUS="${PFM_TEST_PROMETHEUS:-/usr/bin/prometheus}"
 # The Kafka tests (several pipeline replicas, a producer and kafka-python each) run after the
 # rest, one at a time: on 2 cores, sharing the machine with the other suites starves the

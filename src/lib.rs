@@ -4,10 +4,12 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod breaker;
 pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod kafka;
+pub mod llm;
 pub mod mcp;
 pub mod policy;
 pub mod sink;

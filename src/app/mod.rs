@@ -37,4 +37,4 @@ pub use run_loop::{run_loop, Decisions, RunError, Summary};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use sources::SourceChoice;
 pub use stores::{load_kek, open_store, AnyStore, OpenError, Schema};
-pub use worker::{run_worker, WorkerExit, WorkerOptions, WorkflowSummary};
+pub use worker::{llm_client, run_worker, WorkerExit, WorkerOptions, WorkflowSummary};

@@ -6,6 +6,7 @@
 
 use super::shutdown::Shutdown;
 use crate::config::{Config, DatabaseConfig};
+use crate::llm::{LlmClient, LlmError, LlmMetrics};
 use crate::policy::EmbeddedPolicy;
 use crate::store::{Database, PgStore, SqliteStore, WorkflowStore};
 use crate::telemetry::health::Health;
@@ -107,8 +108,14 @@ async fn work<S: WorkflowStore + Clone>(
     let (defs, policy_version) = definitions(cfg, &settings)?;
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(register_metrics(&mut registry));
-    let health = Arc::new(Health::new(false, false));
+    let health = Health::new(false, false);
+    let health = Arc::new(match cfg.llm {
+        Some(_) => health.with_llm(),
+        None => health,
+    });
     health.set_database(true);
+    // Held for the investigation and audit agents (issue 15), which do not ask it yet.
+    let llm = llm_client(cfg, &mut registry, &health)?;
     let state = HttpState {
         health: health.clone(),
         registry: Arc::new(registry),
@@ -127,7 +134,9 @@ async fn work<S: WorkflowStore + Clone>(
         worker = %worker_id, http = %addr, once = args.once, database = cfg.database.kind(),
         lease_ms = settings.engine.lease.as_millis() as u64,
         step_delay_ms = settings.engine.step_delay.as_millis() as u64,
-        policy_version, "workflow worker started"
+        policy_version,
+        llm = llm.as_ref().map_or("off (deterministic agents)", |c| c.model()),
+        "workflow worker started"
     );
 
     // The mode never changes: the sender may go at once.
@@ -157,6 +166,21 @@ async fn work<S: WorkflowStore + Clone>(
     released?;
     tracing::info!(worker = %worker_id, completed = report.completed, "workflow worker stopped");
     Ok(WorkerExit::Finished(report))
+}
+
+/// The LLM client from `LLM_*` (`None` without `LLM_URL`: the agents stay deterministic),
+/// its `pipeline_llm_*` metrics in `registry` and its condition in `health`'s report, which
+/// never makes the process unready.
+pub fn llm_client(
+    cfg: &Config,
+    registry: &mut prometheus_client::registry::Registry,
+    health: &Arc<Health>,
+) -> Result<Option<LlmClient>, LlmError> {
+    let Some(settings) = &cfg.llm else {
+        return Ok(None);
+    };
+    let metrics = LlmMetrics::register(registry);
+    LlmClient::new(settings.clone(), metrics, Some(health.clone())).map(Some)
 }
 
 /// Start-up fails fast: a database unreachable after a short bounded retry is an error.

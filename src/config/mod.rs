@@ -9,11 +9,13 @@ use std::time::Duration;
 
 mod database;
 mod kafka;
+mod llm;
 mod mcp;
 mod opa;
 
 pub use database::DatabaseConfig;
 pub use kafka::KafkaConfig;
+pub use llm::LlmSettings;
 pub use mcp::{McpSettings, DEFAULT_MCP_PORT};
 pub use opa::{FailureMode, OpaSettings};
 
@@ -91,6 +93,8 @@ pub struct Config {
     pub opa_url: Option<String>,
     /// Tuning of the remote OPA client; used only when `opa_url` is set.
     pub opa: OpaSettings,
+    /// The LLM client's settings; `None` (no `LLM_URL`): agents stay deterministic.
+    pub llm: Option<LlmSettings>,
     pub policy_dir: Option<PathBuf>,
     pub encryption_key: Option<Secret<[u8; 32]>>,
     /// Earlier KEKs, still accepted for unwrapping data keys during a rotation.
@@ -162,6 +166,7 @@ impl Config {
             Some(_) => return Err(bad("OPA_URL", "an http:// or https:// URL")),
         };
         let opa = opa::opa_settings(&get)?;
+        let llm = llm::llm_settings(&get)?;
         let policy_dir = get("POLICY_DIR").map(PathBuf::from);
         if let Some(dir) = &policy_dir {
             if !dir.is_dir() {
@@ -223,6 +228,7 @@ impl Config {
             opa_policy_path,
             opa_url,
             opa,
+            llm,
             policy_dir,
             encryption_key,
             previous_encryption_keys,
@@ -249,6 +255,20 @@ pub(crate) fn integer_in(
             .ok()
             .filter(|n| (min..=max).contains(n))
             .ok_or_else(|| bad(var, format!("an integer from {min} to {max}"))),
+    }
+}
+
+/// A duration setting above zero, or `default` when unset.
+pub(crate) fn positive_duration(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => parse_duration(&v)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| bad(var, "a positive duration such as 200ms, 2s or 1m")),
     }
 }
 
@@ -328,6 +348,7 @@ mod tests {
         assert_eq!(c.opa.max_concurrency, 4);
         assert_eq!(c.opa.failure_mode, FailureMode::Pause);
         assert!(c.kafka.is_none() && !c.lakehouse.enabled && c.encryption_key.is_none());
+        assert!(c.llm.is_none(), "no LLM_URL: no client");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The remote OPA client's settings (`OPA_URL` and the `OPA_*` variables that tune it).
 
-use super::{bad, integer_in, parse_duration, ConfigError};
+use super::{bad, integer_in, positive_duration, ConfigError};
 use std::time::Duration;
 
 /// What the pipeline does with a record OPA could not decide (timeout, connection error,
@@ -38,19 +38,6 @@ impl Default for OpaSettings {
             breaker_failures: 5,
             breaker_cooldown: Duration::from_secs(5),
         }
-    }
-}
-
-fn positive_duration(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    match get(var) {
-        None => Ok(default),
-        Some(v) => parse_duration(&v)
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| bad(var, "a positive duration such as 200ms, 2s or 1m")),
     }
 }
 

@@ -1,12 +1,11 @@
 //! Governance: every record gets a decision from a Rego policy (embedded engine, or the
 //! same .rego files in an OPA sidecar). Anything but a well-formed decision is a deny.
 
-mod breaker;
 mod embedded;
 mod input;
 mod opa;
 
-pub use breaker::BreakerState;
+pub use crate::breaker::BreakerState;
 pub use embedded::{EmbeddedPolicy, Evaluator};
 pub use input::policy_input;
 pub use opa::{Failure, RemoteOutcome, RemotePolicy, UNAVAILABLE_PROVENANCE, UNAVAILABLE_REASON};

@@ -7,9 +7,9 @@
 //! deadline) is reported as [`RemoteOutcome::Unavailable`], so the caller applies
 //! `OPA_FAILURE_MODE`: deny with `policy_unavailable`, or pause.
 
-use super::breaker::{Admit, Breaker, BreakerState};
 use super::embedded::verdict_of_value;
 use super::{PolicyError, Verdict};
+use crate::breaker::{Breaker, BreakerState};
 use crate::config::OpaSettings;
 use crate::telemetry::metrics::OpaMetrics;
 use std::sync::Arc;
@@ -156,18 +156,18 @@ impl RemotePolicy {
         else {
             return self.unavailable(Failure::BatchDeadline);
         };
-        let admitted = self.breaker.admit(now);
-        if admitted == Admit::Reject {
+        // A ticket, not admit/record: a probe whose batch is dropped mid-call frees the
+        // half-open slot instead of leaving the breaker rejecting for ever.
+        let Some(ticket) = self.breaker.ticket(now) else {
             return self.unavailable(Failure::BreakerOpen);
-        }
-        if admitted == Admit::Probe {
+        };
+        if ticket.is_probe() {
             self.metrics
                 .breaker_state
                 .set(BreakerState::HalfOpen.gauge());
         }
         let outcome = self.call(input, self.settings.timeout.min(left)).await;
-        let state = self.breaker.record(
-            admitted,
+        let state = ticket.settle(
             !matches!(outcome, RemoteOutcome::Unavailable(_)),
             Instant::now(),
         );

@@ -1,13 +1,43 @@
 //! Readiness and liveness state, shared by the batch loop and the HTTP server.
 
 use prometheus_client::metrics::gauge::Gauge;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Liveness fails when the loop has not beaten for this long. The loop beats while it
 /// waits for a database too, so an outage never restarts pods.
 pub const LIVENESS_STALE_SECS: u64 = 120;
+
+/// The LLM client's condition as `/health` reports it. It never makes the pod unready:
+/// without the LLM the agents take their deterministic path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlmCondition {
+    /// The last call was answered (or none was made yet).
+    Ok,
+    /// Recent calls failed, or the breaker is probing.
+    Degraded,
+    /// The circuit breaker is open: calls fail fast until a probe succeeds.
+    Open,
+}
+
+impl LlmCondition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Degraded => "degraded",
+            Self::Open => "open",
+        }
+    }
+
+    fn from_u8(v: u8) -> Self {
+        match v {
+            0 => Self::Ok,
+            1 => Self::Degraded,
+            _ => Self::Open,
+        }
+    }
+}
 
 pub struct Health {
     pub database: AtomicBool,
@@ -16,6 +46,8 @@ pub struct Health {
     pub opa: Option<AtomicBool>,
     /// Reported, but never makes the pod unready: exports wait durably in the ledger.
     pub s3: Option<AtomicBool>,
+    /// Reported (an [`LlmCondition`]), never gating: see [`Health::with_llm`].
+    llm: Option<AtomicU8>,
     heartbeat: AtomicU64,
     database_gauge: OnceLock<Gauge>,
 }
@@ -27,6 +59,7 @@ impl Health {
             kafka: uses_kafka.then(|| AtomicBool::new(false)),
             opa: uses_opa.then(|| AtomicBool::new(false)),
             s3: None,
+            llm: None,
             heartbeat: AtomicU64::new(now_secs()),
             database_gauge: OnceLock::new(),
         }
@@ -41,6 +74,26 @@ impl Health {
         if let Some(f) = &self.s3 {
             f.store(up, Ordering::Relaxed);
         }
+    }
+
+    /// Reports the LLM client: `checks.llm` is `true` while it is `ok`, and the top-level
+    /// `llm` field says `ok`, `degraded` or `open`; neither changes readiness.
+    pub fn with_llm(mut self) -> Self {
+        self.llm = Some(AtomicU8::new(LlmCondition::Ok as u8));
+        self
+    }
+
+    /// Returns the previous condition (`None` when the LLM is not in use).
+    pub fn set_llm(&self, condition: LlmCondition) -> Option<LlmCondition> {
+        self.llm
+            .as_ref()
+            .map(|f| LlmCondition::from_u8(f.swap(condition as u8, Ordering::Relaxed)))
+    }
+
+    pub fn llm(&self) -> Option<LlmCondition> {
+        self.llm
+            .as_ref()
+            .map(|f| LlmCondition::from_u8(f.load(Ordering::Relaxed)))
     }
 
     pub fn beat(&self) {
@@ -88,8 +141,16 @@ impl Health {
         if let Some(f) = &self.s3 {
             checks.insert("s3".into(), f.load(Ordering::Relaxed).into());
         }
+        let llm = self.llm();
+        if let Some(c) = llm {
+            checks.insert("llm".into(), (c == LlmCondition::Ok).into());
+        }
         let status = if ok { "healthy" } else { "degraded" };
-        (ok, serde_json::json!({"status": status, "checks": checks}))
+        let mut body = serde_json::json!({"status": status, "checks": checks});
+        if let Some(c) = llm {
+            body["llm"] = c.as_str().into();
+        }
+        (ok, body)
     }
 }
 
@@ -124,5 +185,30 @@ mod tests {
             k.store(true, Ordering::Relaxed);
         }
         assert!(h.report().0, "an S3 outage alone keeps the pod ready");
+    }
+
+    #[test]
+    fn the_llm_is_reported_but_never_gates_readiness() {
+        let h = Health::new(false, false);
+        h.set_database(true);
+        assert_eq!(h.set_llm(LlmCondition::Open), None, "not in use");
+        assert!(h.report().1.get("llm").is_none());
+        let h = Health::new(false, false).with_llm();
+        h.set_database(true);
+        let (ok, body) = h.report();
+        assert!(ok);
+        assert_eq!(
+            body,
+            serde_json::json!({"status": "healthy", "checks": {"database": true, "llm": true}, "llm": "ok"})
+        );
+        assert_eq!(h.set_llm(LlmCondition::Open), Some(LlmCondition::Ok));
+        let (ok, body) = h.report();
+        assert!(ok, "an open LLM breaker keeps the pod ready");
+        assert_eq!(body["checks"]["llm"], false);
+        assert_eq!(body["llm"], "open");
+        h.set_llm(LlmCondition::Degraded);
+        assert_eq!(h.report().1["llm"], "degraded");
+        h.set_database(false);
+        assert!(!h.report().0, "the database still gates");
     }
 }

@@ -47,6 +47,8 @@ pub enum WorkflowError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Llm(#[from] crate::llm::LlmError),
 }
 
 impl WorkflowError {

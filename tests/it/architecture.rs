@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 /// Bottom first. `main.rs` (the binary) sits above them all and uses `pfm::…` only.
 const LAYERS: &[&[&str]] = &[
     &["domain"],
-    &["config", "telemetry"],
+    &["config", "telemetry", "breaker"],
     &["crypto"],
-    &["policy", "store", "kafka"],
+    &["policy", "store", "kafka", "llm"],
     &["stage", "source", "sink", "workflow", "mcp"],
     &["app"],
 ];

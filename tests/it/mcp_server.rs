@@ -410,3 +410,160 @@ async fn python_sdk_over_stdio_and_http_on_postgres() {
     let db = sqlx::PgPool::connect(&url).await.expect("connect");
     exercise(dir.path(), Some(&url), Db::Pg(db), &python, &input).await;
 }
+
+/// The MCP Inspector's CLI (npm `@modelcontextprotocol/inspector`, installed by
+/// scripts/install-test-deps.sh into .npm-test), a client no one here wrote, over Streamable
+/// HTTP with the bearer token: it lists the six tools and verifies the audit chain, and
+/// without the token it is refused.
+fn inspector() -> Option<String> {
+    match std::env::var("PFM_TEST_MCP_INSPECTOR") {
+        Ok(p) if Path::new(&p).exists() => Some(p),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("PFM_TEST_MCP_INSPECTOR (the MCP Inspector's launcher) is missing in CI: run scripts/test.sh")
+        }
+        _ => {
+            eprintln!("SKIPPED: PFM_TEST_MCP_INSPECTOR unset; run scripts/install-test-deps.sh and scripts/test.sh");
+            None
+        }
+    }
+}
+
+/// Runs the Inspector's CLI against `endpoint`: (exit code, its JSON document, stderr).
+fn run_inspector(
+    launcher: &str,
+    endpoint: &str,
+    token: Option<&str>,
+    args: &[&str],
+) -> (Option<i32>, Value, String) {
+    let mut c = Command::new("node");
+    c.arg(launcher)
+        .args(["--cli", endpoint, "--transport", "http"])
+        .args(args);
+    if let Some(t) = token {
+        c.arg("--header").arg(format!("Authorization: Bearer {t}"));
+    }
+    let out = c.output().expect("run the MCP Inspector (node)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // An answer is on stdout; a failure's `{"error": …}` on stderr.
+    let doc = if stdout.trim().is_empty() {
+        stderr.as_str()
+    } else {
+        &stdout
+    };
+    let json = serde_json::from_str(doc.trim())
+        .unwrap_or_else(|e| panic!("the Inspector printed no JSON ({e}): {stdout} {stderr}"));
+    (out.status.code(), json, stderr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mcp_inspector_over_http_with_a_bearer_token() {
+    let Some(launcher) = inspector() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    prepare(dir.path(), None);
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("pipeline.db").display()
+    ))
+    .await
+    .expect("open the pipeline's database");
+    let decisions: i64 = sqlx::query_scalar("SELECT count(*) FROM decision_log")
+        .fetch_one(&db)
+        .await
+        .expect("count decisions");
+    assert!(decisions > 5);
+    let (_server, port) = start_http(dir.path(), None);
+    let endpoint = format!("http://127.0.0.1:{port}/mcp");
+    let inspect =
+        |token: Option<&str>, args: &[&str]| run_inspector(&launcher, &endpoint, token, args);
+
+    let (code, listed, err) = inspect(Some(TOKEN), &["--method", "tools/list"]);
+    assert_eq!(code, Some(0), "tools/list: {listed} {err}");
+    let names: std::collections::BTreeSet<&str> = listed["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tools in {listed}"))
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for tool in [
+        "evaluate_policy",
+        "explain_decision",
+        "search_decisions",
+        "verify_audit_chain",
+        "compliance_summary",
+        "get_investigation",
+    ] {
+        assert!(names.contains(tool), "{tool} not listed: {names:?}");
+    }
+
+    // The whole chain, then a range given as the Inspector's key=value arguments.
+    let (code, whole, err) = inspect(
+        Some(TOKEN),
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "verify_audit_chain",
+        ],
+    );
+    assert_eq!(code, Some(0), "verify_audit_chain: {whole} {err}");
+    assert_eq!(whole["structuredContent"]["head_seq"], decisions, "{whole}");
+    assert_eq!(whole["structuredContent"]["rows"], decisions, "{whole}");
+    assert_eq!(whole["structuredContent"]["intact"], true, "{whole}");
+    let (code, range, err) = inspect(
+        Some(TOKEN),
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "verify_audit_chain",
+            "--tool-arg",
+            "from_seq=2",
+            "to_seq=5",
+        ],
+    );
+    assert_eq!(code, Some(0), "verify_audit_chain range: {range} {err}");
+    assert_eq!(range["structuredContent"]["rows"], 4, "{range}");
+    // A bad argument is a tool error the Inspector reports as such (its exit code 5).
+    let (code, bad, _) = inspect(
+        Some(TOKEN),
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "verify_audit_chain",
+            "--tool-arg",
+            "from_seq=0",
+        ],
+    );
+    assert_ne!(code, Some(0));
+    assert_eq!(bad["isError"], true, "{bad}");
+    assert!(
+        bad["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("from_seq must be at least 1")),
+        "{bad}"
+    );
+
+    // Without the token, or with a wrong one, the server answers 401 and the Inspector
+    // (which would then start an interactive OAuth flow) gives up: no tools are listed.
+    for token in [None, Some("wrong-token-0123456789abcdef")] {
+        let (code, refused, _) = inspect(token, &["--method", "tools/list"]);
+        assert_ne!(code, Some(0), "listed without a valid token: {refused}");
+        assert!(refused.get("tools").is_none(), "{refused}");
+        assert_eq!(refused["error"]["code"], "auth_required", "{refused}");
+    }
+    // Every accepted call is audited under the token's caller id, never the token itself.
+    let audited: Vec<(String, String)> =
+        sqlx::query_as("SELECT caller, outcome FROM mcp_audit WHERE tool = 'verify_audit_chain'")
+            .fetch_all(&db)
+            .await
+            .expect("read mcp_audit");
+    assert_eq!(audited.len(), 3, "{audited:?}");
+    assert!(audited
+        .iter()
+        .all(|(c, _)| c.starts_with("token:") && !c.contains(TOKEN)));
+    assert_eq!(audited.iter().filter(|(_, o)| o == "error").count(), 1);
+}

@@ -1,20 +1,24 @@
-//! The remote OPA client against a STAND-IN OPA server (tests/common/opa_standin.rs): no
+//! The remote OPA client against a STAND-IN OPA server (crates/testkit/src/opa_standin.rs): no
 //! OPA binary can be installed here, so a small server that follows OPA's REST API and
 //! evaluates the same `policies/` with regorus plays the sidecar. All runs use SQLite.
 
 use crate::common;
 
 use common::in_process::InProcess;
-use common::opa_standin::{Fault, OpaStandIn};
 use pfm::app::{SourceChoice, UNAVAILABLE_PROVENANCE};
 use pfm::config::OpaSettings;
 use pfm::policy::{BreakerState, Failure, RemoteOutcome, RemotePolicy};
 use pfm::telemetry::metrics::OpaMetrics;
+use pfm_testkit::opa_standin::{Fault, OpaStandIn};
 use sqlx::Row;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 const REVISION: &str = "rev-test-1";
+
+fn policies_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
+}
 
 async fn db(dir: &Path) -> sqlx::SqlitePool {
     sqlx::sqlite::SqlitePoolOptions::new()
@@ -68,7 +72,7 @@ fn remote(dir: &Path, opa: &OpaStandIn) -> InProcess {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decisions_are_equal_embedded_and_remote_on_10000_generated_records() {
-    let opa = OpaStandIn::start("agentic/allow", Some(REVISION));
+    let opa = OpaStandIn::start(&policies_dir(), "agentic/allow", Some(REVISION));
     let (embedded_dir, remote_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let source = || SourceChoice::Synthetic {
         seed: 14,
@@ -124,7 +128,7 @@ async fn decisions_are_equal_embedded_and_remote_on_10000_generated_records() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_failure_is_a_deny_that_names_it() {
-    let opa = OpaStandIn::start("agentic/allow", None);
+    let opa = OpaStandIn::start(&policies_dir(), "agentic/allow", None);
     for (fault, reason) in [
         (
             Fault::Slow(Duration::from_millis(400)),
@@ -179,7 +183,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_server_in_deny_mode_allows_nothing_then_recovers() {
-    let mut opa = OpaStandIn::start("agentic/allow", Some(REVISION));
+    let mut opa = OpaStandIn::start(&policies_dir(), "agentic/allow", Some(REVISION));
     let dir = tempfile::tempdir().unwrap();
     let running = remote(dir.path(), &opa)
         .env("OPA_BREAKER_COOLDOWN", "200ms")
@@ -252,7 +256,7 @@ async fn killed_server_in_deny_mode_allows_nothing_then_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_server_in_pause_mode_processes_nothing_and_resumes() {
-    let mut opa = OpaStandIn::start("agentic/allow", Some(REVISION));
+    let mut opa = OpaStandIn::start(&policies_dir(), "agentic/allow", Some(REVISION));
     let dir = tempfile::tempdir().unwrap();
     let running = remote(dir.path(), &opa)
         .env("OPA_FAILURE_MODE", "pause")
@@ -326,7 +330,7 @@ fn input(amount: f64) -> regorus::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_breaker_opens_after_repeated_failures_and_recovers_after_a_probe() {
-    let opa = OpaStandIn::start("agentic/allow", None);
+    let opa = OpaStandIn::start(&policies_dir(), "agentic/allow", None);
     let metrics = OpaMetrics::default();
     let settings = OpaSettings {
         max_concurrency: 1,

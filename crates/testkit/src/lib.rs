@@ -10,9 +10,14 @@
 //! - [`decode`]: `parse_record` on arbitrary bytes, and what an accepted record promises;
 //! - [`validate`]: structured mutations of a valid record, judged field by field;
 //! - [`scrub`]: the PII scrubber on arbitrary text.
+//!
+//! With the `opa-standin` feature (the root crate's tests and examples only), also
+//! [`opa_standin`]: a stand-in OPA server over `policies/`.
 #![forbid(unsafe_code)]
 
 pub mod decode;
+#[cfg(feature = "opa-standin")]
+pub mod opa_standin;
 pub mod scrub;
 pub mod validate;
 

@@ -7,8 +7,8 @@
 pub mod in_process;
 pub mod kafka;
 pub mod keys;
+pub mod llm_standin;
 pub mod logs;
-pub mod opa_standin;
 pub mod proxy;
 pub mod stack;
 

@@ -11,6 +11,11 @@
 //!
 //! Faults can be injected ([`Fault`]), and the server can be killed (its runtime is shut
 //! down, so open keep-alive connections die too) and restarted on the same port.
+//!
+//! It lives here, behind the `opa-standin` feature, so that the integration tests
+//! (`tests/it/opa_sidecar.rs`) and the sidecar benchmark (`examples/opa_standin.rs`, run by
+//! `benches/opa.sh`) share one server, while the fuzz crate keeps building this crate
+//! without I/O dependencies.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -49,10 +54,9 @@ pub struct OpaStandIn {
     runtime: Option<tokio::runtime::Runtime>,
 }
 
-fn policy_files() -> Vec<(String, String)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+fn policy_files(dir: &std::path::Path) -> Vec<(String, String)> {
     let mut files = Vec::new();
-    for e in std::fs::read_dir(&dir).expect("policies/") {
+    for e in std::fs::read_dir(dir).expect("policies/") {
         let p = e.expect("entry").path();
         let name = p
             .file_name()
@@ -69,9 +73,9 @@ fn policy_files() -> Vec<(String, String)> {
     files
 }
 
-fn compile(rule_path: &str) -> regorus::CompiledPolicy {
+fn compile(policies: &std::path::Path, rule_path: &str) -> regorus::CompiledPolicy {
     let mut engine = regorus::Engine::new();
-    for (name, text) in policy_files() {
+    for (name, text) in policy_files(policies) {
         if name.ends_with(".rego") {
             engine.add_policy(name, text).expect("policy parses");
         } else {
@@ -85,10 +89,21 @@ fn compile(rule_path: &str) -> regorus::CompiledPolicy {
 }
 
 impl OpaStandIn {
-    /// Serves `policies/` on a free port of 127.0.0.1.
-    pub fn start(rule_path: &str, revision: Option<&str>) -> Self {
+    /// Serves the policies of the directory `policies` (the repository's `policies/`) on a
+    /// free port of 127.0.0.1.
+    pub fn start(policies: &std::path::Path, rule_path: &str, revision: Option<&str>) -> Self {
+        Self::start_on(policies, rule_path, revision, free_port())
+    }
+
+    /// As [`OpaStandIn::start`], on a given port.
+    pub fn start_on(
+        policies: &std::path::Path,
+        rule_path: &str,
+        revision: Option<&str>,
+        port: u16,
+    ) -> Self {
         let shared = Arc::new(Shared {
-            policy: compile(rule_path),
+            policy: compile(policies, rule_path),
             fault: Mutex::new(Fault::None),
             revision: revision.map(str::to_owned),
             decisions: AtomicU64::new(0),
@@ -96,7 +111,7 @@ impl OpaStandIn {
         });
         let mut s = Self {
             shared,
-            port: super::free_port(),
+            port,
             runtime: None,
         };
         s.restart();
@@ -235,6 +250,13 @@ async fn decide(
         answer.insert("provenance".into(), p);
     }
     json(StatusCode::OK, serde_json::Value::Object(answer))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 fn json(code: StatusCode, v: serde_json::Value) -> Response {
