@@ -187,7 +187,7 @@ mod tests {
             ("LLM_URL", "ollama:11434"),
             ("LLM_URL", "http://"),
             ("LLM_URL", "https://api.example.com/v1"),
-            ("LLM_URL", "https://user:pass@api.example.com"),
+            ("LLM_URL", "https://user:pass@api.example.com"), // pragma: allowlist secret
             ("LLM_URL", "http://ollama:11434?key=x"),
             ("LLM_TIMEOUT", "fast"),
             ("LLM_TIMEOUT", "0s"),

@@ -444,8 +444,9 @@ mod tests {
 
     #[test]
     fn postgres_names_carry_no_credentials() {
-        let (ns, prefix) =
-            postgres_naming("postgres://pfm:hunter2@db.internal:6543/agentic_pfm?sslmode=require");
+        // A made-up password: the names must not carry it.
+        let url = "postgres://pfm:hunter2@db.internal:6543/agentic_pfm?sslmode=require"; // pragma: allowlist secret
+        let (ns, prefix) = postgres_naming(url);
         assert_eq!(ns, "postgres://db.internal:6543");
         assert_eq!(prefix, "agentic_pfm.public.");
         let (ns, _) = postgres_naming("postgres://u:p@db/x");

@@ -549,7 +549,8 @@ async fn mcp_inspector_over_http_with_a_bearer_token() {
 
     // Without the token, or with a wrong one, the server answers 401 and the Inspector
     // (which would then start an interactive OAuth flow) gives up: no tools are listed.
-    for token in [None, Some("wrong-token-0123456789abcdef")] {
+    let wrong = "wrong-token-0123456789abcdef"; // pragma: allowlist secret (made up)
+    for token in [None, Some(wrong)] {
         let (code, refused, _) = inspect(token, &["--method", "tools/list"]);
         assert_ne!(code, Some(0), "listed without a valid token: {refused}");
         assert!(refused.get("tools").is_none(), "{refused}");
