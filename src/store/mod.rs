@@ -1,5 +1,6 @@
 //! Durable state, one trait per role ([`Database`], [`CommitStore`], [`ExportLedger`],
-//! [`OutboxStore`], [`AuditLog`], [`KeyStore`], [`WorkflowStore`], [`GovernanceQueries`]), with SQLite (embedded)
+//! [`OutboxStore`], [`AuditLog`], [`KeyStore`], [`WorkflowStore`], [`GovernanceQueries`],
+//! [`LineageQueries`]), with SQLite (embedded)
 //! and PostgreSQL implementations laid out by role (`postgres/`, `sqlite/`) that pass the
 //! same conformance suite. SQL both backends run is written once, in `sql.rs`. A batch's
 //! rows, dead letters, decision-log entries, detector state and source offsets are
@@ -9,6 +10,8 @@ mod chain;
 mod copy_text;
 mod governance;
 mod keys;
+mod lineage;
+mod lineage_impl;
 mod outbox;
 mod postgres;
 mod roles;
@@ -25,7 +28,13 @@ pub use governance::{
     McpAuditEntry, RecordOutcome, MAX_SEARCH_LIMIT,
 };
 pub use keys::{rewrap_all, Erasure, KeyStore, RewrapReport};
-pub use outbox::{record_payload, OutboxEntry, OutboxRow, PublishTopics, RelayLease, SentTo};
+pub use lineage::{
+    DeadLetterFacts, ErasureFacts, IdFacts, LedgerFacts, LineageQueries, PositionFacts,
+    PublicationFacts, ReplayFacts, RowFacts, SourcePosition,
+};
+pub use outbox::{
+    record_payload, Delivered, OutboxEntry, OutboxRow, PublishTopics, RelayLease, SentTo,
+};
 pub use postgres::PgStore;
 pub use roles::{
     audit_verify, audit_verify_range, AuditLog, CommitStore, Database, ExportLedger, OutboxStore,
@@ -39,8 +48,8 @@ pub use workflow::*;
 /// (`use pfm::store::prelude::*;`). Generic code bound by `S: Store` needs no import.
 pub mod prelude {
     pub use super::{
-        AuditLog, CommitStore, Database, ExportLedger, GovernanceQueries, KeyStore, OutboxStore,
-        Store, WorkflowStore,
+        AuditLog, CommitStore, Database, ExportLedger, GovernanceQueries, KeyStore, LineageQueries,
+        OutboxStore, Store, WorkflowStore,
     };
 }
 

@@ -8,6 +8,7 @@ mod commit;
 mod export;
 mod governance;
 mod keys;
+mod lineage;
 mod outbox;
 mod workflow;
 

@@ -1,0 +1,7 @@
+//! PostgreSQL's lineage queries: the shared body in `store/lineage_impl.rs`.
+
+use super::PgStore;
+use crate::store::lineage_impl::lineage_impl;
+use crate::store::sql::Dialect;
+
+lineage_impl!(PgStore, Dialect::Postgres);
