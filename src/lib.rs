@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod journey;
 pub mod kafka;
 pub mod mcp;
 pub mod policy;

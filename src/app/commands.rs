@@ -1,10 +1,11 @@
-//! The one-shot commands: `migrate`, `healthcheck`, `reencrypt`, `erase`, `audit verify`
-//! and `generate`. Each returns what the binary prints; none prints itself except
+//! The one-shot commands: `migrate`, `healthcheck`, `reencrypt`, `erase`, `audit verify`,
+//! `lineage` and `generate`. Each returns what the binary prints; none prints itself except
 //! `generate`, whose output is the records.
 
 use super::stores::{load_kek, open_store, reachable, OpenError, Schema};
 use crate::config::Config;
 use crate::domain::AccountId;
+use crate::journey::{Journey, Lookup};
 use crate::store::{
     audit_verify, rewrap_all, Erasure, KeyStore, RewrapReport, StoreError, VerifyReport,
 };
@@ -60,6 +61,22 @@ pub async fn erase(cfg: &Config, account: &AccountId) -> Result<Erasure, Command
 pub async fn verify_audit_log(cfg: &Config) -> Result<VerifyReport, CommandError> {
     let store = open_store(cfg, 2, Schema::AsIs).await?;
     Ok(with_store!(&store, s => audit_verify(s).await)?)
+}
+
+/// The journey of one record, its hash chain verified from genesis through its decision;
+/// `None` when nothing stored names it.
+pub async fn lineage(cfg: &Config, lookup: &Lookup) -> Result<Option<Journey>, CommandError> {
+    // Reads only, and only what this binary's schema holds.
+    let store = open_store(cfg, 2, Schema::Check).await?;
+    Ok(with_store!(&store, s => {
+        match crate::journey::trace(s, lookup).await? {
+            Some(mut j) => {
+                j.verify_chain(s).await?;
+                Some(j)
+            }
+            None => None,
+        }
+    }))
 }
 
 /// What `pipeline generate` produces.

@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["config", "telemetry"],
     &["crypto"],
     &["policy", "store", "kafka"],
+    &["journey"],
     &["stage", "source", "sink", "workflow", "mcp"],
     &["app"],
 ];

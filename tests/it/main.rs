@@ -19,6 +19,7 @@ mod kafka_outage;
 mod kafka_publish;
 mod key_management;
 mod lakehouse_s3;
+mod lineage_journey;
 mod mcp_server;
 mod opa_sidecar;
 mod pg_outage;
