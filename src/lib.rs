@@ -8,6 +8,7 @@ pub mod breaker;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod journey;
 pub mod kafka;
 pub mod lineage;
 pub mod llm;

@@ -9,6 +9,7 @@ use pfm::app::{
     self, App, GenerateOptions, McpTransport, Shutdown, SourceChoice, WorkerExit, WorkerOptions,
 };
 use pfm::config::{Config, McpSettings};
+use pfm::journey::{self, Lookup};
 use pfm::store::VerifyReport;
 use pfm::workflow::WorkerSettings;
 use serde_json::json;
@@ -94,6 +95,30 @@ enum Command {
         #[arg(long, value_name = "ID")]
         account: String,
     },
+    /// The journey of one record from its source to the reporting tables, the topics and the
+    /// lake, from stored facts: source position, arrival and commit times, each stage's
+    /// outcome, its decision-log entry with the hash chain verified up to it, where it was
+    /// published and exported, its investigation and its account's erasure. No PII is shown.
+    /// Exits 1 when nothing stored names the record.
+    #[command(group(clap::ArgGroup::new("record").required(true)))]
+    Lineage {
+        /// The record's transaction_id.
+        #[arg(long, value_name = "ID", group = "record")]
+        transaction_id: Option<String>,
+        /// Where it was read: `topic:partition:offset` (Kafka) or `file:line`; also
+        /// `kafka:topic:partition:offset`, `file:PATH:line`, `stdin:line`.
+        #[arg(long, value_name = "POSITION", group = "record")]
+        source_position: Option<String>,
+        /// `json` (the default) or `text` (readable).
+        #[arg(long, value_enum, default_value_t = LineageFormat::Json)]
+        format: LineageFormat,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LineageFormat {
+    Json,
+    Text,
 }
 
 #[derive(Subcommand)]
@@ -115,10 +140,11 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return config_error(e),
     };
-    // stdout carries the protocol of `mcp` on stdio and the records of `generate`.
+    // stdout carries the protocol of `mcp` on stdio, the records of `generate` and the
+    // journey of `lineage`.
     let logs_to_stderr = matches!(
         cli.command,
-        Command::Generate { .. } | Command::Mcp { http: false }
+        Command::Generate { .. } | Command::Mcp { http: false } | Command::Lineage { .. }
     );
     init_logging(&cfg, logs_to_stderr);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -264,6 +290,35 @@ async fn dispatch(command: Command, cfg: Config) -> Result<ExitCode> {
             app::run_mcp(&cfg, settings, transport, shutdown)
                 .await
                 .context("MCP governance server")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lineage {
+            transaction_id,
+            source_position,
+            format,
+        } => {
+            let lookup = match (transaction_id, source_position) {
+                (Some(id), _) => Lookup::TransactionId(id.trim().to_owned()),
+                (None, Some(p)) => Lookup::SourcePosition(
+                    journey::parse_position(&p)
+                        .map_err(|e| anyhow::anyhow!("--source-position: {e}"))?,
+                ),
+                (None, None) => bail!("give --transaction-id or --source-position"),
+            };
+            let Some(journey) = app::lineage(&cfg, &lookup).await? else {
+                eprintln!("error: no record found for {lookup}: no stored row, decision, dead letter or replay names it");
+                return Ok(ExitCode::from(1));
+            };
+            let text = match format {
+                LineageFormat::Json => {
+                    serde_json::to_string_pretty(&journey).context("encoding the journey")? + "\n"
+                }
+                LineageFormat::Text => journey.to_text(),
+            };
+            std::io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .context("writing the journey")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {

@@ -87,6 +87,10 @@ async def exercise(session, ids):
         ("summary_ok", "compliance_summary", {"window": "3650d" if False else "366d"}),
         ("summary_bad_window", "compliance_summary", {"window": "forever"}),
         ("investigation", "get_investigation", {"transaction_id": ids["txn"]}),
+        ("lineage_ok", "record_lineage", {"transaction_id": ids["txn"]}),
+        ("lineage_unknown", "record_lineage", {"transaction_id": "no-such-transaction"}),
+        ("lineage_both_args", "record_lineage",
+         {"transaction_id": ids["txn"], "source_position": "orders:0:1"}),
         ("unknown_tool", "drop_tables", {}),
     ]
     for label, tool, args in calls:

@@ -1,5 +1,5 @@
-//! The one-shot commands: `migrate`, `healthcheck`, `reencrypt`, `erase`, `audit verify`
-//! and `generate`. Each returns what the binary prints; none prints itself except
+//! The one-shot commands: `migrate`, `healthcheck`, `reencrypt`, `erase`, `audit verify`,
+//! `lineage` and `generate`. Each returns what the binary prints; none prints itself except
 //! `generate`, whose output is the records. With OpenLineage on, those that touch the
 //! database report a run of their own job (`pipeline.<command>`).
 
@@ -7,6 +7,7 @@ use super::lineage::CommandRun;
 use super::stores::{load_kek, open_store, reachable, OpenError, Schema};
 use crate::config::Config;
 use crate::domain::AccountId;
+use crate::journey::{Journey, Lookup};
 use crate::lineage::Datasets;
 use crate::store::{
     audit_verify, rewrap_all, Erasure, KeyStore, RewrapReport, Store, StoreError, VerifyReport,
@@ -118,6 +119,22 @@ pub async fn verify_audit_log(cfg: &Config) -> Result<VerifyReport, CommandError
         })
         .await
     })?)
+}
+
+/// The journey of one record, its hash chain verified from genesis through its decision;
+/// `None` when nothing stored names it.
+pub async fn lineage(cfg: &Config, lookup: &Lookup) -> Result<Option<Journey>, CommandError> {
+    // Reads only, and only what this binary's schema holds.
+    let store = open_store(cfg, 2, Schema::Check).await?;
+    Ok(with_store!(&store, s => {
+        match crate::journey::trace(s, lookup).await? {
+            Some(mut j) => {
+                j.verify_chain(s).await?;
+                Some(j)
+            }
+            None => None,
+        }
+    }))
 }
 
 /// What `pipeline generate` produces.

@@ -27,7 +27,7 @@ mod stores;
 mod worker;
 
 pub use commands::{
-    erase, generate, healthcheck, migrate, reencrypt, verify_audit_log, CommandError,
+    erase, generate, healthcheck, lineage, migrate, reencrypt, verify_audit_log, CommandError,
     GenerateOptions,
 };
 pub use lineage::ProcessRuns;

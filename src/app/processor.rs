@@ -116,6 +116,8 @@ impl BatchProcessor {
         store: &S,
         input: &SourceBatch,
     ) -> Result<CommitBatch, BatchError> {
+        // The record's arrival, as its journey reports it.
+        let received = Utc::now();
         let mut batch = Batch::new(input.envelopes.clone());
         self.run_stage(0, &mut batch)?;
         // Loads change no detector state, so a transient failure here can retry the batch.
@@ -142,7 +144,7 @@ impl BatchProcessor {
             .collect();
         let now = Utc::now();
         Ok(CommitBatch {
-            rows: batch.records.iter().map(to_row).collect(),
+            rows: batch.records.iter().map(|r| to_row(r, received)).collect(),
             dead_letters: batch.dead.iter().map(|d| to_dead_row(d, now)).collect(),
             offsets: input.offsets.clone(),
             detector_state,
@@ -283,7 +285,18 @@ impl BatchProcessor {
     }
 }
 
-fn to_row(r: &Record) -> TxnRow {
+/// The PII kinds removed from a record's free text, each once, as a JSON array.
+fn pii_removed(r: &Record) -> String {
+    let kinds: std::collections::BTreeSet<&str> = r
+        .pii_found
+        .iter()
+        .chain(&r.pii_in_fields)
+        .map(|k| k.as_str())
+        .collect();
+    serde_json::to_string(&kinds).unwrap_or_else(|_| "[]".into())
+}
+
+fn to_row(r: &Record, received: chrono::DateTime<Utc>) -> TxnRow {
     let t = &r.txn;
     let (decision, reasons, path, version, decided_at) = match &r.decision {
         Some(d) => (
@@ -331,6 +344,8 @@ fn to_row(r: &Record) -> TxnRow {
         source: r.position.source.to_string(),
         partition: r.position.partition,
         offset: r.position.offset,
+        received_at: Some(received),
+        pii_removed: Some(pii_removed(r)),
     }
 }
 

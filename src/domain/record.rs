@@ -36,8 +36,10 @@ pub struct Record {
     pub position: Position,
     pub txn: Transaction,
     pub digest: [u8; 32],
-    /// PII kinds the scrubber found (and removed) in free text.
+    /// PII kinds the scrubber found (and removed) in the description: what the policy sees.
     pub pii_found: Vec<PiiKind>,
+    /// PII kinds it found (and removed) in the record's other free-text fields.
+    pub pii_in_fields: Vec<PiiKind>,
     pub category: &'static str,
     pub findings: Vec<Finding>,
     pub decision: Option<Decision>,

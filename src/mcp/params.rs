@@ -43,6 +43,25 @@ pub fn identifier<'a>(name: &str, v: &'a str) -> Result<&'a str, ArgError> {
     Ok(v)
 }
 
+/// What `record_lineage` follows: exactly one of a transaction id and a source position.
+pub fn lineage_lookup(
+    transaction_id: Option<String>,
+    source_position: Option<String>,
+) -> Result<crate::journey::Lookup, ArgError> {
+    use crate::journey::{parse_position, Lookup};
+    match (transaction_id, source_position) {
+        (Some(id), None) => Ok(Lookup::TransactionId(
+            identifier("transaction_id", &id)?.to_owned(),
+        )),
+        (None, Some(p)) => parse_position(&p)
+            .map(Lookup::SourcePosition)
+            .map_err(|e| ArgError::Invalid(e.to_string())),
+        _ => Err(ArgError::Invalid(
+            "give exactly one of transaction_id and source_position".into(),
+        )),
+    }
+}
+
 pub fn decision(v: &str) -> Result<String, ArgError> {
     match v.trim().to_ascii_lowercase().as_str() {
         d @ ("allow" | "review" | "deny") => Ok(d.to_owned()),

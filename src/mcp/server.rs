@@ -5,6 +5,7 @@
 
 use super::engine::PolicyEngine;
 use super::params::{self, ArgError};
+use crate::journey::{self, ChainStatus};
 use crate::store::{
     DecisionQuery, GovernanceQueries, InvestigationLookup, McpAuditEntry, VerifyReport,
     MAX_SEARCH_LIMIT,
@@ -72,6 +73,15 @@ pub struct EvaluateArgs {
 pub struct TransactionArgs {
     /// The record's transaction_id.
     pub transaction_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineageArgs {
+    /// The record's transaction_id (give this or source_position).
+    pub transaction_id: Option<String>,
+    /// Where the record was read: `topic:partition:offset` (Kafka) or `file:line`.
+    pub source_position: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -189,6 +199,14 @@ impl GovernanceServer {
         Parameters(a): Parameters<TransactionArgs>,
     ) -> CallToolResult {
         finish(self.get_investigation_impl(a).await)
+    }
+
+    #[tool(
+        description = "The journey of one record, by transaction_id or source_position, from stored facts: source coordinates, arrival and commit times, each stage's outcome (PII kinds removed, category, detector findings, policy decision, reasons and version), its decision-log seq and hash with the chain verified up to it, the table it landed in, where it was published, the lake object and export range, its investigation and its account's erasure. Dead letters and replays too. No PII.",
+        annotations(read_only_hint = true)
+    )]
+    async fn record_lineage(&self, Parameters(a): Parameters<LineageArgs>) -> CallToolResult {
+        finish(self.record_lineage_impl(a).await)
     }
 }
 
@@ -331,13 +349,39 @@ impl GovernanceServer {
         }
     }
 
+    async fn record_lineage_impl(&self, a: LineageArgs) -> ToolOutcome {
+        let lookup = params::lineage_lookup(a.transaction_id, a.source_position)?;
+        let Some(mut j) = journey::trace(&*self.store, &lookup).await? else {
+            return Err(ArgError::NotFound(format!(
+                "no record found for {lookup}: no stored row, decision, dead letter or replay names it"
+            )));
+        };
+        if let Some((seq, hash)) = j.decision_row() {
+            let hash = hash.to_owned();
+            let (r, _) = self.check_through(seq, &hash).await?;
+            j.set_chain(ChainStatus::from_report(seq, &r));
+        }
+        serde_json::to_value(j).map_err(|e| ArgError::Internal(e.to_string()))
+    }
+
     /// Whether the chain verifies from genesis through row `seq` (whose stored hash is
-    /// `hash`). Continues from the verified watermark: rows up to it were verified by this
-    /// process before, and the watermark row must still carry the hash it had then.
+    /// `hash`), as `explain_decision` shows it.
     async fn verify_through(&self, seq: i64, hash: &str) -> Result<Value, ArgError> {
+        Ok(match self.check_through(seq, hash).await? {
+            (VerifyReport::Intact { .. }, through) => {
+                json!({"intact": true, "rows": seq, "verified_through": through})
+            }
+            (r, _) => report(&r),
+        })
+    }
+
+    /// Checks the chain from genesis through row `seq`; returns the report and the
+    /// watermark. Continues from the verified watermark: rows up to it were verified by this
+    /// process before, and the watermark row must still carry the hash it had then.
+    async fn check_through(&self, seq: i64, hash: &str) -> Result<(VerifyReport, i64), ArgError> {
         let mut mark = self.verified.lock().await;
         if seq <= mark.0 {
-            return Ok(json!({"intact": true, "rows": seq, "verified_through": mark.0}));
+            return Ok((VerifyReport::Intact { rows: seq }, mark.0));
         }
         if mark.0 > 0 && self.store.chain_row_hash(mark.0).await?.as_deref() != Some(&mark.1) {
             // The watermark row changed: start over from genesis.
@@ -346,9 +390,9 @@ impl GovernanceServer {
         let r = self.store.verify_chain(Some(mark.0 + 1), Some(seq)).await?;
         if let VerifyReport::Intact { .. } = r {
             *mark = (seq, hash.to_owned());
-            return Ok(json!({"intact": true, "rows": seq, "verified_through": seq}));
+            return Ok((VerifyReport::Intact { rows: seq }, seq));
         }
-        Ok(report(&r))
+        Ok((r, mark.0))
     }
 
     /// Verifies the chain up to its head once, so the first `explain_decision` calls do

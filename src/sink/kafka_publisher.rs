@@ -13,7 +13,7 @@
 //!   when the broker returns.
 
 use crate::config::KafkaConfig;
-use crate::store::{OutboxEntry, RelayLease, SentTo, Store, StoreError};
+use crate::store::{Delivered, OutboxEntry, RelayLease, SentTo, Store, StoreError};
 use crate::telemetry::metrics::{Metrics, TopicLabel};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
@@ -145,13 +145,14 @@ impl Relay {
         Ok(high)
     }
 
-    /// The outbox ids present in `topic/partition` from offset `from` to the end.
+    /// The outbox ids present in `topic/partition` from offset `from` to the end, with the
+    /// offset each was found at.
     fn delivered_ids(
         &self,
         topic: &str,
         partition: i32,
         from: i64,
-    ) -> Result<HashSet<i64>, PublishError> {
+    ) -> Result<HashMap<i64, i64>, PublishError> {
         let mut c = ClientConfig::new();
         for (k, v) in crate::kafka::consumer_config(&self.cfg).config_map() {
             c.set(k, v);
@@ -162,7 +163,7 @@ impl Relay {
         tokio::task::block_in_place(|| {
             let (low, high) = consumer.fetch_watermarks(topic, partition, BROKER_WAIT)?;
             let start = from.clamp(low, high);
-            let mut found = HashSet::new();
+            let mut found = HashMap::new();
             if start >= high {
                 return Ok(found);
             }
@@ -183,7 +184,7 @@ impl Relay {
                                         .and_then(|v| std::str::from_utf8(v).ok())
                                         .and_then(|v| v.parse().ok())
                                     {
-                                        found.insert(id);
+                                        found.insert(id, m.offset());
                                     }
                                 }
                             }
@@ -278,8 +279,11 @@ impl Relay {
         let mut by_topic: BTreeMap<String, u64> = BTreeMap::new();
         for (id, topic, fut) in pending {
             match fut.await {
-                Ok(_) => {
-                    delivered.push(id);
+                Ok(d) => {
+                    delivered.push(Delivered {
+                        id,
+                        offset: d.offset,
+                    });
                     *by_topic.entry(topic).or_default() += 1;
                 }
                 Err((e, _)) => {
@@ -319,26 +323,21 @@ impl Relay {
                 *f = (*f).min(s.floor);
             }
         }
-        let mut present: HashSet<(String, i32, i64)> = HashSet::new();
+        let mut present: HashMap<(String, i32, i64), i64> = HashMap::new();
         for ((topic, partition), floor) in &groups {
-            for id in self.delivered_ids(topic, *partition, *floor)? {
-                present.insert((topic.clone(), *partition, id));
+            for (id, offset) in self.delivered_ids(topic, *partition, *floor)? {
+                present.insert((topic.clone(), *partition, id), offset);
             }
         }
-        let (delivered, again): (Vec<i64>, Vec<i64>) = doubt
-            .iter()
-            .map(|r| {
-                let p = r.sent.map_or(-1, |s| s.partition);
-                (r.id, present.contains(&(r.topic.clone(), p, r.id)))
-            })
-            .fold((Vec::new(), Vec::new()), |(mut d, mut a), (id, found)| {
-                if found {
-                    d.push(id);
-                } else {
-                    a.push(id);
-                }
-                (d, a)
-            });
+        let mut delivered = Vec::new();
+        let mut again = Vec::new();
+        for r in doubt {
+            let p = r.sent.map_or(-1, |s| s.partition);
+            match present.get(&(r.topic.clone(), p, r.id)) {
+                Some(&offset) => delivered.push(Delivered { id: r.id, offset }),
+                None => again.push(r.id),
+            }
+        }
         tracing::info!(
             delivered = delivered.len(),
             resend = again.len(),

@@ -435,7 +435,6 @@ fn encode_range(
     range: ExportRange,
     rows: &ExportRows,
 ) -> Result<(Vec<Object>, u64), LakehouseError> {
-    let part = format!("part-{:012}-{:012}.parquet", range.start, range.end);
     let parquet = |e: &dyn std::fmt::Display| LakehouseError::Parquet(e.to_string());
     let mut out = Vec::new();
     let mut count = 0u64;
@@ -446,7 +445,7 @@ fn encode_range(
         for (date, group) in by_date(data, |(_, r): &(i64, TxnRow)| r.ts.date_naive().to_string()) {
             let batch = transactions_batch(&group).map_err(|e| parquet(&e))?;
             out.push(Object {
-                key: format!("table={table}/date={date}/{part}"),
+                key: range.object_key(table, &date),
                 bytes: Bytes::from(encode(&batch).map_err(|e| parquet(&e))?),
             });
             count += group.len() as u64;
@@ -457,7 +456,7 @@ fn encode_range(
     }) {
         let batch = decisions_batch(&group).map_err(|e| parquet(&e))?;
         out.push(Object {
-            key: format!("table=decision_log/date={date}/{part}"),
+            key: range.object_key("decision_log", &date),
             bytes: Bytes::from(encode(&batch).map_err(|e| parquet(&e))?),
         });
     }

@@ -31,6 +31,7 @@ impl Stage for Decode {
                     txn,
                     digest,
                     pii_found: Vec::new(),
+                    pii_in_fields: Vec::new(),
                     category: "uncategorised",
                     findings: Vec::new(),
                     decision: None,

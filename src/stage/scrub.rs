@@ -1,5 +1,5 @@
 use super::{Batch, Stage, StageContext, StageError};
-use pfm_pii::Scrubber;
+use pfm_pii::{PiiKind, Scrubber};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -31,23 +31,28 @@ impl Stage for Scrub {
                 }
             }
             for v in r.txn.extra.values_mut() {
-                scrub_value(&self.scrubber, v, name);
+                scrub_value(&self.scrubber, v, name, &mut r.pii_in_fields);
             }
         }
         Ok(())
     }
 }
 
-fn scrub_value(s: &Scrubber, v: &mut Value, name: Option<&str>) {
+fn scrub_value(s: &Scrubber, v: &mut Value, name: Option<&str>, found: &mut Vec<PiiKind>) {
     match v {
         Value::String(text) => {
             let out = s.scrub(text, name);
             if !out.spans.is_empty() {
+                found.extend(out.spans.iter().map(|s| s.kind));
                 *text = out.text;
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| scrub_value(s, i, name)),
-        Value::Object(map) => map.values_mut().for_each(|i| scrub_value(s, i, name)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| scrub_value(s, i, name, found)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|i| scrub_value(s, i, name, found)),
         _ => {}
     }
 }

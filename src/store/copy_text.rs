@@ -11,7 +11,8 @@ use std::fmt::Write;
 /// commit's transaction time, as the `INSERT` path stored.
 pub(crate) const TXN_COLUMNS: &str = "transaction_id, account_id, ts, amount, currency, merchant, mcc, \
     country, channel, category, description, customer_name_enc, customer_email_enc, card_number_enc, iban_enc, \
-    key_id, extra, risk_score, findings, decision, reasons, policy_version, source, source_partition, source_offset";
+    key_id, extra, risk_score, findings, decision, reasons, policy_version, source, source_partition, source_offset, \
+    received_at, pii_removed";
 
 /// Column order of [`chain_line`].
 pub(crate) const CHAIN_COLUMNS: &str =
@@ -151,7 +152,11 @@ pub(crate) fn txn_line(out: &mut String, r: &TxnRow) {
         }
         field(out, v);
     }
-    let _ = writeln!(out, "\t{}\t{}", r.partition, r.offset);
+    let _ = write!(out, "\t{}\t{}\t", r.partition, r.offset);
+    opt(out, r.received_at.map(timestamp).as_deref());
+    sep(out);
+    opt(out, r.pii_removed.as_deref());
+    out.push('\n');
 }
 
 pub(crate) fn chain_line(out: &mut String, c: &ChainRow) {
@@ -244,6 +249,8 @@ mod tests {
             source: s("file:x"),
             partition: 0,
             offset: 7,
+            received_at: None,
+            pii_removed: Some(s(r#"["email"]"#)),
         };
         let mut out = String::new();
         txn_line(&mut out, &row);
@@ -254,6 +261,8 @@ mod tests {
         assert_eq!(fields[10], "line\\nbreak");
         assert_eq!(fields[11], "\\N");
         assert_eq!(fields[17].parse::<f64>().ok(), Some(0.1 + 0.2));
+        assert_eq!(fields[25], "\\N", "received_at unknown");
+        assert_eq!(fields[26], r#"["email"]"#);
         let lines = CopyLines::encode(std::iter::once(&row));
         assert!(lines.transactions.is_empty());
         assert_eq!(lines.quarantine, out);

@@ -139,7 +139,9 @@ pub struct McpAuditEntry {
     pub duration_ms: f64,
 }
 
-pub trait GovernanceQueries: Send + Sync + 'static {
+/// Extends [`LineageQueries`](super::LineageQueries): the server answers `record_lineage`
+/// through the same handle.
+pub trait GovernanceQueries: super::LineageQueries + Send + Sync + 'static {
     fn kind(&self) -> &'static str;
     /// Every decision-log entry of a transaction id, in chain order.
     fn decisions_for<'a>(&'a self, transaction_id: &'a str) -> Fut<'a, Vec<DecisionEntry>>;

@@ -289,6 +289,8 @@ mod tests {
             channel: "online".into(),
             category: "groceries".into(),
             description: None,
+            received_at: None,
+            pii_removed: None,
             customer_name_enc: None,
             customer_email_enc: None,
             card_number_enc: None,

@@ -1,6 +1,6 @@
 //! Durable state, one trait per role ([`Database`], [`CommitStore`], [`ExportLedger`],
 //! [`OutboxStore`], [`AuditLog`], [`KeyStore`], [`WorkflowStore`], [`GovernanceQueries`],
-//! [`LineageStore`]), with SQLite (embedded)
+//! [`LineageStore`], [`LineageQueries`]), with SQLite (embedded)
 //! and PostgreSQL implementations laid out by role (`postgres/`, `sqlite/`) that pass the
 //! same conformance suite. SQL both backends run is written once, in `sql.rs`. A batch's
 //! rows, dead letters, decision-log entries, detector state and source offsets are
@@ -9,6 +9,8 @@
 mod chain;
 mod copy_text;
 mod governance;
+mod journey;
+mod journey_impl;
 mod keys;
 mod lineage;
 mod outbox;
@@ -28,11 +30,17 @@ pub use governance::{
     GovernanceQueries, Investigation, InvestigationCase, InvestigationLookup, InvestigationStep,
     McpAuditEntry, RecordOutcome, MAX_SEARCH_LIMIT,
 };
+pub use journey::{
+    DeadLetterFacts, ErasureFacts, IdFacts, LedgerFacts, LineageQueries, PositionFacts,
+    PublicationFacts, ReplayFacts, RowFacts, SourcePosition,
+};
 pub use keys::{rewrap_all, Erasure, KeyStore, RewrapReport};
 pub use lineage::{
     ClosedRun, LineageEvent, LineageRoute, LineageStep, LineageTarget, OpenRun, RenderEvents, Tally,
 };
-pub use outbox::{record_payload, OutboxEntry, OutboxRow, PublishTopics, RelayLease, SentTo};
+pub use outbox::{
+    record_payload, Delivered, OutboxEntry, OutboxRow, PublishTopics, RelayLease, SentTo,
+};
 pub use postgres::PgStore;
 pub use roles::{
     audit_verify, audit_verify_range, AuditLog, CommitStore, Database, ExportLedger, LineageStore,
@@ -46,8 +54,8 @@ pub use workflow::*;
 /// (`use pfm::store::prelude::*;`). Generic code bound by `S: Store` needs no import.
 pub mod prelude {
     pub use super::{
-        AuditLog, CommitStore, Database, ExportLedger, GovernanceQueries, KeyStore, LineageStore,
-        OutboxStore, Store, WorkflowStore,
+        AuditLog, CommitStore, Database, ExportLedger, GovernanceQueries, KeyStore, LineageQueries,
+        LineageStore, OutboxStore, Store, WorkflowStore,
     };
 }
 

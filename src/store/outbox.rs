@@ -44,6 +44,14 @@ pub struct OutboxEntry {
     pub sent_seconds_ago: f64,
 }
 
+/// A message the broker holds: its outbox id and the offset it landed at (in the partition
+/// the relay marked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub id: i64,
+    pub offset: i64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SentTo {
     pub partition: i32,

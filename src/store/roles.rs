@@ -4,8 +4,8 @@
 //! [`KeyStore`](super::KeyStore), the workflow worker a [`WorkflowStore`](super::WorkflowStore)).
 
 use super::{
-    ChainRow, CommitBatch, CommitOutcome, Counts, ExportRange, ExportRows, KeyStore, LineageStep,
-    OpenRun, OutboxEntry, RelayLease, SentTo, StoreError, VerifyReport, WorkflowStore,
+    ChainRow, CommitBatch, CommitOutcome, Counts, Delivered, ExportRange, ExportRows, KeyStore,
+    LineageStep, OpenRun, OutboxEntry, RelayLease, SentTo, StoreError, VerifyReport, WorkflowStore,
 };
 use crate::crypto::WrappedKey;
 use std::collections::HashMap;
@@ -100,10 +100,11 @@ pub trait OutboxStore: Send + Sync + 'static {
         &self,
         sent: &[(i64, SentTo)],
     ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
-    /// Deletes the acknowledged messages and returns the others to "not sent".
+    /// Deletes the acknowledged messages, keeping where each landed (`publications`, for a
+    /// record's journey), and returns the others to "not sent".
     fn outbox_settle(
         &self,
-        delivered: &[i64],
+        delivered: &[Delivered],
         not_delivered: &[i64],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn outbox_backlog(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;

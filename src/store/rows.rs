@@ -32,6 +32,12 @@ pub struct TxnRow {
     pub source: String,
     pub partition: i32,
     pub offset: i64,
+    /// When the pipeline took the record's batch from its source (`None` when read back
+    /// from a row committed before it was recorded).
+    pub received_at: Option<DateTime<Utc>>,
+    /// The PII kinds the scrubber removed from the record's free text, as a JSON array
+    /// (`None` as for `received_at`).
+    pub pii_removed: Option<String>,
 }
 
 impl TxnRow {
@@ -139,11 +145,14 @@ pub fn format_ts(t: DateTime<Utc>) -> String {
 
 /// Splits the batch's rows into those new to the store and the rest, given the stored
 /// digest of each id that already existed. Shared by both stores so they agree exactly.
+/// Replays (same id, same content) are added to `replays`: the store keeps where and when
+/// each was seen (`record_replays`).
 pub(crate) fn classify<'a>(
     rows: &[&'a TxnRow],
     existing: &std::collections::HashMap<String, String>,
     inserted: impl Fn(&str) -> bool,
     outcome: &mut CommitOutcome,
+    replays: &mut Vec<&'a TxnRow>,
     now: DateTime<Utc>,
 ) -> (Vec<&'a TxnRow>, Vec<DeadLetterRow>) {
     let mut fresh = Vec::new();
@@ -167,6 +176,7 @@ pub(crate) fn classify<'a>(
             }
         } else if existing.get(&r.transaction_id) == Some(&r.digest) {
             outcome.replays += 1;
+            replays.push(r);
         } else {
             dups.push(r.as_dead_letter(now));
         }
@@ -175,10 +185,11 @@ pub(crate) fn classify<'a>(
 }
 
 /// Keeps the first row of each id in the batch; a later row with the same id is a replay
-/// (same digest) or a `duplicate_id` dead letter (different digest).
+/// (same digest, added to `replays`) or a `duplicate_id` dead letter (different digest).
 pub(crate) fn dedupe_within_batch<'a>(
     rows: &'a [TxnRow],
     outcome: &mut CommitOutcome,
+    replays: &mut Vec<&'a TxnRow>,
     now: DateTime<Utc>,
 ) -> (Vec<&'a TxnRow>, Vec<DeadLetterRow>) {
     let mut seen: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
@@ -190,7 +201,10 @@ pub(crate) fn dedupe_within_batch<'a>(
                 seen.insert(&r.transaction_id, &r.digest);
                 unique.push(r);
             }
-            Some(d) if *d == r.digest => outcome.replays += 1,
+            Some(d) if *d == r.digest => {
+                outcome.replays += 1;
+                replays.push(r);
+            }
             Some(_) => dups.push(r.as_dead_letter(now)),
         }
     }
@@ -229,6 +243,17 @@ pub(crate) fn extend_chain(head: (i64, String), fresh: &[&TxnRow]) -> Vec<super:
 pub struct ExportRange {
     pub start: i64,
     pub end: i64,
+}
+
+impl ExportRange {
+    /// The lake object that holds this range's rows of `table` dated `date` (`YYYY-MM-DD`):
+    /// the one naming rule of the exporter (schema/lakehouse.md) and of the record journey.
+    pub fn object_key(&self, table: &str, date: &str) -> String {
+        format!(
+            "table={table}/date={date}/part-{:012}-{:012}.parquet",
+            self.start, self.end
+        )
+    }
 }
 
 /// Everything one export range covers: rows with their decision's seq, and the decisions.

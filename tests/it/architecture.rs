@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["config", "telemetry", "breaker"],
     &["crypto"],
     &["policy", "store", "kafka", "llm"],
+    &["journey"],
     &["stage", "source", "sink", "workflow", "mcp", "lineage"],
     &["app"],
 ];

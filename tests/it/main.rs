@@ -20,6 +20,7 @@ mod kafka_publish;
 mod key_management;
 mod lakehouse_s3;
 mod lineage_events;
+mod lineage_journey;
 mod llm_client;
 mod mcp_server;
 mod opa_sidecar;

@@ -14,16 +14,17 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "mcp-test-token-0123456789abcdef";
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 7] = [
     "compliance_summary",
     "evaluate_policy",
     "explain_decision",
     "get_investigation",
+    "record_lineage",
     "search_decisions",
     "verify_audit_chain",
 ];
 /// Calls that must come back as tool errors, with a message.
-const BAD_CALLS: [&str; 14] = [
+const BAD_CALLS: [&str; 16] = [
     "evaluate_bad_shape",
     "evaluate_wrong_type",
     "explain_unknown",
@@ -37,6 +38,8 @@ const BAD_CALLS: [&str; 14] = [
     "verify_past_head",
     "verify_wrong_type",
     "summary_bad_window",
+    "lineage_unknown",
+    "lineage_both_args",
     "unknown_tool",
 ];
 
@@ -253,6 +256,32 @@ fn check(report: &Value, f: &Facts, transport: &str) {
         .as_str()
         .is_some_and(|t| t.contains("1000")));
 
+    // The journey of the reviewed record: the same decision-log entry, the chain verified
+    // up to it, and its investigation.
+    let j = ok(report, "lineage_ok");
+    assert_eq!(j["path"], "transaction", "{j}");
+    assert_eq!(j["transaction_id"], f.review_txn.as_str());
+    let log = &j["record"]["decision_log"];
+    assert_eq!(log["seq"], f.review_entry.0);
+    assert_eq!(log["row_hash"], f.review_entry.1.as_str());
+    assert_eq!(log["chain"]["verified"], true);
+    assert_eq!(j["record"]["stages"]["govern"]["decision"], "review");
+    assert_eq!(
+        j["record"]["stages"]["govern"]["policy_version"],
+        f.policy_version.as_str()
+    );
+    let inv = &j["record"]["investigation"];
+    assert_eq!(
+        inv["workflow_id"],
+        format!("investigation:{}", f.review_txn).as_str()
+    );
+    if let Some(status) = &f.investigation_status {
+        assert_eq!(inv["status"], status.as_str(), "{inv}");
+    }
+    assert!(call(report, "lineage_unknown")["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("no record found")));
+
     let inv = call(report, "investigation");
     let status = f
         .investigation_status
@@ -349,7 +378,7 @@ async fn exercise(dir: &Path, url: Option<&str>, db: Db, python: &str, input: &s
     assert!(!rows.iter().any(|r| r.0.contains(TOKEN)));
     assert!(rows.iter().any(|r| r.1 == "drop_tables" && r.2 == "error"));
     let errors = rows.iter().filter(|r| r.2 == "error").count();
-    assert!(errors >= 2 * 14, "{errors} errors audited");
+    assert!(errors >= 2 * BAD_CALLS.len(), "{errors} errors audited");
     // Append-only.
     let deleted =
         on_db!(&db, p => sqlx::query("DELETE FROM mcp_audit").execute(p).await.map(|_| ()));

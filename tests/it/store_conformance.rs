@@ -215,7 +215,7 @@ async fn postgres_key_rotation_and_erasure() {
     key_rotation_and_erasure(&s).await;
 }
 
-async fn outbox_marks_fence_concurrent_relays<S: Store>(s: &S) {
+async fn outbox_marks_fence_concurrent_relays<S: Store + LineageQueries>(s: &S) {
     s.migrate().await.expect("migrate");
     let mut b = batch(
         vec![row("o1", "allow", "10", 1), row("o2", "allow", "11", 2)],
@@ -262,7 +262,11 @@ async fn outbox_marks_fence_concurrent_relays<S: Store>(s: &S) {
         marked.iter().all(|e| e.sent_seconds_ago < 30.0),
         "just marked: {marked:?}"
     );
-    s.outbox_settle(&[pending[0].id], &[pending[1].id])
+    let delivered = Delivered {
+        id: pending[0].id,
+        offset: 42,
+    };
+    s.outbox_settle(&[delivered], &[pending[1].id])
         .await
         .expect("settle");
     let left = s.outbox_pending(10).await.expect("pending");
@@ -270,6 +274,25 @@ async fn outbox_marks_fence_concurrent_relays<S: Store>(s: &S) {
     assert_eq!(left[0].id, pending[1].id);
     assert!(left[0].sent.is_none() && left[0].sent_seconds_ago.is_infinite());
     assert_eq!(s.outbox_backlog().await.expect("backlog"), 1);
+    // Where the delivered message landed is kept; the other still waits in the outbox.
+    let at = |offset| SourcePosition {
+        source: "file:test".into(),
+        partition: 0,
+        offset,
+    };
+    let o1 = s.publications_of(&at(1)).await.expect("publications");
+    assert_eq!(o1.len(), 1, "{o1:?}");
+    assert_eq!(
+        (o1[0].topic.as_str(), o1[0].partition, o1[0].offset),
+        ("processed", Some(0), Some(42))
+    );
+    assert!(o1[0].published_at.is_some());
+    let o2 = s.publications_of(&at(2)).await.expect("publications");
+    assert_eq!(o2.len(), 1, "{o2:?}");
+    assert_eq!(
+        (o2[0].topic.as_str(), o2[0].partition, o2[0].offset),
+        ("processed", None, None)
+    );
 }
 
 #[tokio::test]

@@ -38,7 +38,8 @@ impl PgStore {
     ) -> Result<Attempt, StoreError> {
         let now = Utc::now();
         let mut outcome = CommitOutcome::default();
-        let (rows, mut dead) = dedupe_within_batch(&batch.rows, &mut outcome, now);
+        let mut replays = Vec::new();
+        let (rows, mut dead) = dedupe_within_batch(&batch.rows, &mut outcome, &mut replays, now);
         // Every write below takes its row locks in key order (sorted lines, `ORDER BY`), so
         // replicas that share accounts or ids queue behind each other instead of deadlocking.
         // Ids go in byte order on both paths (Rust's `str` order is `COLLATE "C"`).
@@ -58,7 +59,14 @@ impl PgStore {
                     Err(e) if is_unique_violation(&e) => return Ok(Attempt::IdsTaken),
                     Err(e) => return Err(e.into()),
                 }
-                classify(&rows, &HashMap::new(), |_| true, &mut outcome, now)
+                classify(
+                    &rows,
+                    &HashMap::new(),
+                    |_| true,
+                    &mut outcome,
+                    &mut replays,
+                    now,
+                )
             }
             IdWrite::Upsert => {
                 let (existing, inserted) = upsert_ids(&mut tx, &rows).await?;
@@ -67,6 +75,7 @@ impl PgStore {
                     &existing,
                     |id| inserted.contains(id),
                     &mut outcome,
+                    &mut replays,
                     now,
                 )
             }
@@ -135,6 +144,19 @@ impl PgStore {
                     r.get::<i64, _>(2),
                 )
             }));
+        }
+        if !replays.is_empty() {
+            sqlx::query(
+                "INSERT INTO record_replays (transaction_id, source, source_partition, source_offset, seen_at) \
+                 SELECT t, s, p, o, now() FROM UNNEST($1::text[], $2::text[], $3::int4[], $4::int8[]) \
+                 AS u(t, s, p, o) ORDER BY t COLLATE \"C\", s, p, o ON CONFLICT DO NOTHING",
+            )
+            .bind(replays.iter().map(|r| r.transaction_id.as_str()).collect::<Cols<_>>())
+            .bind(replays.iter().map(|r| r.source.as_str()).collect::<Cols<_>>())
+            .bind(replays.iter().map(|r| r.partition).collect::<Cols<_>>())
+            .bind(replays.iter().map(|r| r.offset).collect::<Cols<_>>())
+            .execute(&mut *tx)
+            .await?;
         }
         let out = if batch.publish.is_empty() {
             Vec::new()

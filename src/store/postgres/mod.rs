@@ -7,6 +7,7 @@ mod audit;
 mod commit;
 mod export;
 mod governance;
+mod journey;
 mod keys;
 mod lineage;
 mod outbox;

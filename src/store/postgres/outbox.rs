@@ -4,7 +4,18 @@
 use super::{stmts, Cols, PgStore};
 use crate::store::outbox::{entry_from, EntryColumns};
 use crate::store::sql;
-use crate::store::{OutboxEntry, OutboxStore, RelayLease, SentTo, StoreError};
+use crate::store::sql::Dialect;
+use crate::store::{Delivered, OutboxEntry, OutboxStore, RelayLease, SentTo, StoreError};
+use std::sync::LazyLock;
+
+/// `$1` delivered outbox ids, `$2` their offsets: into `publications`.
+static SETTLE_PUBLICATIONS: LazyLock<String> = LazyLock::new(|| {
+    let l = crate::store::journey::statements(Dialect::Postgres);
+    format!(
+        "WITH d AS (SELECT * FROM UNNEST($1::int8[], $2::int8[]) AS t(id, off)) {}now(){}",
+        l.publish_head, l.publish_tail
+    )
+});
 
 /// The advisory-lock key of the outbox relay ("pfm-outbox" as digits, unique to this schema).
 const RELAY_LOCK: i64 = 0x7066_6d6f_7574_0001;
@@ -36,13 +47,20 @@ impl OutboxStore for PgStore {
 
     async fn outbox_settle(
         &self,
-        delivered: &[i64],
+        delivered: &[Delivered],
         not_delivered: &[i64],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         if !delivered.is_empty() {
+            let ids: Cols<i64> = delivered.iter().map(|d| d.id).collect();
+            // Where each landed, kept before its outbox row goes.
+            sqlx::query(&SETTLE_PUBLICATIONS)
+                .bind(&ids)
+                .bind(delivered.iter().map(|d| d.offset).collect::<Cols<_>>())
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
-                .bind(delivered)
+                .bind(&ids)
                 .execute(&mut *tx)
                 .await?;
         }

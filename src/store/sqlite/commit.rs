@@ -82,7 +82,8 @@ impl CommitStore for SqliteStore {
         let now = Utc::now();
         let now_s = format_ts(now);
         let mut outcome = CommitOutcome::default();
-        let (rows, mut dead) = dedupe_within_batch(&batch.rows, &mut outcome, now);
+        let mut replays = Vec::new();
+        let (rows, mut dead) = dedupe_within_batch(&batch.rows, &mut outcome, &mut replays, now);
         let mut tx = self.pool.begin().await?;
         // Multi-row statements: every statement is a round trip to sqlx's SQLite worker
         // thread, which costs far more than the insert itself.
@@ -123,6 +124,7 @@ impl CommitStore for SqliteStore {
             &existing,
             |id| inserted.contains(id),
             &mut outcome,
+            &mut replays,
             now,
         );
         dead.extend(dups);
@@ -138,7 +140,7 @@ impl CommitStore for SqliteStore {
                     "INSERT INTO {table} (transaction_id, account_id, ts, amount, currency, merchant, mcc, country, \
                      channel, category, description, customer_name_enc, customer_email_enc, card_number_enc, \
                      iban_enc, key_id, extra, risk_score, findings, decision, reasons, policy_version, source, \
-                     source_partition, source_offset, committed_at) "
+                     source_partition, source_offset, committed_at, received_at, pii_removed) "
                 ));
                 q.push_values(chunk, |mut b, r| {
                     b.push_bind(&r.transaction_id)
@@ -166,7 +168,9 @@ impl CommitStore for SqliteStore {
                         .push_bind(&r.source)
                         .push_bind(r.partition)
                         .push_bind(r.offset)
-                        .push_bind(&now_s);
+                        .push_bind(&now_s)
+                        .push_bind(r.received_at.map(format_ts))
+                        .push_bind(&r.pii_removed);
                 });
                 q.build().execute(&mut *tx).await?;
             }
@@ -197,7 +201,7 @@ impl CommitStore for SqliteStore {
         for chunk in dead.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO dead_letters (source, source_partition, source_offset, transaction_id, reason, detail, \
-                 payload, received_at) ",
+                 payload, received_at, committed_at) ",
             );
             q.push_values(chunk, |mut b, d| {
                 b.push_bind(&d.source)
@@ -207,7 +211,8 @@ impl CommitStore for SqliteStore {
                     .push_bind(&d.reason)
                     .push_bind(&d.detail)
                     .push_bind(&d.payload)
-                    .push_bind(format_ts(d.received_at));
+                    .push_bind(format_ts(d.received_at))
+                    .push_bind(&now_s);
             });
             q.push(" ON CONFLICT DO NOTHING RETURNING source, source_partition, source_offset");
             let inserted = q.build().fetch_all(&mut *tx).await?;
@@ -219,6 +224,20 @@ impl CommitStore for SqliteStore {
                     r.get::<i64, _>(2),
                 )
             }));
+        }
+        for chunk in replays.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO record_replays (transaction_id, source, source_partition, source_offset, seen_at) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.transaction_id)
+                    .push_bind(&r.source)
+                    .push_bind(r.partition)
+                    .push_bind(r.offset)
+                    .push_bind(&now_s);
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            q.build().execute(&mut *tx).await?;
         }
         let out = if batch.publish.is_empty() {
             Vec::new()

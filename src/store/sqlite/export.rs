@@ -147,6 +147,9 @@ fn export_row(r: &sqlx::sqlite::SqliteRow) -> Result<(i64, TxnRow), sqlx::Error>
             source: r.try_get(25)?,
             partition: r.try_get(26)?,
             offset: r.try_get(27)?,
+            // Not exported (schema/lakehouse.md): the journey reads them from the table.
+            received_at: None,
+            pii_removed: None,
         },
     ))
 }

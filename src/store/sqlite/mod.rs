@@ -9,6 +9,7 @@ mod audit;
 mod commit;
 mod export;
 mod governance;
+mod journey;
 mod keys;
 mod lineage;
 mod outbox;
@@ -22,7 +23,7 @@ use sqlx::SqlitePool;
 use std::path::Path;
 use std::time::Duration;
 
-/// Rows per multi-row statement: 26 columns × 1000 stays under SQLite's 32,766 variables.
+/// Rows per multi-row statement: 28 columns × 1000 stays under SQLite's 32,766 variables.
 const CHUNK: usize = 1000;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

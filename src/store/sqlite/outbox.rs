@@ -4,7 +4,10 @@
 use super::{stmts, SqliteStore, CHUNK};
 use crate::store::outbox::{entry_from, EntryColumns};
 use crate::store::sql;
-use crate::store::{OutboxEntry, OutboxStore, RelayLease, SentTo, StoreError};
+use crate::store::sql::Dialect;
+use crate::store::{
+    format_ts, Delivered, OutboxEntry, OutboxStore, RelayLease, SentTo, StoreError,
+};
 use sqlx::{QueryBuilder, Sqlite};
 
 impl OutboxStore for SqliteStore {
@@ -39,15 +42,27 @@ impl OutboxStore for SqliteStore {
 
     async fn outbox_settle(
         &self,
-        delivered: &[i64],
+        delivered: &[Delivered],
         not_delivered: &[i64],
     ) -> Result<(), StoreError> {
+        let now = format_ts(chrono::Utc::now());
+        let lineage = crate::store::journey::statements(Dialect::Sqlite);
         let mut tx = self.pool.begin().await?;
         for chunk in delivered.chunks(CHUNK) {
+            // Where each landed, kept before its outbox row goes.
+            let mut q = QueryBuilder::<Sqlite>::new("WITH d(id, off) AS (");
+            q.push_values(chunk, |mut b, d| {
+                b.push_bind(d.id).push_bind(d.offset);
+            });
+            q.push(") ");
+            q.push(&lineage.publish_head);
+            q.push_bind(&now);
+            q.push(&lineage.publish_tail);
+            q.build().execute(&mut *tx).await?;
             let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM outbox WHERE id IN (");
             let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(id);
+            for d in chunk {
+                list.push_bind(d.id);
             }
             q.push(")");
             q.build().execute(&mut *tx).await?;

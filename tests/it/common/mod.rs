@@ -292,6 +292,8 @@ pub fn sample_row(id: &str) -> pfm::store::TxnRow {
         source: "file:test".into(),
         partition: 0,
         offset: 0,
+        received_at: Some(at),
+        pii_removed: Some("[]".into()),
     }
 }
 

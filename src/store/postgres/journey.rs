@@ -1,0 +1,7 @@
+//! PostgreSQL's lineage queries: the shared body in `store/journey_impl.rs`.
+
+use super::PgStore;
+use crate::store::journey_impl::journey_impl;
+use crate::store::sql::Dialect;
+
+journey_impl!(PgStore, Dialect::Postgres);
