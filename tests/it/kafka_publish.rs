@@ -2,6 +2,9 @@
 //! committed record is published exactly once across SIGKILLs, dead letters reach the
 //! dead-letter topic with their reason and coordinates, nothing published holds plaintext
 //! PII, and a broker outage only delays publication. Outputs are read back with kafka-python.
+//! The first test also carries the lineage over Kafka: the OpenLineage events on their topic
+//! (`OPENLINEAGE_KAFKA_TOPIC`) and where each message landed (`publications`, which
+//! `pipeline lineage` reports).
 
 use crate::common;
 
@@ -58,7 +61,9 @@ async fn every_committed_record_is_published_once_across_sigkills_and_dead_lette
     let processed = k::unique("pub-processed");
     let alerts = k::unique("pub-alerts");
     let dlq = k::unique("pub-dlq");
+    let lineage = k::unique("pub-lineage");
     k::create_topic(&bootstrap, &input, 4);
+    k::create_topic(&bootstrap, &lineage, 1);
     k::create_topic(&bootstrap, &processed, 4);
     k::create_topic(&bootstrap, &alerts, 2);
     k::create_topic(&bootstrap, &dlq, 2);
@@ -85,6 +90,8 @@ async fn every_committed_record_is_published_once_across_sigkills_and_dead_lette
         ("KAFKA_ALERTS_TOPIC", alerts.as_str()),
         ("KAFKA_DLQ_TOPIC", dlq.as_str()),
         ("BATCH_SIZE", "100"),
+        ("OPENLINEAGE_KAFKA_TOPIC", lineage.as_str()),
+        ("OPENLINEAGE_INTERVAL", "1s"),
     ];
     let group = k::unique("pub-group");
     let spec = ReplicaSpec {
@@ -205,6 +212,122 @@ async fn every_committed_record_is_published_once_across_sigkills_and_dead_lette
         .filter(|m| pii.is_match(m["value"].as_str().unwrap_or_default()))
         .count();
     assert_eq!(leaks, 0, "published messages with plaintext PII");
+
+    assert_publications_match_the_topics(
+        &url,
+        &[(&processed, &out), (&alerts, &out_alerts), (&dlq, &out_dlq)],
+    )
+    .await;
+    assert_journey_names_where_it_was_published(dir.path(), &url, &processed, &out);
+    assert_lineage_over_kafka(dir.path(), &python, &bootstrap, &lineage, &c);
+}
+
+/// `publications` holds exactly the messages the topics hold: each one's partition and
+/// offset, recorded when the broker acknowledged it or found when a crash left it in doubt.
+async fn assert_publications_match_the_topics(url: &str, topics: &[(&str, &[serde_json::Value])]) {
+    let pool = sqlx::PgPool::connect(url).await.expect("connect");
+    for (topic, messages) in topics {
+        let stored: HashSet<(i32, i64)> =
+            sqlx::query_as("SELECT out_partition, out_offset FROM publications WHERE topic = $1")
+                .bind(topic)
+                .fetch_all(&pool)
+                .await
+                .expect("publications")
+                .into_iter()
+                .collect();
+        let on_topic: HashSet<(i32, i64)> = messages
+            .iter()
+            .map(|m| {
+                (
+                    m["partition"].as_i64().expect("partition") as i32,
+                    m["offset"].as_i64().expect("offset"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            stored.len(),
+            messages.len(),
+            "one publications row per message on {topic}"
+        );
+        assert_eq!(stored, on_topic, "publications against the topic {topic}");
+    }
+}
+
+/// `pipeline lineage` of a published record names the partition and offset it holds on the
+/// topic.
+fn assert_journey_names_where_it_was_published(
+    dir: &std::path::Path,
+    url: &str,
+    topic: &str,
+    out: &[serde_json::Value],
+) {
+    for m in out.iter().step_by(out.len().max(1).div_ceil(3)) {
+        let v: serde_json::Value =
+            serde_json::from_str(m["value"].as_str().expect("value")).expect("JSON");
+        let id = v["transaction_id"].as_str().expect("transaction_id");
+        let run = common::pipeline_cmd(dir, Some(url))
+            .args(["lineage", "--transaction-id", id])
+            .output()
+            .expect("pipeline lineage");
+        assert!(
+            run.status.success(),
+            "lineage {id}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let journey: serde_json::Value = serde_json::from_slice(&run.stdout).expect("journey JSON");
+        let text = journey.to_string();
+        let published = journey
+            .pointer("/record/published")
+            .and_then(|p| p.as_array())
+            .unwrap_or_else(|| panic!("no published list in {text}"));
+        assert!(
+            published.iter().any(|p| p["topic"] == topic
+                && p["partition"] == m["partition"]
+                && p["offset"] == m["offset"]),
+            "journey of {id} does not name {topic}/{}/{}: {text}",
+            m["partition"],
+            m["offset"]
+        );
+    }
+}
+
+/// The OpenLineage events that went through the Kafka outbox: openlineage-python's model
+/// accepts them, every run ends once (the killed replicas' runs closed by the next start),
+/// and the intervals' statistics add up to the tables.
+fn assert_lineage_over_kafka(
+    dir: &std::path::Path,
+    python: &str,
+    bootstrap: &str,
+    topic: &str,
+    c: &common::PgIntegrity,
+) {
+    use crate::common::lineage_receiver::{check_runs, interval_rows, python_check};
+    let events: Vec<serde_json::Value> = k::dump(python, bootstrap, topic)
+        .iter()
+        .map(|m| serde_json::from_str(m["value"].as_str().expect("value")).expect("event JSON"))
+        .collect();
+    assert!(!events.is_empty(), "no lineage events on {topic}");
+    println!("lineage events over Kafka: {}", events.len());
+    python_check(&events, dir);
+    let runs = check_runs(&events);
+    let processes: Vec<_> = runs.values().filter(|r| r.job == "pipeline.run").collect();
+    assert_eq!(
+        processes.len(),
+        5,
+        "one run per replica process (four killed)"
+    );
+    assert_eq!(
+        processes.iter().filter(|r| r.end_type() == "ABORT").count(),
+        4,
+        "each killed replica's run closed by the next start"
+    );
+    for (table, n) in [
+        ("transactions", c.transactions),
+        ("quarantine", c.quarantine),
+        ("dead_letters", c.dead_letters),
+    ] {
+        assert_eq!(interval_rows(&runs, table), n, "interval rows of {table}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
