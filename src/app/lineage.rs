@@ -4,16 +4,18 @@
 
 use crate::config::{Config, LineageConfig};
 use crate::lineage::{
-    DatasetId, Datasets, Ending, LakeTableStats, Lineage, PolicyInfo, KIND_COMMAND, KIND_EXPORT,
-    KIND_INTERVAL, KIND_PROCESS,
+    DatasetId, Datasets, Ending, LakeTableStats, Lineage, PolicyInfo, JOB_RUN, KIND_COMMAND,
+    KIND_EXPORT, KIND_INTERVAL, KIND_PROCESS,
 };
 use crate::sink::lineage_relay::{deliver_pending, LineageSender};
 use crate::sink::{ExportRuns, ExportedTable};
 use crate::store::{
     LineageStep, LineageTarget, OpenRun, PublishTopics, RelayLease, Store, StoreError,
 };
+use crate::workflow::{investigation, CompletionLineage};
 use serde_json::Value;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The run of one `pipeline run` process and its open interval.
@@ -84,6 +86,11 @@ impl ProcessRuns {
 
     pub fn process_run_id(&self) -> &str {
         &self.process
+    }
+
+    /// The lineage runs of the workflows this process runs in-process.
+    pub(super) fn workflow_lineage(&self) -> CompletionLineage {
+        workflow_lineage(self.lineage.clone(), self.process.clone(), JOB_RUN)
     }
 
     /// Where a batch read from `input` is tallied.
@@ -242,6 +249,30 @@ pub(crate) struct CommandRun {
 
 const COMMAND_DELIVERY: Duration = Duration::from_secs(5);
 
+/// The lineage run of each workflow an engine completes, child of the run `parent` of the
+/// job `parent_job` (the worker's, or the pipeline process's when it runs them in-process).
+fn workflow_lineage(
+    lineage: Lineage,
+    parent: String,
+    parent_job: &'static str,
+) -> CompletionLineage {
+    Arc::new(move |kind: &str| {
+        let d = lineage.datasets();
+        let io = if kind == investigation::KIND {
+            (
+                d.tables(&["transactions", "quarantine", "decision_log"]),
+                d.tables(&["investigation_cases"]),
+            )
+        } else {
+            (
+                d.tables(&["decision_log", "dead_letters", "transactions", "quarantine"]),
+                d.tables(&["audit_findings"]),
+            )
+        };
+        lineage.workflow_step(kind, Some((&parent, parent_job)), io)
+    })
+}
+
 impl CommandRun {
     /// `None` when lineage is off, or when the run could not be recorded (logged: lineage
     /// never stops a command).
@@ -273,6 +304,11 @@ impl CommandRun {
             run_id,
             sender,
         })
+    }
+
+    /// The lineage runs of the workflows run under this command (`pipeline.worker`).
+    pub(crate) fn workflow_lineage(&self, job: &'static str) -> CompletionLineage {
+        workflow_lineage(self.lineage.clone(), self.run_id.clone(), job)
     }
 
     pub(crate) async fn end<S: Store>(self, store: &S, outcome: Result<(), String>) {

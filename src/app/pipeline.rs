@@ -181,7 +181,7 @@ impl<S: Store + Clone> Pipeline<S> {
             Some(t) => Some(LineageSender::new(t).map_err(AppError::LineageRelay)?),
             None => None,
         };
-        let workflows = match workflows.runs_in_process(cfg.database.is_embedded()) {
+        let mut workflows = match workflows.runs_in_process(cfg.database.is_embedded()) {
             true => Some(InProcessWorkflows::new(
                 store.clone(),
                 &cfg,
@@ -237,6 +237,7 @@ impl<S: Store + Clone> Pipeline<S> {
             if let Some(lh) = lakehouse.as_mut() {
                 lh.runs = Some(runs.export_runs());
             }
+            workflows = workflows.map(|w| w.with_lineage(runs.workflow_lineage()));
             tracing::info!(
                 run_id = runs.process_run_id(),
                 namespace = %lc.namespace,

@@ -15,8 +15,8 @@ use crate::telemetry::http::{serve, HttpState};
 use crate::workflow::audit::{self, AuditConfig};
 use crate::workflow::investigation::{self, InvestigationConfig};
 use crate::workflow::{
-    register_metrics, worker_loop, Engine, Until, WorkerReport, WorkerSettings, WorkflowDef,
-    WorkflowError, WorkflowMetrics,
+    register_metrics, worker_loop, CompletionLineage, Engine, Until, WorkerReport, WorkerSettings,
+    WorkflowDef, WorkflowError, WorkflowMetrics,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,17 +131,6 @@ async fn work<S: Store + Clone>(
     let worker_id = args.worker_id.clone().unwrap_or_else(default_worker_id);
     // The worker's own lineage run (OpenLineage on) is recorded through the same store.
     let lineage_store = store.clone();
-    let engine = Engine::new(store, worker_id.clone(), defs, settings.engine.clone())
-        .with_metrics(metrics.clone());
-    tracing::info!(
-        worker = %worker_id, http = %addr, once = args.once, database = cfg.database.kind(),
-        lease_ms = settings.engine.lease.as_millis() as u64,
-        step_delay_ms = settings.engine.step_delay.as_millis() as u64,
-        policy_version,
-        llm = llm.as_ref().map_or("off (deterministic agents)", |c| c.model()),
-        "workflow worker started"
-    );
-
     let lineage = CommandRun::start(cfg, &lineage_store, "pipeline.worker", |d| {
         (
             d.tables(&["workflows", "decision_log"]),
@@ -153,6 +142,20 @@ async fn work<S: Store + Clone>(
         )
     })
     .await;
+    let mut engine = Engine::new(store, worker_id.clone(), defs, settings.engine.clone())
+        .with_metrics(metrics.clone());
+    if let Some(run) = &lineage {
+        engine = engine.with_lineage(run.workflow_lineage("pipeline.worker"));
+    }
+    tracing::info!(
+        worker = %worker_id, http = %addr, once = args.once, database = cfg.database.kind(),
+        lease_ms = settings.engine.lease.as_millis() as u64,
+        step_delay_ms = settings.engine.step_delay.as_millis() as u64,
+        policy_version,
+        llm = llm.as_ref().map_or("off (deterministic agents)", |c| c.model()),
+        "workflow worker started"
+    );
+
     // The mode never changes: the sender may go at once.
     let until = watch::channel(if args.once {
         Until::NoneRunnable
@@ -256,6 +259,12 @@ impl InProcessWorkflows {
             settings,
             metrics,
         })
+    }
+
+    /// Every workflow it completes also reports a lineage run of its own.
+    pub(crate) fn with_lineage(mut self, lineage: CompletionLineage) -> Self {
+        self.engine = self.engine.with_lineage(lineage);
+        self
     }
 
     /// Starts the engine on its own task; it runs until told otherwise.

@@ -9,6 +9,8 @@
 //!   the source in, the tables and output topics out, with statistics.
 //! - `pipeline.run.lakehouse_export`: a child run per exported decision-log range.
 //! - `pipeline.<command>`: `migrate`, `reencrypt`, `erase`, `audit_verify`, `worker`.
+//! - `pipeline.workflow.<kind>`: a run per completed workflow (`investigation`, `audit`),
+//!   child of the worker's run or of the pipeline process that ran it in-process.
 
 mod close;
 mod datasets;
@@ -36,12 +38,15 @@ pub const RUN_EVENT_SCHEMA: &str =
 pub const JOB_RUN: &str = "pipeline.run";
 pub const JOB_COMMITS: &str = "pipeline.run.commits";
 pub const JOB_EXPORT: &str = "pipeline.run.lakehouse_export";
+/// Prefix of the workflows' jobs: `pipeline.workflow.investigation`, `…audit`.
+pub const JOB_WORKFLOW: &str = "pipeline.workflow";
 
 /// Run kinds as the store records them.
 pub const KIND_PROCESS: &str = "process";
 pub const KIND_INTERVAL: &str = "interval";
 pub const KIND_EXPORT: &str = "export";
 pub const KIND_COMMAND: &str = "command";
+pub const KIND_WORKFLOW: &str = "workflow";
 
 /// A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then random bits, so run ids
 /// sort by start time.
@@ -144,16 +149,17 @@ impl Lineage {
         })
     }
 
-    fn run_facets(&self, parent: Option<&str>) -> Map<String, Value> {
+    /// `parent`: the parent's run id and job.
+    fn run_facets(&self, parent: Option<(&str, &str)>) -> Map<String, Value> {
         let mut f = Map::new();
         f.insert("processing_engine".into(), facets::processing_engine());
         if let Some(p) = &self.inner.policy {
             f.insert("pfm_policy".into(), facets::policy(p, None));
         }
-        if let Some(parent) = parent {
+        if let Some((run, job)) = parent {
             f.insert(
                 "parent".into(),
-                facets::parent(&self.inner.namespace, parent, JOB_RUN),
+                facets::parent(&self.inner.namespace, run, job),
             );
         }
         f
@@ -202,7 +208,7 @@ impl Lineage {
 
     fn child(&self, parent: &str, job: &str, kind: &str, io: (Vec<Value>, Vec<Value>)) -> OpenRun {
         let run_id = uuid_v7();
-        let run = json!({"runId": run_id, "facets": self.run_facets(Some(parent))});
+        let run = json!({"runId": run_id, "facets": self.run_facets(Some((parent, JOB_RUN)))});
         OpenRun {
             run_id,
             parent_run_id: Some(parent.into()),
@@ -211,6 +217,44 @@ impl Lineage {
                 key: self.key(JOB_RUN),
                 json: self.event("START", run, job, io).to_string(),
             },
+        }
+    }
+
+    /// A completed workflow of `kind` as a run of its own job, child of `parent` (run id,
+    /// job): START and COMPLETE together, written by the checkpoint that completes the
+    /// workflow, so a crash neither loses nor repeats them and an unfinished workflow leaves
+    /// no open run behind.
+    pub fn workflow_step(
+        &self,
+        kind: &str,
+        parent: Option<(&str, &str)>,
+        io: (Vec<Value>, Vec<Value>),
+    ) -> LineageStep {
+        let job = format!("{JOB_WORKFLOW}.{kind}");
+        let run_id = uuid_v7();
+        let run = json!({"runId": run_id, "facets": self.run_facets(parent)});
+        let start = OpenRun {
+            parent_run_id: parent.map(|(id, _)| id.to_owned()),
+            kind: KIND_WORKFLOW.into(),
+            start: LineageEvent {
+                key: self.key(parent.map_or(job.as_str(), |(_, j)| j)),
+                json: self.event("START", run, &job, io).to_string(),
+            },
+            run_id,
+        };
+        let this = self.clone();
+        LineageStep {
+            close: Vec::new(),
+            open: Vec::new(),
+            render: Box::new(move |_| {
+                let done = ClosedRun {
+                    run: start,
+                    tallies: Vec::new(),
+                };
+                let complete = close::terminal(&this, &done, &Ending::Complete);
+                vec![done.run.start, complete]
+            }),
+            route: self.inner.route.clone(),
         }
     }
 

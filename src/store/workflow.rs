@@ -86,6 +86,9 @@ pub struct CheckpointWrite<'a> {
     pub last: bool,
     /// Keep the lease for the next step; false releases it (shutdown).
     pub keep_lease: bool,
+    /// The workflow's own lineage run (OpenLineage on, last step only), written in the
+    /// transaction that completes it.
+    pub lineage: Option<super::LineageStep>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -212,6 +212,9 @@ macro_rules! workflow_impl {
                     }
                     let close = sqlx::query(&s.run_checkpointed).bind(step.run_id);
                     bind_now(close, d, now).execute(&mut *tx).await?;
+                    if let Some(lineage) = step.lineage {
+                        $crate::store::lineage::apply_lineage_step!(tx, lineage);
+                    }
                     tx.commit().await?;
                     Ok($crate::store::Checkpointed::Done { applied })
                 })

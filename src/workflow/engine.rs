@@ -4,7 +4,7 @@ use super::leases::{self, Claim, StepResult};
 use super::metrics::WorkflowMetrics;
 use super::step::{StepContext, StepError, StepInput, WorkflowDef};
 use super::WorkflowError;
-use crate::store::WorkflowStore;
+use crate::store::{LineageStep, WorkflowStore};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +67,12 @@ pub struct Engine {
     defs: HashMap<&'static str, Arc<WorkflowDef>>,
     settings: EngineSettings,
     metrics: Option<Arc<WorkflowMetrics>>,
+    lineage: Option<CompletionLineage>,
 }
+
+/// Renders the lineage run of a workflow of the given kind as it completes (OpenLineage on);
+/// set by the assembly, which knows the process's own run.
+pub type CompletionLineage = Arc<dyn Fn(&str) -> LineageStep + Send + Sync>;
 
 impl Engine {
     pub fn new(
@@ -82,7 +87,15 @@ impl Engine {
             defs: defs.into_iter().map(|d| (d.kind, Arc::new(d))).collect(),
             settings,
             metrics: None,
+            lineage: None,
         }
+    }
+
+    /// Every completed workflow also writes its own lineage run, in the completing
+    /// transaction.
+    pub fn with_lineage(mut self, lineage: CompletionLineage) -> Self {
+        self.lineage = Some(lineage);
+        self
     }
 
     pub fn with_metrics(mut self, metrics: Arc<WorkflowMetrics>) -> Self {
@@ -225,6 +238,11 @@ impl Engine {
                 effects: &output.effects,
                 last,
                 keep_lease,
+                lineage: if last {
+                    self.lineage.as_ref().map(|render| render(&claim.kind))
+                } else {
+                    None
+                },
             },
         )
         .await

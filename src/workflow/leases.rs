@@ -5,7 +5,7 @@
 
 use super::step::{effect_key, Effect};
 use super::WorkflowError;
-use crate::store::{CheckpointWrite, Checkpointed, EffectRecord, WorkflowStore};
+use crate::store::{CheckpointWrite, Checkpointed, EffectRecord, LineageStep, WorkflowStore};
 use std::time::Duration;
 
 pub use crate::store::Claim;
@@ -44,6 +44,8 @@ pub(crate) struct StepResult<'a> {
     pub last: bool,
     /// Keep the lease for the next step; false releases it (shutdown).
     pub keep_lease: bool,
+    /// The workflow's lineage run, when this step completes it.
+    pub lineage: Option<LineageStep>,
 }
 
 /// Advances the workflow, stores the checkpoint, journals and applies the effects and closes
@@ -81,6 +83,7 @@ pub(crate) async fn checkpoint(
             effects: &effects,
             last: step.last,
             keep_lease: step.keep_lease,
+            lineage: step.lineage,
         })
         .await?;
     match done {

@@ -16,7 +16,7 @@ pub mod retention;
 mod step;
 mod worker;
 
-pub use engine::{Claimed, Engine, EngineSettings, Progress, StepOutcome};
+pub use engine::{Claimed, CompletionLineage, Engine, EngineSettings, Progress, StepOutcome};
 pub use leases::Claim;
 pub use metrics::{register_metrics, FindingLabel, WorkflowLabel, WorkflowMetrics};
 pub use step::{Effect, Step, StepContext, StepError, StepInput, StepOutput, WorkflowDef};

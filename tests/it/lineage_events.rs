@@ -50,6 +50,29 @@ async fn counts(dir: &Path, url: Option<&str>) -> Counts {
     }
 }
 
+async fn completed_investigations(dir: &Path, url: Option<&str>) -> i64 {
+    let sql =
+        "SELECT COUNT(*) FROM workflows WHERE kind = 'investigation' AND status = 'completed'";
+    match url {
+        Some(url) => {
+            let s = PgStore::connect(url, 1).await.expect("connect");
+            sqlx::query_scalar(sql)
+                .fetch_one(s.pool())
+                .await
+                .expect(sql)
+        }
+        None => {
+            let s = SqliteStore::open(&dir.join("pipeline.db"))
+                .await
+                .expect("open");
+            sqlx::query_scalar(sql)
+                .fetch_one(s.pool())
+                .await
+                .expect(sql)
+        }
+    }
+}
+
 async fn lineage_backlog(dir: &Path, url: Option<&str>) -> i64 {
     let sql = "SELECT COUNT(*) FROM lineage_outbox";
     match url {
@@ -138,6 +161,21 @@ async fn describe_run_and_match_the_database(url: Option<&str>, dir: &Path) {
         .env("ENABLE_S3_LAKEHOUSE_EXPORT", "true");
     let summary = app.run_file(&input).await.expect("run");
     assert_eq!(summary.records_in, 3003);
+    // On PostgreSQL the investigations run on a worker, whose run is a command's.
+    if let Some(url) = url {
+        let worker = common::pipeline_cmd(dir, Some(url))
+            .env("OPENLINEAGE_URL", receiver.url())
+            .env("OPENLINEAGE_API_KEY", KEY)
+            .env("OPENLINEAGE_NAMESPACE", "it-lineage")
+            .args(["worker", "--once"])
+            .output()
+            .expect("worker");
+        assert!(
+            worker.status.success(),
+            "worker: {}",
+            String::from_utf8_lossy(&worker.stderr)
+        );
+    }
 
     // A bounded run delivers its events before it returns.
     let events = receiver.events();
@@ -266,6 +304,33 @@ async fn describe_run_and_match_the_database(url: Option<&str>, dir: &Path) {
     };
     assert_eq!(exported("transactions"), c.transactions);
     assert_eq!(exported("decision_log"), c.decision_log);
+
+    // Each completed workflow is a run of its own job, child of the process that ran it.
+    let investigations = jobs(&runs, "pipeline.workflow.investigation");
+    let completed = completed_investigations(dir, url).await;
+    assert!(completed > 0, "the run had reviews to investigate");
+    assert_eq!(
+        investigations.len() as i64,
+        completed,
+        "one run per completed investigation"
+    );
+    let (parent_job, parent_run) = match url {
+        None => ("pipeline.run", process[0].run_id.clone()),
+        Some(_) => {
+            let w = jobs(&runs, "pipeline.worker");
+            assert_eq!(w.len(), 1, "one worker run");
+            ("pipeline.worker", w[0].run_id.clone())
+        }
+    };
+    for r in &investigations {
+        assert_eq!(r.end_type(), "COMPLETE");
+        assert_eq!(
+            r.parent.as_deref(),
+            Some(parent_run.as_str()),
+            "{parent_job}"
+        );
+        output(&r.start, "investigation_cases");
+    }
 
     let auth = receiver.authorization();
     let bearer = format!("Bearer {KEY}");

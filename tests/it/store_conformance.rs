@@ -945,6 +945,7 @@ async fn run_step<S: Store>(
         effects,
         last,
         keep_lease: true,
+        lineage: None,
     })
     .await
     .expect("checkpoint")
@@ -1027,6 +1028,7 @@ async fn workflow_leases_and_checkpoints<S: Store>(s: &S) {
         effects: &effects,
         last: false,
         keep_lease: true,
+        lineage: None,
     };
     assert_eq!(
         s.checkpoint(write("b")).await.expect("fenced"),
