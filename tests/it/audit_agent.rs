@@ -369,5 +369,5 @@ async fn the_worker_schedules_and_runs_the_audit_of_the_last_closed_window() {
         .fetch_one(store.pool())
         .await
         .expect("checkpoints");
-    assert_eq!(checkpoints, 3);
+    assert_eq!(checkpoints, 4, "window, baseline, findings, narrative");
 }
