@@ -421,11 +421,6 @@ fn pii_record(id: &str, amount: &str, description: &str) -> String {
 async fn pii_never_reaches_a_prompt_and_the_answer_is_scrubbed_before_it_is_stored() {
     const ECHO: &str = "because mallory@example.net paid with card 5500 0000 0000 0004";
     let llm = LlmStandIn::start(answer("escalate", ECHO)).await;
-    // The first answer is slow, so the metrics are read while a call is in flight.
-    llm.script([Reply::Slow(
-        Duration::from_millis(1500),
-        Box::new(answer("escalate", ECHO)),
-    )]);
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("in.jsonl");
     let lines = [
@@ -438,32 +433,20 @@ async fn pii_never_reaches_a_prompt_and_the_answer_is_scrubbed_before_it_is_stor
         pii_record("pii-3", "12.50", "coffee"),
     ];
     std::fs::write(&input, lines.join("\n") + "\n").expect("input");
-    let running = InProcess::new(dir.path(), None)
+    let summary = InProcess::new(dir.path(), None)
         .env("LLM_URL", llm.url())
         .env("LLM_MODEL", "standin-model")
         .env("AUDIT_WINDOW_MINUTES", "0")
-        .start(SourceChoice::File(input.display().to_string()))
+        .run_file(&input)
         .await
-        .expect("start");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while llm.requests() == 0 {
-        assert!(Instant::now() < deadline, "no LLM call was made");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let (_, metrics) = common::http_get(running.port(), "/metrics").expect("metrics");
-    assert!(
-        metrics.lines().any(|l| l == "pipeline_llm_in_flight 1"),
-        "pipeline run exposes the LLM metrics: {metrics}"
-    );
-    let (_, health) = common::http_get(running.port(), "/health").expect("health");
-    let health: Value = serde_json::from_str(&health).expect("health json");
-    assert_eq!(health["llm"], "ok", "{health}");
-    let summary = running.finished().await.expect("run");
-    assert_eq!(summary.decisions.review, 2, "{summary:?}");
+        .expect("run");
+    // The two large amounts are reviewed (the detectors may add the third).
+    let reviews = summary.decisions.review as usize;
+    assert!(reviews >= 2, "{summary:?}");
     assert_eq!(summary.workflows.as_ref().and_then(|w| w.left), Some(0));
 
     let seen = llm.seen();
-    assert_eq!(seen.len(), 2, "one call per review");
+    assert_eq!(seen.len(), reviews, "one call per review");
     for s in &seen {
         let body = s.body.to_string();
         for raw in RAW_PII {
@@ -478,7 +461,7 @@ async fn pii_never_reaches_a_prompt_and_the_answer_is_scrubbed_before_it_is_stor
 
     let store = sqlite_in(dir.path()).await;
     let cases = lite_cases(&store).await;
-    assert_eq!(cases.len(), 2);
+    assert_eq!(cases.len(), reviews);
     let stored: String = sqlx::query_scalar(
         "SELECT group_concat(output, ' ') FROM workflow_checkpoints WHERE step_name = 'agent_triage'",
     )
@@ -501,6 +484,53 @@ async fn pii_never_reaches_a_prompt_and_the_answer_is_scrubbed_before_it_is_stor
             "{txn}: {rationale}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_run_exposes_the_llm_metrics_and_condition_while_its_agents_run() {
+    // Slow answers, so that a call is in flight when the metrics are read.
+    let llm = LlmStandIn::start(Reply::Slow(
+        Duration::from_millis(1500),
+        Box::new(answer("escalate", "because it is unusual")),
+    ))
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = InProcess::new(dir.path(), None)
+        .env("LLM_URL", llm.url())
+        .env("LLM_MODEL", "standin-model")
+        .env("LLM_MAX_CONCURRENCY", "1")
+        .env("AUDIT_WINDOW_MINUTES", "0")
+        .start(SourceChoice::Synthetic {
+            seed: 7,
+            count: None,
+        })
+        .await
+        .expect("start");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while llm.requests() == 0 {
+        assert!(Instant::now() < deadline, "no LLM call was made");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, metrics) = common::http_get(running.port(), "/metrics").expect("metrics");
+    assert!(
+        metrics.lines().any(|l| l == "pipeline_llm_in_flight 1"),
+        "pipeline run's registry holds the LLM metrics: {metrics}"
+    );
+    assert!(metrics.contains("pipeline_llm_queue_wait_seconds_count"));
+    let (status, health) = common::http_get(running.port(), "/health").expect("health");
+    let health: Value = serde_json::from_str(&health).expect("health json");
+    assert_eq!((status, &health["llm"]), (200, &json!("ok")), "{health}");
+    running.stop().await.expect("stop");
+    assert!(llm.max_concurrent() <= 1, "LLM_MAX_CONCURRENCY holds");
+    // The stop let the call in flight finish and its step checkpoint.
+    let triaged: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM workflow_checkpoints WHERE step_name = 'agent_triage' \
+         AND output LIKE '%\"source\":\"llm\"%'",
+    )
+    .fetch_one(sqlite_in(dir.path()).await.pool())
+    .await
+    .expect("count");
+    assert!(triaged >= 1);
 }
 
 #[tokio::test]
