@@ -467,7 +467,7 @@ async fn pruning_deletes_old_checkpoints_of_finished_workflows_only() {
     let r = retention::prune(&store, week, 1).await.expect("prune");
     assert_eq!(
         (r.workflows, r.checkpoints, r.step_runs, r.effects),
-        (1, 4, 4, 4)
+        (1, STEPS as u64, STEPS as u64, STEPS as u64)
     );
     let left: Vec<(String, i64)> = sqlx::query_as(
         "SELECT workflow_id, count(*) FROM workflow_checkpoints GROUP BY 1 ORDER BY 1",
@@ -478,7 +478,7 @@ async fn pruning_deletes_old_checkpoints_of_finished_workflows_only() {
     assert_eq!(
         left,
         vec![
-            ("investigation:r-01".to_owned(), 4),
+            ("investigation:r-01".to_owned(), STEPS),
             ("investigation:r-02".to_owned(), 1)
         ],
         "recent and runnable workflows keep their checkpoints"
