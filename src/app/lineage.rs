@@ -266,7 +266,7 @@ fn workflow_lineage(
         } else {
             (
                 d.tables(&["decision_log", "dead_letters", "transactions", "quarantine"]),
-                d.tables(&["audit_findings"]),
+                d.tables(&["audit_findings", "audit_reports"]),
             )
         };
         lineage.workflow_step(kind, Some((&parent, parent_job)), io)

@@ -149,13 +149,17 @@ impl<S: Store + Clone> Pipeline<S> {
         let kek = Arc::new(load_kek(&cfg)?);
         let mut registry = prometheus_client::registry::Registry::default();
         let metrics = Arc::new(Metrics::new(&mut registry));
+        let in_process = workflows.runs_in_process(cfg.database.is_embedded());
         let health = {
-            let h = Health::new(source.is_kafka(), cfg.opa_url.is_some());
-            Arc::new(if cfg.lakehouse.enabled {
-                h.with_s3()
-            } else {
-                h
-            })
+            let mut h = Health::new(source.is_kafka(), cfg.opa_url.is_some());
+            if cfg.lakehouse.enabled {
+                h = h.with_s3();
+            }
+            // The agents ask the LLM only where the workflows run.
+            if in_process && cfg.llm.is_some() {
+                h = h.with_llm();
+            }
+            Arc::new(h)
         };
         health.attach_database_gauge(metrics.database_up.clone());
         health.set_database(store.ping().await);
@@ -181,12 +185,13 @@ impl<S: Store + Clone> Pipeline<S> {
             Some(t) => Some(LineageSender::new(t).map_err(AppError::LineageRelay)?),
             None => None,
         };
-        let mut workflows = match workflows.runs_in_process(cfg.database.is_embedded()) {
+        let mut workflows = match in_process {
             true => Some(InProcessWorkflows::new(
                 store.clone(),
                 &cfg,
                 workflows,
                 &mut registry,
+                &health,
             )?),
             false => None,
         };

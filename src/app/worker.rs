@@ -12,6 +12,7 @@ use crate::policy::EmbeddedPolicy;
 use crate::store::{Database, PgStore, SqliteStore, Store, WorkflowStore};
 use crate::telemetry::health::Health;
 use crate::telemetry::http::{serve, HttpState};
+use crate::workflow::agent::{ActionPolicy, Agent};
 use crate::workflow::audit::{self, AuditConfig};
 use crate::workflow::investigation::{self, InvestigationConfig};
 use crate::workflow::{
@@ -50,12 +51,21 @@ pub(crate) fn default_worker_id() -> String {
 }
 
 /// The workflow definitions (investigation, audit agent) for the configured policy, and
-/// the policy version they were built for.
+/// the policy version they were built for. With an LLM client the agents triage and
+/// narrate through it, governed by the bundle's rule on agent actions (decision 0014).
 pub(crate) fn definitions(
     cfg: &Config,
     settings: &WorkerSettings,
+    llm: Option<LlmClient>,
 ) -> Result<(Vec<WorkflowDef>, String), WorkflowError> {
     let policy = EmbeddedPolicy::load(cfg.policy_dir.as_deref(), &cfg.opa_policy_path)?;
+    let agent = match llm {
+        Some(llm) => Some(Agent::new(
+            llm,
+            ActionPolicy::load(cfg.policy_dir.as_deref())?,
+        )),
+        None => None,
+    };
     let data = audit::load_policy_data(cfg.policy_dir.as_deref())?;
     // Decision-log entries name the embedded policy `embedded:<version>`; entries written
     // before that carry the bare version.
@@ -68,10 +78,14 @@ pub(crate) fn definitions(
             expected_versions: expected,
             ..audit::DetectConfig::default()
         },
+        agent: agent.clone(),
         ..AuditConfig::default()
     };
     let defs = vec![
-        investigation::definition(InvestigationConfig::default()),
+        investigation::definition(InvestigationConfig {
+            agent,
+            ..InvestigationConfig::default()
+        }),
         audit::definition(audit_cfg),
     ];
     Ok((defs, policy.version().to_owned()))
@@ -106,7 +120,6 @@ async fn work<S: Store + Clone>(
     args: WorkerOptions,
     shutdown: Shutdown,
 ) -> Result<WorkerExit, WorkflowError> {
-    let (defs, policy_version) = definitions(cfg, &settings)?;
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Arc::new(register_metrics(&mut registry));
     let health = Health::new(false, false);
@@ -115,8 +128,9 @@ async fn work<S: Store + Clone>(
         None => health,
     });
     health.set_database(true);
-    // Held for the investigation and audit agents (issue 15), which do not ask it yet.
     let llm = llm_client(cfg, &mut registry, &health)?;
+    let model = llm.as_ref().map(|c| c.model().to_owned());
+    let (defs, policy_version) = definitions(cfg, &settings, llm)?;
     let state = HttpState {
         health: health.clone(),
         registry: Arc::new(registry),
@@ -152,7 +166,7 @@ async fn work<S: Store + Clone>(
         lease_ms = settings.engine.lease.as_millis() as u64,
         step_delay_ms = settings.engine.step_delay.as_millis() as u64,
         policy_version,
-        llm = llm.as_ref().map_or("off (deterministic agents)", |c| c.model()),
+        llm = model.as_deref().unwrap_or("off (deterministic agents)"),
         "workflow worker started"
     );
 
@@ -243,14 +257,17 @@ pub(crate) struct InProcessWorkflows {
 }
 
 impl InProcessWorkflows {
-    /// Registers the workflow metrics with the pipeline's own.
+    /// Registers the workflow metrics, and with `LLM_URL` the LLM client's, with the
+    /// pipeline's own; the client's condition goes to the pipeline's `/health`.
     pub(crate) fn new<S: WorkflowStore>(
         store: S,
         cfg: &Config,
         settings: WorkerSettings,
         registry: &mut prometheus_client::registry::Registry,
+        health: &Arc<Health>,
     ) -> Result<Self, WorkflowError> {
-        let (defs, _) = definitions(cfg, &settings)?;
+        let llm = llm_client(cfg, registry, health)?;
+        let (defs, _) = definitions(cfg, &settings, llm)?;
         let metrics = Arc::new(register_metrics(registry));
         let engine = Engine::new(store, default_worker_id(), defs, settings.engine.clone())
             .with_metrics(metrics.clone());

@@ -1,5 +1,6 @@
 //! The LLM client's metrics, `pipeline_llm_*`, registered by whichever process holds a
-//! client (the worker today) in its registry.
+//! client (`pipeline worker`, and `pipeline run` when it drives the workflows) in its
+//! registry.
 
 use crate::telemetry::metrics::{KindLabel, OutcomeLabel, ReasonLabel};
 use prometheus_client::encoding::EncodeLabelSet;

@@ -4,8 +4,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The policies shipped inside the binary, used when `POLICY_DIR` is not set.
-const SHIPPED: [(&str, &str); 2] = [
+const SHIPPED: [(&str, &str); 3] = [
     ("agentic.rego", include_str!("../../policies/agentic.rego")),
+    (
+        "agent_actions.rego",
+        include_str!("../../policies/agent_actions.rego"),
+    ),
     ("data.json", include_str!("../../policies/data.json")),
 ];
 

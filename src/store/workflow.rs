@@ -38,17 +38,51 @@ pub enum EffectWrite {
     InvestigationCase(CaseRow),
     /// `audit_findings` rows; existing findings (same id) are kept.
     AuditFindings(Vec<FindingRow>),
+    /// One `audit_reports` row; an existing report of the workflow is kept.
+    AuditReport(ReportRow),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// An investigation's case. The agent's columns (decision 0014) are `None` on the
+/// deterministic path.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CaseRow {
     pub workflow_id: String,
     pub transaction_id: String,
     pub account_id: String,
+    /// `escalate`, `clear` or `needs_human`.
     pub decision: String,
     pub score: f64,
     pub factors: serde_json::Value,
     pub note: String,
+    /// Who chose the decision: `deterministic`, `llm`, or `governance` (the rule on agent
+    /// actions refused both proposals and handed the case to a person).
+    pub decided_by: String,
+    /// The action the LLM proposed, whether or not it was taken.
+    pub proposed_action: Option<String>,
+    /// The LLM's rationale, scrubbed of PII.
+    pub rationale: Option<String>,
+    /// The finding ids the rationale cites (a JSON array).
+    pub cited_findings: Option<serde_json::Value>,
+    /// Why the LLM's proposal did not decide: no usable answer, or refused.
+    pub fallback: Option<String>,
+    /// The rule on agent actions' answer to the proposal (`{decision, reasons}`).
+    pub governance: Option<serde_json::Value>,
+}
+
+/// A periodic audit's report: the narrative for the compliance team, and the statistics
+/// it narrates, which stay the evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRow {
+    pub workflow_id: String,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    /// Scrubbed of PII.
+    pub narrative: String,
+    /// `llm` or `deterministic`.
+    pub narrated_by: String,
+    /// Why the deterministic narrative was written although an LLM is configured.
+    pub fallback: Option<String>,
+    pub statistics: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -128,6 +162,10 @@ pub struct SubjectRow {
     /// JSON text, as stored.
     pub reasons: String,
     pub policy_version: String,
+    /// The free text as stored: already scrubbed of PII by the pipeline.
+    pub description: Option<String>,
+    /// The policy's decision as stored (`allow` or `review`).
+    pub decision: String,
 }
 
 /// An account's committed history (transactions and quarantine) in a time range.

@@ -190,7 +190,13 @@ macro_rules! workflow_impl {
                                     .bind(&c.decision)
                                     .bind(c.score)
                                     .bind(c.factors.to_string())
-                                    .bind(&c.note);
+                                    .bind(&c.note)
+                                    .bind(&c.decided_by)
+                                    .bind(&c.proposed_action)
+                                    .bind(&c.rationale)
+                                    .bind(c.cited_findings.as_ref().map(|v| v.to_string()))
+                                    .bind(&c.fallback)
+                                    .bind(c.governance.as_ref().map(|v| v.to_string()));
                                 bind_now(q, d, now).execute(&mut *tx).await?;
                             }
                             EffectWrite::AuditFindings(findings) => {
@@ -206,6 +212,17 @@ macro_rules! workflow_impl {
                                         .bind(f.detail.to_string());
                                     bind_now(q, d, now).execute(&mut *tx).await?;
                                 }
+                            }
+                            EffectWrite::AuditReport(r) => {
+                                let q = sqlx::query(&s.insert_report)
+                                    .bind(&r.workflow_id)
+                                    .bind($crate::store::format_ts(r.window_start))
+                                    .bind($crate::store::format_ts(r.window_end))
+                                    .bind(&r.narrative)
+                                    .bind(&r.narrated_by)
+                                    .bind(&r.fallback)
+                                    .bind(r.statistics.to_string());
+                                bind_now(q, d, now).execute(&mut *tx).await?;
                             }
                         }
                         applied.push(i);
@@ -398,6 +415,8 @@ macro_rules! workflow_impl {
                         findings: r.try_get(10)?,
                         reasons: r.try_get(11)?,
                         policy_version: r.try_get(12)?,
+                        description: r.try_get(13)?,
+                        decision: r.try_get(14)?,
                     }))
                 })
             }

@@ -156,6 +156,7 @@ pub(crate) struct WorkflowStatements {
     /// `$1` id, `$2` workflow, `$3` window start, `$4` window end, `$5` kind, `$6` subject,
     /// `$7` severity, `$8` detail.
     pub insert_finding: String,
+    pub insert_report: String,
     /// `$1` run id.
     pub run_checkpointed: String,
     /// `$1` run id, `$2` outcome, `$3` error.
@@ -314,8 +315,21 @@ impl WorkflowStatements {
             ),
             insert_case: format!(
                 "INSERT INTO investigation_cases (workflow_id, transaction_id, account_id, decision, score, factors, \
-                 note, decided_at) VALUES ($1, $2, $3, $4, $5, {}, $7, {}) ON CONFLICT (workflow_id) DO NOTHING",
+                 note, decided_by, proposed_action, rationale, cited_findings, fallback, governance, decided_at) \
+                 VALUES ($1, $2, $3, $4, $5, {}, $7, $8, $9, $10, {}, $12, {}, {}) \
+                 ON CONFLICT (workflow_id) DO NOTHING",
                 d.cast("$6", "jsonb"),
+                d.cast("$11", "jsonb"),
+                d.cast("$13", "jsonb"),
+                d.now(14)
+            ),
+            insert_report: format!(
+                "INSERT INTO audit_reports (workflow_id, window_start, window_end, narrative, narrated_by, fallback, \
+                 statistics, created_at) VALUES ($1, {}, {}, $4, $5, $6, {}, {}) \
+                 ON CONFLICT (workflow_id) DO NOTHING",
+                d.ts_param(2),
+                d.ts_param(3),
+                d.cast("$7", "jsonb"),
                 d.now(8)
             ),
             insert_finding: format!(
@@ -379,7 +393,8 @@ impl WorkflowStatements {
             }),
             subject: format!(
                 "SELECT account_id, ts, {}, {amount_text}, currency, merchant, category, country, channel, \
-                 risk_score, {}, {}, policy_version FROM transactions WHERE transaction_id = $1",
+                 risk_score, {}, {}, policy_version, description, decision FROM transactions \
+                 WHERE transaction_id = $1",
                 d.real("amount"),
                 d.cast("findings", "text"),
                 d.cast("reasons", "text")

@@ -7,6 +7,7 @@
 //! checkpoint. `pipeline worker` runs them; on the embedded store `pipeline run` does too.
 //! See docs/decisions/0003-durable-workflows.md and 0012-workflows-on-sqlite.md.
 
+pub mod agent;
 pub mod audit;
 mod engine;
 pub mod investigation;

@@ -369,5 +369,18 @@ async fn the_worker_schedules_and_runs_the_audit_of_the_last_closed_window() {
         .fetch_one(store.pool())
         .await
         .expect("checkpoints");
-    assert_eq!(checkpoints, 3);
+    assert_eq!(checkpoints, 4, "window, baseline, findings, narrative");
+    // Without LLM_URL the report's narrative is the deterministic one, and no fallback.
+    let (report, by, fallback, decisions): (String, String, Option<String>, Option<i64>) =
+        sqlx::query_as(
+            "SELECT workflow_id, narrated_by, fallback, \
+               (statistics -> 'window' -> 'statistics' ->> 'decisions')::bigint FROM audit_reports",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("one report");
+    assert_eq!(
+        (report, by.as_str(), fallback, decisions),
+        (id, "deterministic", None, Some(0))
+    );
 }

@@ -21,6 +21,7 @@ mod key_management;
 mod lakehouse_s3;
 mod lineage_events;
 mod lineage_journey;
+mod llm_agents;
 mod llm_client;
 mod mcp_server;
 mod opa_sidecar;

@@ -919,6 +919,8 @@ fn case(workflow: &str, txn: &str) -> EffectRecord {
             score: 0.9,
             factors: serde_json::json!([{"name": "pipeline_risk"}]),
             note: "escalated: velocity".into(),
+            decided_by: "deterministic".into(),
+            ..CaseRow::default()
         }),
     }
 }

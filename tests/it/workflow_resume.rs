@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pipeline");
-const STEPS: i64 = 4;
+const STEPS: i64 = 5;
 
 fn row(id: &str, account: &str, decision: &str, amount: &str, at: DateTime<Utc>) -> TxnRow {
     TxnRow {
@@ -187,7 +187,7 @@ async fn assert_exactly_once(pool: &PgPool, workflows: i64) {
     let done = scalar(
         pool,
         "SELECT count(*) FROM workflows WHERE kind = 'investigation' AND status = 'completed' \
-         AND next_step = 4 AND lease_owner IS NULL",
+         AND next_step = 5 AND lease_owner IS NULL",
     )
     .await;
     assert_eq!(done, workflows, "every workflow completed and released");
@@ -197,7 +197,7 @@ async fn assert_exactly_once(pool: &PgPool, workflows: i64) {
            (SELECT count(*) FROM workflow_effects e WHERE e.workflow_id = w.workflow_id AND e.step_index = s.i), \
            (SELECT count(*) FROM workflow_step_runs r WHERE r.workflow_id = w.workflow_id AND r.step_index = s.i \
               AND r.outcome = 'checkpointed') \
-         FROM workflows w CROSS JOIN generate_series(0, 3) AS s(i) WHERE w.kind = 'investigation' ORDER BY 1, 2",
+         FROM workflows w CROSS JOIN generate_series(0, 4) AS s(i) WHERE w.kind = 'investigation' ORDER BY 1, 2",
     )
     .fetch_all(pool)
     .await
@@ -365,7 +365,7 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_is_fenced_out() {
             .fetch_all(pool)
             .await
             .expect("checkpoints");
-    assert_eq!(by, vec!["a", "b", "b", "b"]);
+    assert_eq!(by, vec!["a", "b", "b", "b", "b"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -467,7 +467,7 @@ async fn pruning_deletes_old_checkpoints_of_finished_workflows_only() {
     let r = retention::prune(&store, week, 1).await.expect("prune");
     assert_eq!(
         (r.workflows, r.checkpoints, r.step_runs, r.effects),
-        (1, 4, 4, 4)
+        (1, STEPS as u64, STEPS as u64, STEPS as u64)
     );
     let left: Vec<(String, i64)> = sqlx::query_as(
         "SELECT workflow_id, count(*) FROM workflow_checkpoints GROUP BY 1 ORDER BY 1",
@@ -478,7 +478,7 @@ async fn pruning_deletes_old_checkpoints_of_finished_workflows_only() {
     assert_eq!(
         left,
         vec![
-            ("investigation:r-01".to_owned(), 4),
+            ("investigation:r-01".to_owned(), STEPS),
             ("investigation:r-02".to_owned(), 1)
         ],
         "recent and runnable workflows keep their checkpoints"

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const STEPS: i64 = 4;
+const STEPS: i64 = 5;
 
 /// The pipeline's database in `dir`, opened as the pipeline opens it (WAL, busy timeout).
 async fn db(dir: &Path) -> SqlitePool {
@@ -51,7 +51,7 @@ async fn assert_every_review_investigated(pool: &SqlitePool, reviews: i64) {
          LEFT JOIN workflows w ON w.workflow_id = 'investigation:' || d.transaction_id \
          LEFT JOIN investigation_cases c ON c.workflow_id = w.workflow_id \
          WHERE d.result = 'review' AND (w.status IS NULL OR w.status <> 'completed' \
-           OR w.next_step <> 4 OR w.lease_owner IS NOT NULL OR c.note IS NULL OR length(c.note) = 0)",
+           OR w.next_step <> 5 OR w.lease_owner IS NOT NULL OR c.note IS NULL OR length(c.note) = 0)",
     )
     .await;
     assert_eq!(

@@ -4,18 +4,25 @@
 //! reviews, accounts that keep landing just under a threshold, and decisions taken under a
 //! policy version nobody expects.
 //!
-//! Steps: window_stats → baseline_stats → detect_and_record. The statistics are
-//! checkpointed, so a resumed audit judges exactly the numbers it first read.
+//! Steps: window_stats → baseline_stats → detect_and_record → narrate_report. The
+//! statistics are checkpointed, so a resumed audit judges exactly the numbers it first
+//! read; the report's narrative (the LLM's, or a deterministic one) is its own step, so a
+//! checkpointed narrative is never asked for again (decision 0014).
 
 mod detect;
+mod narrative;
 mod stats;
 
 pub use detect::{
     detect, psi, DetectConfig, Finding, AMOUNT_DRIFT, CURRENCY_DRIFT, DEAD_LETTER_DRIFT,
     DENY_SPIKE, NEAR_THRESHOLD, REVIEW_SPIKE, UNEXPECTED_POLICY_VERSION,
 };
+pub use narrative::{
+    deterministic_narrative, narrative_schema, Narration, NarrativeAnswer, NARRATIVE_STEP,
+};
 pub use stats::{policy_thresholds, NearThreshold, Threshold, WindowStats, AMOUNT_EDGES};
 
+use super::agent::Agent;
 use super::step::{Effect, Step, StepContext, StepError, StepInput, StepOutput, WorkflowDef};
 use super::{WorkflowError, WorkflowMetrics};
 use crate::store::{EffectWrite, FindingRow, WorkflowStore};
@@ -39,6 +46,8 @@ pub struct AuditConfig {
     /// How many just-under amounts (over baseline and window) make a pattern.
     pub near_min_count: i64,
     pub detect: DetectConfig,
+    /// Writes the report's narrative (`None`: the deterministic narrative).
+    pub agent: Option<Agent>,
 }
 
 impl Default for AuditConfig {
@@ -49,6 +58,7 @@ impl Default for AuditConfig {
             near_band: 0.10,
             near_min_count: 3,
             detect: DetectConfig::default(),
+            agent: None,
         }
     }
 }
@@ -60,7 +70,8 @@ pub fn definition(cfg: AuditConfig) -> WorkflowDef {
         steps: vec![
             Box::new(WindowStep(cfg.clone())),
             Box::new(BaselineStep(cfg.clone())),
-            Box::new(DetectStep(cfg)),
+            Box::new(DetectStep(cfg.clone())),
+            Box::new(narrative::NarrateStep(cfg)),
         ],
     }
 }

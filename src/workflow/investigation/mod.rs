@@ -1,10 +1,18 @@
 //! The investigation of a record decided `review`: gather the account's history → score and
-//! explain → draft the case note → decide escalate or clear. Only the first step reads the
-//! database; the others work on its checkpoint, so a resumed investigation reaches the same
-//! verdict whatever was committed meanwhile.
+//! explain → draft the case note → the agent's triage (an LLM call, when `LLM_URL` is set)
+//! → decide escalate, clear or hand to a person. Only the first step reads the database;
+//! the others work on its checkpoint, so a resumed investigation reaches the same verdict
+//! whatever was committed meanwhile, and the triage's answer, once checkpointed, is never
+//! asked for again (decision 0014).
 
+mod decide;
+mod triage;
+
+pub use decide::{resolve, CaseDecision, Resolution};
+pub use triage::{triage_schema, Triage, TriageAnswer, TRIAGE_STEP};
+
+use super::agent::Agent;
 use super::step::{Effect, Step, StepContext, StepError, StepInput, StepOutput, WorkflowDef};
-use crate::store::{CaseRow, EffectWrite};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -18,6 +26,8 @@ pub struct InvestigationConfig {
     pub lookback_days: i64,
     /// Score from which a case is escalated to an analyst.
     pub escalate_at: f64,
+    /// The LLM agent that triages (`None`: the deterministic verdict decides, as before).
+    pub agent: Option<Agent>,
 }
 
 impl Default for InvestigationConfig {
@@ -25,10 +35,13 @@ impl Default for InvestigationConfig {
         Self {
             lookback_days: 90,
             escalate_at: 0.5,
+            agent: None,
         }
     }
 }
 
+/// The steps are the same with or without an LLM (the triage step then records that none
+/// is configured), so workers with and without `LLM_URL` can resume each other's work.
 pub fn definition(cfg: InvestigationConfig) -> WorkflowDef {
     WorkflowDef {
         kind: KIND,
@@ -38,9 +51,8 @@ pub fn definition(cfg: InvestigationConfig) -> WorkflowDef {
             }),
             Box::new(ScoreAndExplain),
             Box::new(DraftCaseNote),
-            Box::new(Decide {
-                escalate_at: cfg.escalate_at,
-            }),
+            Box::new(triage::AgentTriage::new(cfg.agent.clone())),
+            Box::new(decide::Decide::new(cfg.escalate_at, cfg.agent)),
         ],
     }
 }
@@ -63,6 +75,30 @@ pub struct Subject {
     pub detectors: Vec<String>,
     pub reasons: Vec<String>,
     pub policy_version: String,
+    /// The free text as stored (scrubbed of PII by the pipeline). Checkpoints written before
+    /// the agents lack it and the next three fields.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The policy's decision of the record (`review` for every investigated one).
+    #[serde(default = "review")]
+    pub decision: String,
+    #[serde(default)]
+    pub findings: Vec<DetectorFinding>,
+}
+
+fn review() -> String {
+    "review".into()
+}
+
+/// A detector's finding on the record, as the risk stage stored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectorFinding {
+    #[serde(default)]
+    pub detector: String,
+    #[serde(default)]
+    pub score: f64,
+    #[serde(default)]
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -112,12 +148,6 @@ struct GatherHistory {
     lookback_days: i64,
 }
 
-#[derive(Deserialize)]
-struct RiskFinding {
-    #[serde(default)]
-    detector: String,
-}
-
 impl GatherHistory {
     async fn gather(&self, ctx: &StepContext<'_>) -> Result<Evidence, StepError> {
         let row = ctx
@@ -127,9 +157,9 @@ impl GatherHistory {
             .ok_or_else(|| {
                 StepError::Permanent(format!("transaction {} is not in the store", ctx.subject))
             })?;
-        let detectors = serde_json::from_str::<Vec<RiskFinding>>(&row.findings)
-            .map(|f| f.into_iter().map(|f| f.detector).collect())
-            .unwrap_or_default();
+        let findings: Vec<DetectorFinding> =
+            serde_json::from_str(&row.findings).unwrap_or_default();
+        let detectors = findings.iter().map(|f| f.detector.clone()).collect();
         let subject = Subject {
             transaction_id: ctx.subject.to_owned(),
             account_id: row.account_id,
@@ -145,6 +175,9 @@ impl GatherHistory {
             detectors,
             reasons: serde_json::from_str(&row.reasons).unwrap_or_default(),
             policy_version: row.policy_version,
+            description: row.description,
+            decision: row.decision,
+            findings,
         };
         let since = subject.ts - chrono::Duration::days(self.lookback_days);
         // Strictly before the transaction: the same evidence whenever the step runs.
@@ -374,49 +407,6 @@ pub fn draft_note(e: &Evidence, a: &Assessment) -> String {
     )
 }
 
-struct Decide {
-    escalate_at: f64,
-}
-
-impl Step for Decide {
-    fn name(&self) -> &'static str {
-        "decide"
-    }
-
-    fn run<'a>(
-        &'a self,
-        ctx: &'a StepContext<'a>,
-        input: &'a StepInput,
-    ) -> BoxFuture<'a, Result<StepOutput, StepError>> {
-        async move {
-            let evidence: Evidence = input.get("gather_history")?;
-            let assessment: Assessment = input.get("score_and_explain")?;
-            let note: CaseNote = input.get("draft_case_note")?;
-            let decision = if assessment.score >= self.escalate_at {
-                "escalate"
-            } else {
-                "clear"
-            };
-            let verdict = Verdict {
-                decision: decision.into(),
-                score: assessment.score,
-            };
-            let case = CaseDecision {
-                workflow_id: ctx.workflow_id.to_owned(),
-                transaction_id: evidence.subject.transaction_id,
-                account_id: evidence.subject.account_id,
-                decision: decision.into(),
-                score: assessment.score,
-                factors: serde_json::to_value(&assessment.factors)
-                    .map_err(|e| StepError::Permanent(e.to_string()))?,
-                note: note.text,
-            };
-            Ok(StepOutput::new(&verdict)?.with_effect(case))
-        }
-        .boxed()
-    }
-}
-
 /// An entry on the case's timeline. The effect journal is the timeline, so applying it
 /// writes nothing more.
 pub struct CaseEvent {
@@ -437,50 +427,6 @@ impl Effect for CaseEvent {
 
     fn payload(&self) -> serde_json::Value {
         serde_json::json!({"event": self.event, "detail": self.detail})
-    }
-}
-
-/// The investigation's result: one `investigation_cases` row per workflow.
-pub struct CaseDecision {
-    workflow_id: String,
-    transaction_id: String,
-    account_id: String,
-    decision: String,
-    score: f64,
-    factors: serde_json::Value,
-    note: String,
-}
-
-impl Effect for CaseDecision {
-    fn name(&self) -> &'static str {
-        "case_decision"
-    }
-
-    fn payload(&self) -> serde_json::Value {
-        serde_json::json!({
-            "transaction_id": self.transaction_id,
-            "decision": self.decision,
-            "score": self.score,
-        })
-    }
-
-    fn write(&self) -> EffectWrite {
-        EffectWrite::InvestigationCase(CaseRow {
-            workflow_id: self.workflow_id.clone(),
-            transaction_id: self.transaction_id.clone(),
-            account_id: self.account_id.clone(),
-            decision: self.decision.clone(),
-            score: self.score,
-            factors: self.factors.clone(),
-            note: self.note.clone(),
-        })
-    }
-
-    fn committed(&self, _metrics: Option<&super::WorkflowMetrics>) {
-        tracing::info!(
-            workflow_id = %self.workflow_id, transaction_id = %self.transaction_id,
-            decision = %self.decision, score = self.score, "investigation decided"
-        );
     }
 }
 
@@ -505,6 +451,9 @@ mod tests {
                 detectors: vec!["velocity".into()],
                 reasons: vec!["high_value".into()],
                 policy_version: "v1".into(),
+                description: None,
+                decision: "review".into(),
+                findings: vec![],
             },
             history,
         }
