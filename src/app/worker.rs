@@ -117,6 +117,8 @@ async fn work<S: Store + Clone>(
     health.set_database(true);
     // Held for the investigation and audit agents (issue 15), which do not ask it yet.
     let llm = llm_client(cfg, &mut registry, &health)?;
+    let llm =
+        super::llm_slots::with_cluster_limit(llm, cfg, store.clone(), &default_worker_id()).await?;
     let state = HttpState {
         health: health.clone(),
         registry: Arc::new(registry),

@@ -22,6 +22,7 @@ mod lakehouse_s3;
 mod lineage_events;
 mod lineage_journey;
 mod llm_client;
+mod llm_pool;
 mod mcp_server;
 mod opa_sidecar;
 mod pg_outage;
