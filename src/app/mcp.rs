@@ -60,7 +60,9 @@ pub async fn run_mcp(
     }
     // Serving reads never changes the schema: it must be the one this binary knows.
     let store = open_store(cfg, MCP_CONNECTIONS, Schema::Check).await?;
-    let llm = pooled_llm(cfg, &store).await?;
+    let mut registry = prometheus_client::registry::Registry::default();
+    let llm = pooled_llm(cfg, &store, &mut registry).await?;
+    let metrics = llm.is_some().then(|| Arc::new(registry));
     let queries: Arc<dyn GovernanceQueries> = match store {
         AnyStore::Sqlite(s) => Arc::new(s),
         AnyStore::Postgres(s) => Arc::new(s),
@@ -120,7 +122,7 @@ pub async fn run_mcp(
             let stop = async move {
                 let _ = flag.wait_for(|v| *v).await;
             };
-            mcp::serve_http(server, &settings, port, ready, stop)
+            mcp::serve_http(server, &settings, port, ready, metrics, stop)
                 .await
                 .map_err(McpError::from)?;
         }
@@ -129,12 +131,18 @@ pub async fn run_mcp(
 }
 
 /// The pool behind `llm_complete` when `LLM_URL` is set: this process's client, with the
-/// cluster-wide limit (`LLM_CLUSTER_CONCURRENCY`) in the store it serves from.
-async fn pooled_llm(cfg: &Config, store: &AnyStore) -> Result<Option<LlmClient>, McpRunError> {
+/// cluster-wide limit (`LLM_CLUSTER_CONCURRENCY`) in the store it serves from, its metrics
+/// in `registry`.
+async fn pooled_llm(
+    cfg: &Config,
+    store: &AnyStore,
+    registry: &mut prometheus_client::registry::Registry,
+) -> Result<Option<LlmClient>, McpRunError> {
     let Some(settings) = &cfg.llm else {
         return Ok(None);
     };
-    let client = LlmClient::new(settings.clone(), LlmMetrics::default(), None)?;
+    // Its pipeline_llm_* metrics are served at /metrics on the MCP port.
+    let client = LlmClient::new(settings.clone(), LlmMetrics::register(registry), None)?;
     let process = super::worker::default_worker_id();
     let client = match store {
         AnyStore::Sqlite(s) => with_cluster_limit(Some(client), cfg, s.clone(), &process).await,

@@ -274,6 +274,17 @@ async fn llm_via_mcp_goes_through_the_servers_pool_and_is_audited() {
     assert_eq!(err, LlmError::Http(401));
     assert_eq!(llm.requests(), before);
 
+    // The pool's metrics are on the MCP port.
+    let (status, metrics) = common::http_get(port, "/metrics").expect("scrape");
+    assert_eq!(status, 200);
+    let ok = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("pipeline_llm_calls_total{outcome=\"ok\"} "))
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    assert_eq!(ok, Some(3.0), "{metrics}");
+    assert!(metrics.contains("pipeline_llm_cluster_slots_held"));
+    assert!(!metrics.contains(TOKEN) && !metrics.contains("ZEBRA"));
+
     // Audited like every tool, without the prompt.
     let rows: Vec<(String, String, String)> =
         sqlx::query_as("SELECT tool, outcome, args_sha256 FROM mcp_audit ORDER BY id")
