@@ -28,7 +28,7 @@ AMTOOL="${AMTOOL:-/usr/bin/amtool}"
 K8S_VERSION="1.30.0"
 TF_PLUGIN_DIR="${TF_PLUGIN_DIR:-/opt/tf-plugins}"
 # Every kustomization that is applied somewhere; each is rendered and checked.
-K8S_TARGETS=(base secrets overlays/staging overlays/production overlays/production-opa overlays/production-keda)
+K8S_TARGETS=(base secrets overlays/staging overlays/production overlays/production-opa overlays/production-keda overlays/production-ollama)
 # Terraform roots that need only the AWS provider (terraform validate offline).
 TF_VALIDATE_ROOTS=(aws bootstrap)
 
@@ -144,7 +144,7 @@ check k8s-invariants "$PY" deploy/tools/check_manifests.py invariants "$RENDER"
 check k8s-rollout "$PY" deploy/tools/check_manifests.py rollout "$RENDER"
 # The documented release step (kustomize edit set image pipeline=REPO@DIGEST) in a scratch
 # copy of each overlay: the digest must reach every pipeline container of the render.
-check k8s-image-pin "$PY" deploy/tools/check_manifests.py image-pin staging production production-opa production-keda
+check k8s-image-pin "$PY" deploy/tools/check_manifests.py image-pin staging production production-opa production-keda production-ollama
 
 # ------------------------------------------------------------------ checkov
 # Kubernetes: the rendered overlays (what is applied), not the raw component patches, which

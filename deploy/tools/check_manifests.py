@@ -501,7 +501,7 @@ def cmd_runbook(alerts_path: str, runbook_path: str) -> None:
 
 # ----------------------------------------------------------------------------- issue 18
 OVERLAY_ENV = {"staging": "staging", "production": "production", "production-opa": "production",
-               "production-keda": "production"}
+               "production-keda": "production", "production-ollama": "production"}
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 # Seconds the kubelet must leave after preStop + SHUTDOWN_TIMEOUT (process exit, log flush).
 GRACE_MARGIN = 10

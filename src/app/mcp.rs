@@ -1,9 +1,11 @@
 //! `pipeline mcp` assembled: opens the configured store and the pipeline's policy engine
 //! and serves the governance server over stdio or Streamable HTTP.
 
+use super::llm_slots::with_cluster_limit;
 use super::stores::{open_store, AnyStore, OpenError, Schema};
 use super::Shutdown;
-use crate::config::{Config, McpSettings, DEFAULT_MCP_PORT};
+use crate::config::{Config, LlmRoute, McpSettings, DEFAULT_MCP_PORT};
+use crate::llm::{LlmClient, LlmError, LlmMetrics};
 use crate::mcp::{self, GovernanceServer, McpError, PolicyEngine, PolicySource};
 use crate::policy::{EmbeddedPolicy, PolicyError, RemotePolicy};
 use crate::store::GovernanceQueries;
@@ -17,6 +19,8 @@ pub enum McpRunError {
     Policy(#[from] PolicyError),
     #[error(transparent)]
     Mcp(#[from] McpError),
+    #[error("the LLM client for llm_complete: {0}")]
+    Llm(#[from] LlmError),
 }
 
 /// How `pipeline mcp` serves.
@@ -47,8 +51,18 @@ pub async fn run_mcp(
     transport: McpTransport,
     shutdown: Shutdown,
 ) -> Result<(), McpRunError> {
+    if let Some(LlmRoute::Mcp { .. }) = cfg.llm.as_ref().map(|l| &l.route) {
+        // The server would call itself.
+        return Err(LlmError::Setup(
+            "LLM_VIA_MCP=true is for workers; the MCP server calls the LLM at LLM_URL".into(),
+        )
+        .into());
+    }
     // Serving reads never changes the schema: it must be the one this binary knows.
     let store = open_store(cfg, MCP_CONNECTIONS, Schema::Check).await?;
+    let mut registry = prometheus_client::registry::Registry::default();
+    let llm = pooled_llm(cfg, &store, &mut registry).await?;
+    let metrics = llm.is_some().then(|| Arc::new(registry));
     let queries: Arc<dyn GovernanceQueries> = match store {
         AnyStore::Sqlite(s) => Arc::new(s),
         AnyStore::Postgres(s) => Arc::new(s),
@@ -84,13 +98,20 @@ pub async fn run_mcp(
     match transport {
         McpTransport::Stdio => {
             let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
-            let server = GovernanceServer::new(queries, engine, source, format!("stdio:{user}"));
+            let mut server =
+                GovernanceServer::new(queries, engine, source, format!("stdio:{user}"));
+            if let Some(llm) = llm {
+                server = server.with_llm(llm);
+            }
             tracing::info!("MCP governance server on stdio");
             mcp::serve_stdio(server).await?;
         }
         McpTransport::Http(port) => {
-            let server =
+            let mut server =
                 GovernanceServer::new(queries.clone(), engine, source, "http:unknown".into());
+            if let Some(llm) = llm {
+                server = server.with_llm(llm);
+            }
             let warm = server.clone();
             tokio::spawn(async move { warm.warm_up().await });
             let ready = move || {
@@ -101,10 +122,36 @@ pub async fn run_mcp(
             let stop = async move {
                 let _ = flag.wait_for(|v| *v).await;
             };
-            mcp::serve_http(server, &settings, port, ready, stop)
+            mcp::serve_http(server, &settings, port, ready, metrics, stop)
                 .await
                 .map_err(McpError::from)?;
         }
     }
     Ok(())
+}
+
+/// The pool behind `llm_complete` when `LLM_URL` is set: this process's client, with the
+/// cluster-wide limit (`LLM_CLUSTER_CONCURRENCY`) in the store it serves from, its metrics
+/// in `registry`.
+async fn pooled_llm(
+    cfg: &Config,
+    store: &AnyStore,
+    registry: &mut prometheus_client::registry::Registry,
+) -> Result<Option<LlmClient>, McpRunError> {
+    let Some(settings) = &cfg.llm else {
+        return Ok(None);
+    };
+    // Its pipeline_llm_* metrics are served at /metrics on the MCP port.
+    let client = LlmClient::new(settings.clone(), LlmMetrics::register(registry), None)?;
+    let process = super::worker::default_worker_id();
+    let client = match store {
+        AnyStore::Sqlite(s) => with_cluster_limit(Some(client), cfg, s.clone(), &process).await,
+        AnyStore::Postgres(s) => with_cluster_limit(Some(client), cfg, s.clone(), &process).await,
+    }?;
+    tracing::info!(
+        model = %settings.model, max_concurrency = settings.max_concurrency,
+        cluster = ?settings.cluster.map(|c| c.limit),
+        "llm_complete served: LLM calls of LLM_VIA_MCP workers are pooled here"
+    );
+    Ok(client)
 }

@@ -16,6 +16,7 @@
 
 mod commands;
 mod lineage;
+mod llm_slots;
 mod mcp;
 mod pipeline;
 mod processor;
@@ -31,6 +32,7 @@ pub use commands::{
     GenerateOptions,
 };
 pub use lineage::ProcessRuns;
+pub use llm_slots::{with_cluster_limit, StoreSlots};
 pub use mcp::{run_mcp, McpRunError, McpTransport};
 pub use pipeline::{App, AppError};
 pub use processor::{build_processor, BatchError, BatchProcessor};

@@ -186,13 +186,10 @@ impl<S: Store + Clone> Pipeline<S> {
             None => None,
         };
         let mut workflows = match in_process {
-            true => Some(InProcessWorkflows::new(
-                store.clone(),
-                &cfg,
-                workflows,
-                &mut registry,
-                &health,
-            )?),
+            true => Some(
+                InProcessWorkflows::new(store.clone(), &cfg, workflows, &mut registry, &health)
+                    .await?,
+            ),
             false => None,
         };
         let (stop, stopped) = watch::channel(false);

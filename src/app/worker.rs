@@ -9,7 +9,7 @@ use super::shutdown::Shutdown;
 use crate::config::{Config, DatabaseConfig};
 use crate::llm::{LlmClient, LlmError, LlmMetrics};
 use crate::policy::EmbeddedPolicy;
-use crate::store::{Database, PgStore, SqliteStore, Store, WorkflowStore};
+use crate::store::{Database, LlmSlotStore, PgStore, SqliteStore, Store, WorkflowStore};
 use crate::telemetry::health::Health;
 use crate::telemetry::http::{serve, HttpState};
 use crate::workflow::agent::{ActionPolicy, Agent};
@@ -129,6 +129,8 @@ async fn work<S: Store + Clone>(
     });
     health.set_database(true);
     let llm = llm_client(cfg, &mut registry, &health)?;
+    let llm =
+        super::llm_slots::with_cluster_limit(llm, cfg, store.clone(), &default_worker_id()).await?;
     let model = llm.as_ref().map(|c| c.model().to_owned());
     let (defs, policy_version) = definitions(cfg, &settings, llm)?;
     let state = HttpState {
@@ -259,7 +261,7 @@ pub(crate) struct InProcessWorkflows {
 impl InProcessWorkflows {
     /// Registers the workflow metrics, and with `LLM_URL` the LLM client's, with the
     /// pipeline's own; the client's condition goes to the pipeline's `/health`.
-    pub(crate) fn new<S: WorkflowStore>(
+    pub(crate) async fn new<S: WorkflowStore + LlmSlotStore + Clone>(
         store: S,
         cfg: &Config,
         settings: WorkerSettings,
@@ -267,6 +269,10 @@ impl InProcessWorkflows {
         health: &Arc<Health>,
     ) -> Result<Self, WorkflowError> {
         let llm = llm_client(cfg, registry, health)?;
+        // A `pipeline worker` beside the run on the same file shares the cluster limit.
+        let llm =
+            super::llm_slots::with_cluster_limit(llm, cfg, store.clone(), &default_worker_id())
+                .await?;
         let (defs, _) = definitions(cfg, &settings, llm)?;
         let metrics = Arc::new(register_metrics(registry));
         let engine = Engine::new(store, default_worker_id(), defs, settings.engine.clone())

@@ -17,7 +17,7 @@ mod opa;
 pub use database::DatabaseConfig;
 pub use kafka::KafkaConfig;
 pub use lineage::{LineageConfig, LineageTransport};
-pub use llm::LlmSettings;
+pub use llm::{ClusterLimit, LlmRoute, LlmSettings, DEFAULT_SLOT_LEASE, MAX_CLUSTER_CONCURRENCY};
 pub use mcp::{McpSettings, DEFAULT_MCP_PORT};
 pub use opa::{FailureMode, OpaSettings};
 

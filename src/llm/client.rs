@@ -1,21 +1,27 @@
 //! [`LlmClient`]: one handle per process, cheap to clone (the connections, the slots and
-//! the breaker are shared), built from `LLM_*` by the app when `LLM_URL` is set.
+//! the breaker are shared), built from `LLM_*` by the app when `LLM_URL` is set or
+//! `LLM_VIA_MCP=true`. Its calls take either route with the same API: straight to the
+//! model's server, or through the MCP server's pooled `llm_complete` tool
+//! ([`super::mcp_route`]); the same slots, retries and breaker apply on the worker's side.
 
 use super::chat::{correction, interpret, read_answer, request_body, Answer};
 use super::chat::{ChatRequest, Completion, Message, Usage};
+use super::mcp_route::{read_tool_reply, tool_call_body, PROTOCOL_VERSION};
 use super::metrics::LlmMetrics;
+use super::pool::{Cluster, ClusterSlots};
 use super::retry::{self, MAX_ATTEMPTS};
 use super::schema::OutputSchema;
 use super::LlmError;
 use crate::breaker::{Breaker, BreakerState};
-use crate::config::LlmSettings;
+use crate::config::{LlmRoute, LlmSettings};
 use crate::telemetry::health::{Health, LlmCondition};
 use bytes::Bytes;
 use prometheus_client::metrics::gauge::Gauge;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
 
@@ -34,6 +40,10 @@ struct Inner {
     endpoint: String,
     settings: LlmSettings,
     slots: Semaphore,
+    /// The cluster-wide limit, once the app gave the slot table (`LLM_CLUSTER_CONCURRENCY`).
+    cluster: OnceLock<Cluster>,
+    /// The MCP route: JSON-RPC request ids.
+    via_mcp: Option<AtomicU64>,
     breaker: Breaker,
     metrics: LlmMetrics,
     health: Option<Arc<Health>>,
@@ -45,6 +55,8 @@ impl fmt::Debug for LlmClient {
             .field("endpoint", &self.inner.endpoint)
             .field("model", &self.inner.settings.model)
             .field("max_concurrency", &self.inner.settings.max_concurrency)
+            .field("cluster", &self.inner.settings.cluster)
+            .field("via_mcp", &self.inner.via_mcp.is_some())
             .field("breaker", &self.breaker_state())
             .finish_non_exhaustive()
     }
@@ -89,9 +101,28 @@ impl LlmClient {
         health: Option<Arc<Health>>,
     ) -> Result<Self, LlmError> {
         let mut headers = HeaderMap::new();
-        if let Some(key) = &settings.api_key {
+        let (bearer, variable, endpoint) = match &settings.route {
+            LlmRoute::Direct => (
+                settings.api_key.as_ref(),
+                "LLM_API_KEY",
+                format!("{}/v1/chat/completions", settings.url),
+            ),
+            LlmRoute::Mcp { url, token } => {
+                // Streamable HTTP: the client accepts a JSON answer or an event stream.
+                headers.insert(
+                    ACCEPT,
+                    HeaderValue::from_static("application/json, text/event-stream"),
+                );
+                headers.insert(
+                    HeaderName::from_static("mcp-protocol-version"),
+                    HeaderValue::from_static(PROTOCOL_VERSION),
+                );
+                (Some(token), "LLM_MCP_TOKEN", url.clone())
+            }
+        };
+        if let Some(key) = bearer {
             let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
-                .map_err(|_| LlmError::Setup("LLM_API_KEY cannot be sent in a header".into()))?;
+                .map_err(|_| LlmError::Setup(format!("{variable} cannot be sent in a header")))?;
             // Kept out of reqwest's and hyper's Debug output.
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
@@ -112,8 +143,10 @@ impl LlmClient {
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
-                endpoint: format!("{}/v1/chat/completions", settings.url),
+                endpoint,
                 slots: Semaphore::new(settings.max_concurrency),
+                cluster: OnceLock::new(),
+                via_mcp: matches!(settings.route, LlmRoute::Mcp { .. }).then(|| AtomicU64::new(1)),
                 breaker: Breaker::new(settings.breaker_failures, settings.breaker_cooldown),
                 settings,
                 metrics,
@@ -124,6 +157,26 @@ impl LlmClient {
 
     pub fn model(&self) -> &str {
         &self.inner.settings.model
+    }
+
+    /// Whether calls go through the MCP server's `llm_complete` tool (`LLM_VIA_MCP`).
+    pub fn via_mcp(&self) -> bool {
+        self.inner.via_mcp.is_some()
+    }
+
+    /// Makes every call also hold one of the cluster's `slots` (`LLM_CLUSTER_CONCURRENCY`)
+    /// while it runs; `process` names this process in the slots' `holder`. Given once,
+    /// before the client is used.
+    pub fn with_cluster_slots(
+        self,
+        slots: Arc<dyn ClusterSlots>,
+        process: impl Into<String>,
+    ) -> Result<Self, LlmError> {
+        self.inner
+            .cluster
+            .set(Cluster::new(slots, process.into()))
+            .map_err(|_| LlmError::Setup("the cluster slots were given twice".into()))?;
+        Ok(self)
     }
 
     pub fn breaker_state(&self) -> BreakerState {
@@ -182,18 +235,29 @@ impl LlmClient {
         if inner.breaker.rejects(Instant::now()) {
             return Err(LlmError::BreakerOpen);
         }
-        let queued = Instant::now();
-        let permit =
-            tokio::time::timeout(inner.settings.queue_timeout, inner.slots.acquire()).await;
+        let queued = tokio::time::Instant::now();
+        let deadline = queued + inner.settings.queue_timeout;
+        let permit = tokio::time::timeout_at(deadline, inner.slots.acquire()).await;
+        let permit = match permit {
+            Ok(Ok(p)) => Ok(p),
+            Ok(Err(_)) => Err(LlmError::Unavailable("the client was closed".into())),
+            Err(_) => Err(LlmError::QueueTimeout(inner.settings.queue_timeout)),
+        };
+        // The process permit first, then a cluster slot, within the one queue timeout.
+        let slot = match (&permit, inner.cluster.get()) {
+            (Ok(_), Some(cluster)) => Some(
+                cluster
+                    .acquire(deadline, inner.settings.queue_timeout, &inner.metrics)
+                    .await,
+            ),
+            _ => None,
+        };
         inner
             .metrics
             .queue_wait
             .observe(queued.elapsed().as_secs_f64());
-        let _permit = match permit {
-            Ok(Ok(p)) => p,
-            Ok(Err(_)) => return Err(LlmError::Unavailable("the client was closed".into())),
-            Err(_) => return Err(LlmError::QueueTimeout(inner.settings.queue_timeout)),
-        };
+        let _permit = permit?;
+        let _slot = slot.transpose()?;
         let _in_flight = InFlight::enter(&inner.metrics.in_flight);
         // Admission proper: the breaker may have opened while this call queued. A ticket
         // dropped with this future (the caller gave up) frees a probe's slot.
@@ -246,9 +310,21 @@ impl LlmClient {
         let mut usage = Usage::default();
         let mut reasked = false;
         loop {
-            let body = request_body(&inner.settings.model, req, &messages, schema)
-                .map_err(|e| LlmError::Setup(format!("encoding the request: {e}")))?;
+            let body = match &inner.via_mcp {
+                None => request_body(&inner.settings.model, req, &messages, schema),
+                Some(ids) => {
+                    let id = ids.fetch_add(1, Ordering::Relaxed);
+                    tool_call_body(id, req, &messages, schema)
+                }
+            }
+            .map_err(|e| LlmError::Setup(format!("encoding the request: {e}")))?;
             let answer = match self.exchange(Bytes::from(body), deadline).await? {
+                // The MCP server asked its model once more already if it had to.
+                Some(body) if inner.via_mcp.is_some() => {
+                    let (answer, server_reasked) = read_tool_reply(&body)?;
+                    reasked |= server_reasked;
+                    answer
+                }
                 Some(body) => read_answer(&body),
                 None => Answer {
                     usage: Usage::default(),

@@ -20,7 +20,8 @@ pub struct DirectionLabel {
 pub struct LlmMetrics {
     /// Calls holding a concurrency slot.
     pub in_flight: Gauge,
-    /// How long calls waited for a slot (also those that gave up).
+    /// How long calls waited for a slot, the process permit and the cluster slot together
+    /// (also those that gave up).
     pub queue_wait: Histogram,
     /// One HTTP request to the server, whatever its outcome.
     pub latency: Histogram,
@@ -35,6 +36,14 @@ pub struct LlmMetrics {
     pub failures: Family<KindLabel, Counter>,
     /// 0 closed, 1 open, 2 half-open.
     pub breaker_state: Gauge,
+    /// How long calls waited for a cluster slot (`LLM_CLUSTER_CONCURRENCY`), after their
+    /// process permit; also those that gave up.
+    pub cluster_wait: Histogram,
+    /// Cluster slots this process holds.
+    pub cluster_held: Gauge,
+    /// Failures of the slot table, by operation: `take`, `renew`, `release`, and `lost`
+    /// (a lease lapsed while its call ran).
+    pub slot_errors: Family<ReasonLabel, Counter>,
 }
 
 impl Default for LlmMetrics {
@@ -50,6 +59,9 @@ impl Default for LlmMetrics {
             retries: Family::default(),
             failures: Family::default(),
             breaker_state: Gauge::default(),
+            cluster_wait: Histogram::new(exponential_buckets(0.001, 2.0, 17)),
+            cluster_held: Gauge::default(),
+            slot_errors: Family::default(),
         }
     }
 }
@@ -98,7 +110,30 @@ impl LlmMetrics {
             "The LLM client's circuit breaker: 0 closed, 1 open, 2 half-open",
             m.breaker_state.clone(),
         );
+        registry.register(
+            "pipeline_llm_cluster_slot_wait_seconds",
+            "Time LLM calls waited for a cluster slot (LLM_CLUSTER_CONCURRENCY) after their process permit",
+            m.cluster_wait.clone(),
+        );
+        registry.register(
+            "pipeline_llm_cluster_slots_held",
+            "LLM cluster slots this process holds",
+            m.cluster_held.clone(),
+        );
+        registry.register(
+            "pipeline_llm_cluster_slot_errors",
+            "Failures of the LLM slot table, by operation (take, renew, release, lost)",
+            m.slot_errors.clone(),
+        );
         m
+    }
+
+    pub(super) fn slot_error(&self, op: &str) {
+        self.slot_errors
+            .get_or_create(&ReasonLabel {
+                reason: op.to_owned(),
+            })
+            .inc();
     }
 
     pub(super) fn tokens(&self, prompt: u64, completion: u64) {

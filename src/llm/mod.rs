@@ -13,16 +13,26 @@
 //! call waits at most `LLM_QUEUE_TIMEOUT` for a slot, then has `LLM_TIMEOUT` for every
 //! attempt, backoff (503 and 429, honouring `Retry-After`) and the one re-ask. A circuit
 //! breaker makes calls fail fast while the server is down.
+//!
+//! Across processes, `LLM_CLUSTER_CONCURRENCY` adds a cluster-wide limit: leased slots in
+//! the database, reached through [`ClusterSlots`], which the app implements over the store
+//! ([`pool`]). With `LLM_VIA_MCP=true` the client calls the MCP server's pooled
+//! `llm_complete` tool instead ([`mcp_route`]), so the pool lives in that server
+//! (decision 0015, `docs/decisions/0015-llm-pooling.md`).
 
 mod chat;
 mod client;
+mod mcp_route;
 mod metrics;
+mod pool;
 mod retry;
 mod schema;
 
 pub use chat::{ChatRequest, Completion, Message, Role, Usage};
 pub use client::LlmClient;
+pub use mcp_route::{answer_fields, error_fields, LLM_TOOL};
 pub use metrics::LlmMetrics;
+pub use pool::{ClusterSlots, SlotError};
 pub use schema::{OutputSchema, SchemaError, Violation};
 
 use std::time::Duration;

@@ -5,7 +5,8 @@
 //! time; 401 without a valid one), a token bucket per token (429), then rmcp's own checks:
 //! `Host` against `MCP_ALLOWED_HOSTS` (DNS rebinding), `Origin` against
 //! `MCP_ALLOWED_ORIGINS` (any browser origin not listed is refused, 403), and the body
-//! limit `MCP_MAX_BODY_BYTES` (413). `/healthz` and `/readyz` are open, for the probes.
+//! limit `MCP_MAX_BODY_BYTES` (413). `/healthz` and `/readyz` are open, for the probes, and
+//! so is `/metrics` when the server pools LLM calls (`pipeline_llm_*`, no secrets).
 
 use super::server::{Caller, GovernanceServer};
 use crate::config::McpSettings;
@@ -15,6 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use prometheus_client::registry::Registry;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use sha2::{Digest, Sha256};
@@ -135,12 +137,14 @@ async fn authorize(State(guard): State<Arc<Guard>>, mut req: Request, next: Next
     next.run(req).await
 }
 
-/// The router: `/mcp` (guarded) and the open probes. `ready` answers the readiness probe.
+/// The router: `/mcp` (guarded) and the open probes. `ready` answers the readiness probe;
+/// `metrics`, when given, is served at `/metrics`.
 pub fn router<R, F>(
     server: GovernanceServer,
     settings: &McpSettings,
     cancel: CancellationToken,
     ready: R,
+    metrics: Option<Arc<Registry>>,
 ) -> Result<Router, HttpError>
 where
     R: Fn() -> F + Clone + Send + Sync + 'static,
@@ -176,7 +180,31 @@ where
     let mcp = Router::new()
         .nest_service("/mcp", service)
         .layer(middleware::from_fn_with_state(guard, authorize));
-    Ok(Router::new()
+    let open = match metrics {
+        None => Router::new(),
+        Some(registry) => Router::new().route(
+            "/metrics",
+            get(move || {
+                let registry = registry.clone();
+                async move {
+                    let mut text = String::new();
+                    match prometheus_client::encoding::text::encode(&mut text, &registry) {
+                        Ok(()) => (
+                            StatusCode::OK,
+                            [(
+                                header::CONTENT_TYPE,
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            )],
+                            text,
+                        )
+                            .into_response(),
+                        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    }
+                }
+            }),
+        ),
+    };
+    Ok(open
         .route("/healthz", get(|| async { "ok\n" }))
         .route(
             "/readyz",
@@ -200,6 +228,7 @@ pub async fn serve_http<R, F>(
     settings: &McpSettings,
     port: u16,
     ready: R,
+    metrics: Option<Arc<Registry>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HttpError>
 where
@@ -207,7 +236,7 @@ where
     F: Future<Output = bool> + Send + 'static,
 {
     let cancel = CancellationToken::new();
-    let app = router(server, settings, cancel.child_token(), ready)?;
+    let app = router(server, settings, cancel.child_token(), ready, metrics)?;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
         .await
         .map_err(|source| HttpError::Bind { port, source })?;

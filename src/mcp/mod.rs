@@ -5,11 +5,15 @@
 //! schema). Served over stdio (trusts the local user) or Streamable HTTP in stateless mode
 //! (bearer tokens, Origin and Host checks, body limit, per-token rate limit).
 //!
-//! A layer-4 module: it uses `store`, `policy`, `config` and `telemetry`; the app layer
+//! With an LLM configured it also serves `llm_complete`, the pooled LLM route of workers
+//! with `LLM_VIA_MCP=true` (`llm_tool.rs`, decision 0015).
+//!
+//! A layer-4 module: it uses `store`, `policy`, `llm`, `config` and `telemetry`; the app layer
 //! opens the store and the policy and calls [`serve_stdio`] or [`serve_http`].
 
 mod engine;
 mod http;
+mod llm_tool;
 mod params;
 mod server;
 

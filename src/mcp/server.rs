@@ -6,6 +6,7 @@
 use super::engine::PolicyEngine;
 use super::params::{self, ArgError};
 use crate::journey::{self, ChainStatus};
+use crate::llm::LlmClient;
 use crate::store::{
     DecisionQuery, GovernanceQueries, InvestigationLookup, McpAuditEntry, VerifyReport,
     MAX_SEARCH_LIMIT,
@@ -57,6 +58,8 @@ pub struct GovernanceServer {
     /// checks continue from it instead of walking the whole chain again (the log is
     /// append-only; `verify_audit_chain` without a range still checks everything).
     verified: Arc<tokio::sync::Mutex<(i64, String)>>,
+    /// The pooled LLM behind `llm_complete` (`llm_tool.rs`); `None`: the tool is not served.
+    llm: Option<LlmClient>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -146,8 +149,20 @@ impl GovernanceServer {
                 0,
                 crate::store::GENESIS.to_owned(),
             ))),
+            llm: None,
             tool_router: Self::tool_router(),
         }
+    }
+
+    /// Serves the pooled `llm_complete` tool with `llm` (decision 0015).
+    pub fn with_llm(mut self, llm: LlmClient) -> Self {
+        self.tool_router.merge(Self::llm_tool_router());
+        self.llm = Some(llm);
+        self
+    }
+
+    pub(super) fn llm(&self) -> Option<&LlmClient> {
+        self.llm.as_ref()
     }
 
     #[tool(

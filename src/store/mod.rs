@@ -1,6 +1,6 @@
 //! Durable state, one trait per role ([`Database`], [`CommitStore`], [`ExportLedger`],
 //! [`OutboxStore`], [`AuditLog`], [`KeyStore`], [`WorkflowStore`], [`GovernanceQueries`],
-//! [`LineageStore`], [`LineageQueries`]), with SQLite (embedded)
+//! [`LineageStore`], [`LineageQueries`], [`LlmSlotStore`]), with SQLite (embedded)
 //! and PostgreSQL implementations laid out by role (`postgres/`, `sqlite/`) that pass the
 //! same conformance suite. SQL both backends run is written once, in `sql.rs`. A batch's
 //! rows, dead letters, decision-log entries, detector state and source offsets are
@@ -13,6 +13,7 @@ mod journey;
 mod journey_impl;
 mod keys;
 mod lineage;
+mod llm_slots;
 mod outbox;
 mod postgres;
 mod roles;
@@ -38,6 +39,7 @@ pub use keys::{rewrap_all, Erasure, KeyStore, RewrapReport};
 pub use lineage::{
     ClosedRun, LineageEvent, LineageRoute, LineageStep, LineageTarget, OpenRun, RenderEvents, Tally,
 };
+pub use llm_slots::{LlmSlotStore, MAX_LLM_SLOTS};
 pub use outbox::{
     record_payload, Delivered, OutboxEntry, OutboxRow, PublishTopics, RelayLease, SentTo,
 };
@@ -55,7 +57,7 @@ pub use workflow::*;
 pub mod prelude {
     pub use super::{
         AuditLog, CommitStore, Database, ExportLedger, GovernanceQueries, KeyStore, LineageQueries,
-        LineageStore, OutboxStore, Store, WorkflowStore,
+        LineageStore, LlmSlotStore, OutboxStore, Store, WorkflowStore,
     };
 }
 

@@ -5,7 +5,8 @@
 
 use super::{
     ChainRow, CommitBatch, CommitOutcome, Counts, Delivered, ExportRange, ExportRows, KeyStore,
-    LineageStep, OpenRun, OutboxEntry, RelayLease, SentTo, StoreError, VerifyReport, WorkflowStore,
+    LineageStep, LlmSlotStore, OpenRun, OutboxEntry, RelayLease, SentTo, StoreError, VerifyReport,
+    WorkflowStore,
 };
 use crate::crypto::WrappedKey;
 use std::collections::HashMap;
@@ -161,7 +162,8 @@ pub trait AuditLog: Send + Sync + 'static {
 }
 
 /// Every role the pipeline uses, for code that runs the whole pipeline on one backend
-/// (the workflow role too: `pipeline run` can drive the workflows in-process).
+/// (the workflow role too: `pipeline run` can drive the workflows in-process; and the LLM
+/// slots of the cluster-wide limit, which its agents take).
 pub trait Store:
     Database
     + CommitStore
@@ -171,6 +173,7 @@ pub trait Store:
     + KeyStore
     + WorkflowStore
     + LineageStore
+    + LlmSlotStore
 {
 }
 
@@ -183,6 +186,7 @@ impl<T> Store for T where
         + KeyStore
         + WorkflowStore
         + LineageStore
+        + LlmSlotStore
 {
 }
 

@@ -906,6 +906,63 @@ async fn postgres_workflow_reads() {
 
 const LEASE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The LLM slots of `LLM_CLUSTER_CONCURRENCY` (decision 0015): taken up to the limit, fenced
+/// on the holder, and free again once a dead holder's lease passes.
+async fn llm_slots_expire_and_are_fenced<S: Store>(s: &S) {
+    let lease = std::time::Duration::from_secs(1);
+    s.migrate().await.expect("migrate");
+    s.llm_slots_prepare(2).await.expect("prepare");
+    s.llm_slots_prepare(2).await.expect("prepare is idempotent");
+    assert_eq!(
+        s.llm_slot_take(2, "a#0", lease).await.expect("take"),
+        Some(0)
+    );
+    assert_eq!(
+        s.llm_slot_take(2, "b#0", lease).await.expect("take"),
+        Some(1)
+    );
+    assert_eq!(s.llm_slot_take(2, "c#0", lease).await.expect("full"), None);
+    assert_eq!(s.llm_slots_held(2).await.expect("held"), 2);
+    // Renewal and release are fenced on the holder.
+    assert!(!s.llm_slot_renew(0, "c#0", lease).await.expect("renew"));
+    assert!(!s.llm_slot_release(0, "c#0").await.expect("release"));
+    assert!(s.llm_slot_release(1, "b#0").await.expect("release"));
+    assert_eq!(
+        s.llm_slot_take(2, "c#0", lease).await.expect("take"),
+        Some(1)
+    );
+    // "a" dies: it stops renewing, "c" keeps renewing; only a's slot comes free.
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+        assert!(s.llm_slot_renew(1, "c#0", lease).await.expect("renew"));
+    }
+    assert_eq!(s.llm_slots_held(2).await.expect("held"), 1);
+    assert_eq!(
+        s.llm_slot_take(2, "d#0", lease).await.expect("take"),
+        Some(0)
+    );
+    assert!(
+        !s.llm_slot_renew(0, "a#0", lease).await.expect("renew"),
+        "a lost it"
+    );
+    // A smaller limit ignores the slots above it.
+    assert_eq!(s.llm_slot_take(1, "e#0", lease).await.expect("take"), None);
+}
+
+#[tokio::test]
+async fn sqlite_llm_slots_expire_and_are_fenced() {
+    let (s, _dir) = common::fresh_sqlite().await;
+    llm_slots_expire_and_are_fenced(&s).await;
+}
+
+#[tokio::test]
+async fn postgres_llm_slots_expire_and_are_fenced() {
+    let Some(s) = common::fresh_pg().await else {
+        return;
+    };
+    llm_slots_expire_and_are_fenced(&s).await;
+}
+
 fn case(workflow: &str, txn: &str) -> EffectRecord {
     EffectRecord {
         key: format!("{workflow}/0/1-case"),

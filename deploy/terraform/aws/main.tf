@@ -84,11 +84,12 @@ resource "aws_ecr_repository" "pipeline" {
   tags = local.tags
 }
 
-# Mirrors of the third-party images the manifests run (topic bootstrap Job, OPA sidecar), so
+# Mirrors of the third-party images the manifests run (topic bootstrap Job, OPA sidecar,
+# Ollama in overlays/production-ollama), so
 # that every workload pulls from this account's registry. The release workflow copies the
 # upstream digests pinned in deploy/k8s into them unchanged (same digest).
 resource "aws_ecr_repository" "mirror" {
-  for_each = toset(["apache-kafka", "opa"])
+  for_each = toset(["apache-kafka", "opa", "ollama"])
 
   name                 = "agentic-pfm/mirror/${each.key}"
   image_tag_mutability = "IMMUTABLE"

@@ -6,7 +6,9 @@
 //!
 //! Each request takes the next scripted [`Reply`], or the default once the script is empty.
 //! It records every request (body and `Authorization` header), and the most requests it
-//! was ever answering at once.
+//! was ever answering at once. Started [`LlmStandIn::start_limited`], it behaves like an
+//! Ollama with `OLLAMA_NUM_PARALLEL` and `OLLAMA_MAX_QUEUE`: it answers `parallel`
+//! requests at a time, holds up to `queue` more, and refuses the rest with 503 at once.
 
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -51,6 +53,10 @@ struct Shared {
     seen: Mutex<Vec<Seen>>,
     active: AtomicUsize,
     max_active: AtomicUsize,
+    /// `(parallel, queue)` when limited, with the permits of the `parallel` answers.
+    limit: Option<(usize, usize, Arc<tokio::sync::Semaphore>)>,
+    /// Requests refused with 503 because the queue was full.
+    rejected: AtomicUsize,
 }
 
 pub struct LlmStandIn {
@@ -62,9 +68,22 @@ pub struct LlmStandIn {
 impl LlmStandIn {
     /// Listens on a free port of 127.0.0.1; answers `default` when nothing is scripted.
     pub async fn start(default: Reply) -> Self {
+        Self::start_with(default, None).await
+    }
+
+    /// Answers `parallel` requests at a time and queues `queue` more; the others get 503
+    /// (Ollama's "server busy, please try again. maximum pending requests exceeded").
+    pub async fn start_limited(default: Reply, parallel: usize, queue: usize) -> Self {
+        Self::start_with(default, Some((parallel, queue))).await
+    }
+
+    async fn start_with(default: Reply, limit: Option<(usize, usize)>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            limit: limit.map(|(p, q)| (p, q, Arc::new(tokio::sync::Semaphore::new(p)))),
+            ..Shared::default()
+        });
         *shared.default.lock().expect("lock") = Some(default);
         let s = shared.clone();
         let accept = tokio::spawn(async move {
@@ -101,9 +120,14 @@ impl LlmStandIn {
         self.shared.seen.lock().expect("lock").clone()
     }
 
-    /// The most requests that were being answered at the same time.
+    /// The most requests that were in the server at the same time (answered or queued).
     pub fn max_concurrent(&self) -> usize {
         self.shared.max_active.load(Ordering::SeqCst)
+    }
+
+    /// Requests refused with 503 because the server was full (limited mode).
+    pub fn rejected(&self) -> usize {
+        self.shared.rejected.load(Ordering::SeqCst)
     }
 }
 
@@ -158,20 +182,38 @@ async fn serve(stream: TcpStream, s: Arc<Shared>) {
             .expect("a reply");
         let now = s.active.fetch_add(1, Ordering::SeqCst) + 1;
         s.max_active.fetch_max(now, Ordering::SeqCst);
-        let open = answer(&mut conn, reply).await;
+        // A request leaves the count before its answer is written: once the client has the
+        // answer it may send the next one at once, which must not find this one counted.
+        let reply = match &s.limit {
+            None => ready(reply).await,
+            Some((parallel, queue, _)) if now > parallel + queue => {
+                s.rejected.fetch_add(1, Ordering::SeqCst);
+                Reply::Status(503, None)
+            }
+            Some((_, _, permits)) => {
+                let _permit = permits.acquire().await.expect("permits");
+                ready(reply).await
+            }
+        };
         s.active.fetch_sub(1, Ordering::SeqCst);
+        let open = answer(&mut conn, reply).await;
         if !open {
             return; // dropping the stream closes the connection
         }
     }
 }
 
-/// Sends `reply`; `false` when the connection is to be closed.
-async fn answer(conn: &mut BufReader<TcpStream>, mut reply: Reply) -> bool {
+/// `reply` once its delays have passed.
+async fn ready(mut reply: Reply) -> Reply {
     while let Reply::Slow(d, inner) = reply {
         tokio::time::sleep(d).await;
         reply = *inner;
     }
+    reply
+}
+
+/// Sends `reply`; `false` when the connection is to be closed.
+async fn answer(conn: &mut BufReader<TcpStream>, reply: Reply) -> bool {
     let sent = match reply {
         Reply::Json(v) => respond(conn, 200, &[], &completion(&v.to_string()).to_string()).await,
         Reply::Content(text) => respond(conn, 200, &[], &completion(&text).to_string()).await,
