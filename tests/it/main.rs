@@ -23,6 +23,7 @@ mod lineage_events;
 mod lineage_journey;
 mod llm_agents;
 mod llm_client;
+mod llm_fleet;
 mod llm_pool;
 mod mcp_server;
 mod opa_sidecar;
