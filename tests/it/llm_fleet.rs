@@ -281,6 +281,11 @@ async fn a_worker_killed_mid_call_frees_the_slot_and_its_investigation_completes
         String::from_utf8_lossy(&out.stderr)
     );
     let took = killed.elapsed();
+    // Both leases are 2 s: well before the 20 s answer the dead worker was waiting for.
+    assert!(
+        took < Duration::from_secs(10),
+        "the investigation completed {took:?} after the kill"
+    );
     assert_eq!(
         llm.requests(),
         2,
