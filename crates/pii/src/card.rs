@@ -3,8 +3,10 @@
 use crate::candidate::{Attach, Gap, Sub};
 use crate::luhn::luhn_digits;
 
-/// `sub` is a card number: contiguous or grouped 4-4-4-4(-3), 4-6-5 / 4-6-4, with one kind of
-/// separator (space, dash or dot), not starting with 0 (no issuer uses major industry identifier 0), Luhn-valid.
+/// `sub` is a card number: contiguous or grouped 4-4-4-4(-3), 4-6-5 / 4-6-4, 6-10, with one
+/// kind of separator (space, dash, dot or slash; space and dash may mix in 4-digit groups, as
+/// in "4111-1111 1111-1111"), not starting with 0 (no issuer uses major industry identifier
+/// 0), Luhn-valid.
 pub(crate) fn is_card(sub: &Sub<'_>) -> bool {
     if sub.plus || sub.any_paren() || sub.left == Attach::Numeric || sub.right == Attach::Numeric {
         return false;
@@ -16,7 +18,9 @@ pub(crate) fn is_card(sub: &Sub<'_>) -> bool {
     let mut gaps = sub.gaps();
     let first_gap = gaps.next();
     if let Some(g) = first_gap {
-        if !matches!(g, Gap::Space | Gap::Dash | Gap::Dot) || gaps.any(|x| x != g) {
+        let fours = sub.groups.iter().rev().skip(1).all(|x| x.len() == 4);
+        let mixed_ok = |x: Gap| x == g || (fours && matches!((g, x), (Gap::Space | Gap::Dash, Gap::Space | Gap::Dash)));
+        if !matches!(g, Gap::Space | Gap::Dash | Gap::Dot | Gap::Slash) || !gaps.all(mixed_ok) {
             return false;
         }
     }
@@ -28,7 +32,7 @@ fn card_shape(sub: &Sub<'_>) -> bool {
     if n == 1 {
         return true;
     }
-    if sub.lens_are(&[4, 6, 5]) || sub.lens_are(&[4, 6, 4]) {
+    if sub.lens_are(&[4, 6, 5]) || sub.lens_are(&[4, 6, 4]) || sub.lens_are(&[6, 10]) {
         return true;
     }
     n >= 3

@@ -47,6 +47,7 @@ const REFERENCE_WORDS: &[&str] = &[
     "policy",
     "contract",
     "kundennr",
+    "kundennummer",
     "auftrag",
     "tracking",
     "batch",
@@ -128,12 +129,31 @@ const ID_WORDS: &[&str] = &[
     "identification",
     "ausweis",
     "personalausweis",
+    "identifikationsnummer",
+    "codice",
+    "fiscale",
+    "fisc",
+    "cf",
+    "secu",
+    "sociale",
+    "national",
+    "rijksregisternummer",
+    "rijksregister",
+    "insz",
+    "nn",
+    "nrn",
+    "contribuinte",
+    "pnr",
+    "personnr",
+    "person",
+    "skatteverket",
+    "dowod",
 ];
 
 /// Words that may sit between a keyword and the number: "phone no.", "SSN is", "call me on".
 const FILLERS: &[&str] = &[
     "no", "nr", "num", "number", "nummer", "numero", "is", "on", "me", "at", "to", "us", "my",
-    "back", "under", "via", "the", "your", "our",
+    "back", "under", "via", "the", "your", "our", "n", "o", "de", "numer", "nro",
 ];
 
 /// Looks at up to four words before `pos` for a phone, identity or reference keyword.

@@ -39,11 +39,14 @@
 
 #![forbid(unsafe_code)]
 
+mod address;
+mod birth_date;
 mod candidate;
 mod card;
 mod email;
 mod fold;
 mod iban;
+mod ip;
 mod keyword;
 mod luhn;
 mod name;
@@ -69,6 +72,8 @@ pub struct Scrubbed {
 
 /// Compiled detectors. Build once and share (it is `Send + Sync`; wrap in `Arc` if needed).
 pub struct Scrubber {
+    address: address::AddressFinder,
+    birth: birth_date::BirthDateFinder,
     email: email::EmailFinder,
     iban: iban::IbanFinder,
     ids: national_id::IdFinder,
@@ -90,6 +95,8 @@ impl std::fmt::Debug for Scrubber {
 impl Scrubber {
     pub fn new() -> Self {
         Self {
+            address: address::AddressFinder::new(),
+            birth: birth_date::BirthDateFinder::new(),
             email: email::EmailFinder::new(),
             iban: iban::IbanFinder::new(),
             ids: national_id::IdFinder::new(),
@@ -140,6 +147,12 @@ impl Scrubber {
             self.iban.find(text, &mut out);
             self.ids.find(text, &mut out);
             numeric::scan(text, &mut out);
+            ip::find_v4(text, &mut out);
+            self.birth.find(text, &mut out);
+            self.address.find(text, &mut out);
+        }
+        if ip::may_hold_v6(text) {
+            ip::find_v6(text, &mut out);
         }
         if let Some(name) = customer_name {
             name::find(text, name, &mut out);

@@ -187,6 +187,8 @@ fn closes(b: &[u8], i: usize) -> bool {
 fn next_group(b: &[u8], after: usize, prev_paren: bool) -> Option<(Gap, usize, bool)> {
     let (gap, k) = match b.get(after..).unwrap_or_default() {
         [b' ', b'-', b' ', ..] => (Gap::Space, after + 3),
+        [b' ', b'/', b' ', ..] => (Gap::Slash, after + 3),
+        [b'_', ..] => (Gap::Dash, after + 1),
         [b' ', b' ', ..] => (Gap::Space, after + 2),
         [b' ', ..] => (Gap::Space, after + 1),
         [b'-', ..] => (Gap::Dash, after + 1),

@@ -44,9 +44,19 @@ pub(crate) fn pt_nif(d: &[u8]) -> bool {
     check == u32::from(d[8])
 }
 
-/// German tax id (Steuer-IdNr): 11 digits, ISO 7064 MOD 11,10, not starting with 0.
+/// German tax id (Steuer-IdNr): 11 digits, not starting with 0; in the first ten exactly one
+/// digit occurs twice or three times and the others at most once (BZSt); ISO 7064 MOD 11,10.
 pub(crate) fn de_steuer_id(d: &[u8]) -> bool {
     if d.len() != 11 || d[0] == 0 {
+        return false;
+    }
+    let mut counts = [0u8; 10];
+    for &x in &d[..10] {
+        if let Some(c) = counts.get_mut(usize::from(x)) {
+            *c += 1;
+        }
+    }
+    if counts.iter().filter(|&&c| c >= 2).count() != 1 || counts.iter().any(|&c| c > 3) {
         return false;
     }
     let mut product = 10u32;

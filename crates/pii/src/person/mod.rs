@@ -28,6 +28,7 @@
 mod anchored;
 mod context;
 mod lexicon;
+mod script;
 mod shapes;
 mod token;
 mod tokenizer;
@@ -54,6 +55,9 @@ impl PersonFinder {
     /// Pushes a span for every third-party name in `text`.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<PiiSpan>) {
         find_with(text, self.lex, out);
+        if !text.is_ascii() {
+            script::find(text, out);
+        }
     }
 }
 
