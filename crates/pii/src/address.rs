@@ -33,7 +33,7 @@ const TYPE_AFTER: &str = r"(?i:street|st|road|rd|lane|ln|avenue|ave|close|drive|
 const TYPE_BEFORE: &str = r"(?i:rue|avenue|av\.|boulevard|bd|place|chemin|all[ée]e|impasse|quai|cours|chauss[ée]e|calle|c/|avda\.?|avenida|plaza|pza\.?|paseo|rambla|carrer|ronda|camino|via|viale|piazza|piazzale|p\.za|corso|vicolo|largo|strada|rua|travessa|ul\.|ulica|al\.|aleja|plac|osiedle|os\.)";
 /// Street words ending in a type ("Hauptstraße", "Kerkstraat", "Drottninggatan"), or the
 /// type as a word of its own after an adjective ("Berliner Straße").
-const TYPE_SUFFIX: &str = r"(?:\p{Lu}[\p{L}\-]*\s)?[\p{L}\-]*(?i:stra(?:ß|ss)e|str\.|weg|allee|platz|gasse|ring|damm|ufer|chaussee|straat|laan|gracht|plein|kade|singel|dreef|steeg|gatan|vägen|vagen|gränd|torget|gade|vej|veien|gata)\b\.?";
+const TYPE_SUFFIX: &str = r"(?:\p{Lu}[\p{L}\-]*\s)?[\p{L}\-]*(?i:(?:stra(?:ß|ss)e|weg|allee|platz|gasse|ring|damm|ufer|chaussee|straat|laan|gracht|plein|kade|singel|dreef|steeg|gatan|vägen|vagen|gränd|torget|gade|vej|veien|gata)\b|str\.)";
 /// Floor and door: ", 3º B", " 2º izq.", ", apt 4".
 const UNIT: &str = r"(?:,?\s*\d{1,2}\s?[ºª°]\s?[\p{L}.]{0,5}|,?\s*(?i:apt|flat|app)\.?\s*\d{1,4}[A-Za-z]?)?";
 /// Postcodes: NL "1017 GC", PL "00-950", PT "1100-053", SE "114 55", 4–5 digit, UK outward

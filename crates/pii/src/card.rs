@@ -12,7 +12,13 @@ pub(crate) fn is_card(sub: &Sub<'_>) -> bool {
         return false;
     }
     let d = sub.digit_count();
-    if !(13..=19).contains(&d) || sub.group(0).starts_with('0') {
+    // Major industry identifier 2-6: the card schemes (2221-2720 Mastercard, 3 Amex, Diners
+    // and JCB, 4 Visa, 5 Mastercard and Maestro, 6 Discover, UnionPay, Maestro); 0, 1, 7, 8
+    // and 9 are not payment cards, and random references starting with them stay.
+    let Some(first) = sub.digits().next() else {
+        return false;
+    };
+    if !(13..=19).contains(&d) || !(b'2'..=b'6').contains(&first) {
         return false;
     }
     let mut gaps = sub.gaps();

@@ -100,7 +100,10 @@ fn recall_per_kind_and_lookalikes_kept() {
         if ok {
             e.0 += 1;
         } else {
-            let found: Vec<&str> = spans.iter().map(|s| &row.text[s.start..s.end]).collect();
+            let found: Vec<String> = spans
+                .iter()
+                .map(|s| format!("{} {:?}", s.kind, &row.text[s.start..s.end]))
+                .collect();
             misses
                 .entry(key)
                 .or_default()

@@ -141,7 +141,8 @@ impl IdFinder {
             r"(?x-u)
             \b(?:
                 [A-Za-z]{2}\ ?[0-9]{2}\ ?[0-9]{2}\ ?[0-9]{2}\ ?[A-Da-d]   # UK NI number
-              | [0-9]{8}-?[A-Za-z]                                        # ES DNI
+              | [0-9]{8}[-\ ]?[A-Za-z]                                    # ES DNI
+              | [0-9]{2}\.[0-9]{3}\.[0-9]{3}-?[A-Za-z]                     # ES DNI, dotted
               | [XYZxyz]-?[0-9]{7}-?[A-Za-z]                              # ES NIE
               | [0-9]{7}[A-Wa-w][A-IWa-iw]?                               # IE PPS
               | [0-9]{6}[-+A-FU-Ya-fu-y][0-9]{3}[0-9A-Ya-y]               # FI HETU
@@ -223,6 +224,10 @@ fn id_token(tok: &[u8]) -> Option<IdToken> {
         // NIE "X-1234567-L": X, Y, Z stand for a leading 0, 1, 2.
         let prefix = u32::from(first.to_ascii_uppercase().checked_sub(b'X')?) * 10_000_000;
         return schemes::es_dni(prefix + number, last).then_some(IdToken::Dni);
+    }
+    if nd == 8 && last.is_ascii_alphabetic() {
+        // DNI "12345678Z", "12345678 Z", "12.345.678-Z".
+        return schemes::es_dni(number, last).then_some(IdToken::Dni);
     }
     let lead = tok.iter().take_while(|b| b.is_ascii_digit()).count();
     match lead {

@@ -14,7 +14,7 @@ pub(crate) struct PassportFinder {
 impl PassportFinder {
     pub(crate) fn new() -> Self {
         let re = Regex::new(
-            r"(?i)\b(?:passport|reisepass|passeport|pasaporte|passaporto|paszport|paspoort|passnummer|pass\s+nr|pp)\b(?:\s*(?:no|nr|num|number|nummer|numero|número|n°|nº|n)\b\.?)?[\s:#.]{0,3}((?-i:[A-Z0-9]{6,9}))\b",
+            r"(?i)\b(?:passport|reisepass|passeport|pasaporte|passaporto|paszport|paspoort|passnummer|pass\s+nr|pp)\b(?:\s*(?:number|nummer|numero|número|num|n°|nº|no|nr|n)\.?)?[\s:#.]{0,3}((?-i:[A-Z0-9]{6,9}))\b",
         )
         .expect("constant passport pattern");
         Self { re }
@@ -24,7 +24,7 @@ impl PassportFinder {
     pub(crate) fn find(&self, text: &str, out: &mut Vec<PiiSpan>) {
         for c in self.re.captures_iter(text) {
             let Some(m) = c.get(1) else { continue };
-            if m.as_str().bytes().filter(u8::is_ascii_digit).count() < 3 {
+            if m.as_str().bytes().filter(u8::is_ascii_digit).count() < 1 {
                 continue;
             }
             out.push(PiiSpan {

@@ -482,7 +482,7 @@ ADDR = {
                    pick(["Lisboa", "Porto", "Coimbra", "Braga", "Faro"]),
                    f"{R.randint(1000, 9999)}-{R.randint(0, 999):03d}",
                    "pt"),
-    "se": lambda: (f"{pick(['Drottning', 'Kungs', 'Stor', 'Sveavägen', 'Hamn', 'Skol'])}{pick(['gatan', 'vägen', 'gränd', ''])} {R.randint(1, 120)}{pick(['', 'B'])}",
+    "se": lambda: (f"{pick(['Drottninggatan', 'Kungsgatan', 'Storgatan', 'Sveavägen', 'Hamngatan', 'Skolvägen', 'Järntorget', 'Mårten Trotzigs gränd'])} {R.randint(1, 120)}{pick(['', 'B'])}",
                    pick(["Stockholm", "Göteborg", "Malmö", "Uppsala"]),
                    f"{R.randint(100, 985)} {R.randint(0, 99):02d}",
                    "se"),
@@ -709,6 +709,10 @@ def random_not_luhn(n):
             return s
 
 
+def grouped(s):
+    return " ".join(s[i:i + 4] for i in range(0, len(s), 4))
+
+
 LOOKALIKES = {
     "build": [lambda: (f"build {R.randint(1, 30)}.{R.randint(0, 20)}.{R.randint(1000, 30000)}.{R.randint(1, 5000)}", "App update {v}"),
               lambda: (f"v{R.randint(1, 9)}.{R.randint(0, 30)}.{R.randint(0, 99)}", "Software licence {v} renewal"),
@@ -759,7 +763,7 @@ LOOKALIKES = {
                lambda: (f"{R.randint(1, 9)} {digits(3)} {digits(3)},{digits(2)} SEK", "Lön {v}"),
                lambda: (f"{digits(2)} {digits(3)},{digits(2)} zł", "Przelew {v}")],
     "card_like": [lambda: (random_not_luhn(16), "Ref {v}"),
-                  lambda: (" ".join(random_not_luhn(16)[i:i + 4] for i in range(0, 16, 4)), "Voucher {v}"),
+                  lambda: (grouped(random_not_luhn(16)), "Voucher {v}"),
                   lambda: (f"**** **** **** {digits(4)}", "Card {v} payment"),
                   lambda: (f"{digits(6)}******{digits(4)}", "Masked PAN {v}")],
     "id_like": [lambda: (digits(11), "Kundennummer {v}"),
