@@ -26,16 +26,17 @@ pub(crate) struct AddressFinder {
 /// A word of a street name: capitalised, or a lower-case particle ("de la", "van der").
 const NAME: &str = r"(?:\p{Lu}[\p{L}'’\-]*\.?|(?:de|la|las|los|del|della|delle|dei|degli|di|du|des|da|do|dos|das|van|der|den|von|le|les|l'|d'|y|e|of|the)\b)";
 /// House number: "12", "221B", "15 bis", "5/3", "12-14".
-const NUM: &str = r"\d{1,5}[A-Za-z]?\b(?:\s?(?:bis|ter)\b)?(?:[/-]\d{1,4}[A-Za-z]?\b)?";
+const NUM: &str = r"[1-9]\d{0,4}[A-Za-z]?\b(?:\s?(?:bis|ter)\b)?(?:[/-]\d{1,4}[A-Za-z]?\b)?";
 /// Street types written after the name (English).
 const TYPE_AFTER: &str = r"(?i:street|st|road|rd|lane|ln|avenue|ave|close|drive|dr|gardens|crescent|cres|terrace|way|boulevard|blvd|place|pl|court|ct|square|sq|row|grove|mews|parkway|pkwy|highway|hwy)\b\.?";
 /// Street types written before the name.
 const TYPE_BEFORE: &str = r"(?i:rue|avenue|av\.|boulevard|bd|place|chemin|all[ée]e|impasse|quai|cours|chauss[ée]e|calle|c/|avda\.?|avenida|plaza|pza\.?|paseo|rambla|carrer|ronda|camino|via|viale|piazza|piazzale|p\.za|corso|vicolo|largo|strada|rua|travessa|ul\.|ulica|al\.|aleja|plac|osiedle|os\.)";
 /// Street words ending in a type ("Hauptstraße", "Kerkstraat", "Drottninggatan"), or the
 /// type as a word of its own after an adjective ("Berliner Straße").
-const TYPE_SUFFIX: &str = r"(?:\p{Lu}[\p{L}\-]*\s)?[\p{L}\-]*(?i:(?:stra(?:ß|ss)e|weg|allee|platz|gasse|ring|damm|ufer|chaussee|straat|laan|gracht|plein|kade|singel|dreef|steeg|gatan|vägen|vagen|gränd|torget|gade|vej|veien|gata)\b|str\.)";
+const TYPE_SUFFIX: &str = r"(?:\p{Lu}[\p{L}\-]*er\s(?i:stra(?:ß|ss)e\b|str\.|weg\b|allee\b|platz\b|ring\b|damm\b)|\p{L}[\p{L}\-]+(?i:(?:stra(?:ß|ss)e|weg|allee|platz|gasse|damm|ufer|chaussee|straat|laan|gracht|plein|kade|singel|dreef|steeg|gatan|vägen|vagen|gränd|torget|gade|vej|veien|gata)\b|str\.))";
 /// Floor and door: ", 3º B", " 2º izq.", ", apt 4".
-const UNIT: &str = r"(?:,?\s*\d{1,2}\s?[ºª°]\s?[\p{L}.]{0,5}|,?\s*(?i:apt|flat|app)\.?\s*\d{1,4}[A-Za-z]?)?";
+const UNIT: &str =
+    r"(?:,?\s*\d{1,2}\s?[ºª°]\s?[\p{L}.]{0,5}|,?\s*(?i:apt|flat|app)\.?\s*\d{1,4}[A-Za-z]?)?";
 /// Postcodes: NL "1017 GC", PL "00-950", PT "1100-053", SE "114 55", 4–5 digit, UK outward
 /// and inward codes.
 const POSTCODE: &str = r"(?:\d{4}\s?[A-Z]{2}\b|\d{2}-\d{3}\b|\d{4}-\d{3}\b|\d{3}\s\d{2}\b|\d{4,5}\b|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b)";
@@ -51,8 +52,8 @@ impl AddressFinder {
         let postal = format!(
             r"(?:,?\s+{POSTCODE}(?:\s+{CITY})?|,\s*{CITY},?\s+(?:[A-Z]{{2}}\s+)?{POSTCODE}(?:-\d{{4}})?)?"
         );
-        let re = Regex::new(&format!(r"\b{street}{UNIT}{postal}"))
-            .expect("constant address pattern");
+        let re =
+            Regex::new(&format!(r"\b{street}{UNIT}{postal}")).expect("constant address pattern");
         Self { re }
     }
 
@@ -109,12 +110,18 @@ mod tests {
             found("domicilio Calle Mayor, 12, 3º B, 28013 Madrid"),
             ["Calle Mayor, 12, 3º B, 28013 Madrid"]
         );
-        assert_eq!(found("ul. Długa 5/3, 00-950 Warszawa"), ["ul. Długa 5/3, 00-950 Warszawa"]);
+        assert_eq!(
+            found("ul. Długa 5/3, 00-950 Warszawa"),
+            ["ul. Długa 5/3, 00-950 Warszawa"]
+        );
         assert_eq!(
             found("4821 Maple Ave, Springfield, IL 62704"),
             ["4821 Maple Ave, Springfield, IL 62704"]
         );
-        assert_eq!(found("Kerkstraat 12, 1017 GC Amsterdam"), ["Kerkstraat 12, 1017 GC Amsterdam"]);
+        assert_eq!(
+            found("Kerkstraat 12, 1017 GC Amsterdam"),
+            ["Kerkstraat 12, 1017 GC Amsterdam"]
+        );
     }
 
     #[test]

@@ -20,13 +20,19 @@ const DATE: &str = r"\d{1,2}[./-]\s?\d{1,2}[./-]\s?(?:\d{4}|\d{2})|\d{4}[./-]\d{
 
 impl BirthDateFinder {
     pub(crate) fn new() -> Self {
-        let re = Regex::new(&format!(r"(?i)\b(?:{CUES})[\s:\-]{{0,3}}(?:(?:on|le|el|il|am|den|em)\s+)?({DATE})"))
-            .expect("constant birth date pattern");
+        let re = Regex::new(&format!(
+            r"(?i)\b(?:{CUES})[\s:\-]{{0,3}}(?:(?:on|le|el|il|am|den|em)\s+)?({DATE})"
+        ))
+        .expect("constant birth date pattern");
         Self { re }
     }
 
     /// Callers check for a digit first.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<PiiSpan>) {
+        // `captures_iter` allocates its slots even when nothing matches; `is_match` does not.
+        if !self.re.is_match(text) {
+            return;
+        }
         for c in self.re.captures_iter(text) {
             let Some(m) = c.get(1) else { continue };
             // "DOB 12/03/1985x" or "born 1.2.2024.5": part of a longer token.
@@ -62,7 +68,10 @@ mod tests {
         assert_eq!(found("born on March 3, 1985"), ["March 3, 1985"]);
         assert_eq!(found("Kontoinhaber geb. 03.03.1985"), ["03.03.1985"]);
         assert_eq!(found("né le 3 mars 1985 à Lyon"), ["3 mars 1985"]);
-        assert_eq!(found("fecha de nacimiento 3 de marzo de 1985"), ["3 de marzo de 1985"]);
+        assert_eq!(
+            found("fecha de nacimiento 3 de marzo de 1985"),
+            ["3 de marzo de 1985"]
+        );
         assert_eq!(found("D.O.B. 1985-03-12"), ["1985-03-12"]);
         assert_eq!(found("dob:12-Mar-1985"), ["12-Mar-1985"]);
     }

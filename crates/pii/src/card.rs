@@ -25,7 +25,9 @@ pub(crate) fn is_card(sub: &Sub<'_>) -> bool {
     let first_gap = gaps.next();
     if let Some(g) = first_gap {
         let fours = sub.groups.iter().rev().skip(1).all(|x| x.len() == 4);
-        let mixed_ok = |x: Gap| x == g || (fours && matches!((g, x), (Gap::Space | Gap::Dash, Gap::Space | Gap::Dash)));
+        let mixed_ok = |x: Gap| {
+            x == g || (fours && matches!((g, x), (Gap::Space | Gap::Dash, Gap::Space | Gap::Dash)))
+        };
         if !matches!(g, Gap::Space | Gap::Dash | Gap::Dot | Gap::Slash) || !gaps.all(mixed_ok) {
             return false;
         }

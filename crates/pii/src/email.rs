@@ -107,8 +107,7 @@ fn obfuscated_is_address(m: &str, cue_before: bool) -> bool {
             .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
     };
     if [
-        "[at]", "(at)", "{at}", "<at>", "[@]", "(@)", "[dot]", "(dot)", "{dot}", "[.]", "(.)",
-        "@",
+        "[at]", "(at)", "{at}", "<at>", "[@]", "(@)", "[dot]", "(dot)", "{dot}", "[.]", "(.)", "@",
     ]
     .iter()
     .any(|a| lower_has(a))
@@ -131,9 +130,12 @@ fn obfuscated_is_address(m: &str, cue_before: bool) -> bool {
             .any(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | '+'));
         local_lower &= !w.chars().any(char::is_uppercase);
     }
-    let rest: Vec<&str> = words.collect();
-    let domain = rest.first().and_then(|w| w.split('.').next()).unwrap_or("");
-    let spelled = rest.iter().any(|w| w.eq_ignore_ascii_case("dot"));
+    let domain = words
+        .clone()
+        .next()
+        .and_then(|w| w.split('.').next())
+        .unwrap_or("");
+    let spelled = words.any(|w| w.eq_ignore_ascii_case("dot"));
     local_words > 1
         || local_marks
         || cue_before
@@ -143,10 +145,15 @@ fn obfuscated_is_address(m: &str, cue_before: bool) -> bool {
 }
 
 /// Words after which "name at domain.com" is an address.
-const MAIL_CUES: &[&str] = &["email", "e-mail", "mail", "contact", "reply", "write", "paypal"];
+const MAIL_CUES: &[&str] = &[
+    "email", "e-mail", "mail", "contact", "reply", "write", "paypal",
+];
 
 fn mail_cue_before(text: &str, pos: usize) -> bool {
-    let before = text.get(..pos).unwrap_or("").trim_end_matches([' ', ':', '-']);
+    let before = text
+        .get(..pos)
+        .unwrap_or("")
+        .trim_end_matches([' ', ':', '-']);
     let word = before
         .rsplit(|c: char| c.is_whitespace())
         .next()
@@ -161,25 +168,26 @@ pub(crate) fn may_be_obfuscated(text: &str) -> bool {
     b.windows(3)
         .any(|w| matches!(w, b" @ " | b"[.]" | b"(.)" | b"[@]" | b"(@)"))
         || b.windows(4).any(|w| {
-        let w = [
-            w[0],
-            w[1].to_ascii_lowercase(),
-            w[2].to_ascii_lowercase(),
-            w[3],
-        ];
-        matches!(&w, b"[at]" | b"(at)" | b"{at}" | b"<at>" | b" at ")
-    }) || b.windows(5).any(|w| {
-        let mid = [
-            w[1].to_ascii_lowercase(),
-            w[2].to_ascii_lowercase(),
-            w[3].to_ascii_lowercase(),
-        ];
-        &mid == b"dot"
-            && matches!(
-                (w[0], w[4]),
-                (b' ', b' ') | (b'[', b']') | (b'(', b')') | (b'{', b'}')
-            )
-    })
+            let w = [
+                w[0],
+                w[1].to_ascii_lowercase(),
+                w[2].to_ascii_lowercase(),
+                w[3],
+            ];
+            matches!(&w, b"[at]" | b"(at)" | b"{at}" | b"<at>" | b" at ")
+        })
+        || b.windows(5).any(|w| {
+            let mid = [
+                w[1].to_ascii_lowercase(),
+                w[2].to_ascii_lowercase(),
+                w[3].to_ascii_lowercase(),
+            ];
+            &mid == b"dot"
+                && matches!(
+                    (w[0], w[4]),
+                    (b' ', b' ') | (b'[', b']') | (b'(', b')') | (b'{', b'}')
+                )
+        })
 }
 
 #[cfg(test)]

@@ -25,7 +25,13 @@ pub(crate) fn find_v4(text: &str, out: &mut Vec<PiiSpan>) {
             continue;
         }
         let (end, parts, ok) = dotted_run(b, i);
-        if ok && parts == 4 && !b.get(end).is_some_and(|&c| glued(c) || c == b'.' && b.get(end + 1).is_some_and(u8::is_ascii_digit)) && !after_version_word(text, i) {
+        // A full stop ends the sentence unless a word or number continues after it.
+        let continued = match b.get(end) {
+            Some(b'.') => b.get(end + 1).is_some_and(u8::is_ascii_alphanumeric),
+            Some(&c) => glued(c),
+            None => false,
+        };
+        if ok && parts == 4 && !continued && !after_version_word(text, i) {
             out.push(PiiSpan {
                 kind: PiiKind::IpAddress,
                 start: i,
@@ -51,12 +57,10 @@ fn dotted_run(b: &[u8], start: usize) -> (usize, usize, bool) {
             i += 1;
         }
         let part = b.get(s..i).unwrap_or_default();
-        let value = part
-            .iter()
-            .fold(0u32, |a, &d| a.saturating_mul(10).saturating_add(u32::from(d - b'0')));
-        ok &= (1..=3).contains(&part.len())
-            && value <= 255
-            && !(part.len() > 1 && part[0] == b'0');
+        let value = part.iter().fold(0u32, |a, &d| {
+            a.saturating_mul(10).saturating_add(u32::from(d - b'0'))
+        });
+        ok &= (1..=3).contains(&part.len()) && value <= 255 && !(part.len() > 1 && part[0] == b'0');
         parts += 1;
         if b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit) && parts < 5 {
             i += 1;
@@ -67,7 +71,10 @@ fn dotted_run(b: &[u8], start: usize) -> (usize, usize, bool) {
 }
 
 fn after_version_word(text: &str, pos: usize) -> bool {
-    let before = text.get(..pos).unwrap_or("").trim_end_matches([' ', ':', '#']);
+    let before = text
+        .get(..pos)
+        .unwrap_or("")
+        .trim_end_matches([' ', ':', '#']);
     let word: String = before
         .chars()
         .rev()
@@ -90,7 +97,9 @@ pub(crate) fn find_v6(text: &str, out: &mut Vec<PiiSpan>) {
     let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if !(b[i].is_ascii_hexdigit() || b[i] == b':') || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b':')) {
+        if !(b[i].is_ascii_hexdigit() || b[i] == b':')
+            || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b':'))
+        {
             i += 1;
             continue;
         }
@@ -150,7 +159,10 @@ mod tests {
 
     #[test]
     fn v6() {
-        assert_eq!(found("ip 2001:db8:85a3::8a2e:370:7334 x"), ["2001:db8:85a3::8a2e:370:7334"]);
+        assert_eq!(
+            found("ip 2001:db8:85a3::8a2e:370:7334 x"),
+            ["2001:db8:85a3::8a2e:370:7334"]
+        );
         assert_eq!(found("from FE80::1:2:3:4."), ["FE80::1:2:3:4"]);
         assert!(found("at 12:30:45 and 00:1A:2B:3C:4D:5E").is_empty());
     }

@@ -48,7 +48,7 @@ fn scan_run(text: &str, first: usize, out: &mut Vec<PiiSpan>) -> usize {
         (outer_start > 0
             && b.get(outer_start - 1) == Some(&b'+')
             && (outer_start < 2 || b.get(outer_start - 2) != Some(&b'+')))
-            .then(|| outer_start - 1)
+        .then(|| outer_start - 1)
     };
     let run_start = plus.unwrap_or(outer_start);
 
@@ -195,7 +195,9 @@ fn after_iban_head(b: &[u8], run_start: usize) -> bool {
             .iter()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         && head[9] == b' '
-        && (run_start == 10 || b.get(run_start - 11).is_some_and(|c| !c.is_ascii_alphanumeric()))
+        && (run_start == 10
+            || b.get(run_start - 11)
+                .is_some_and(|c| !c.is_ascii_alphanumeric()))
 }
 
 fn digits_end(b: &[u8], mut i: usize) -> usize {

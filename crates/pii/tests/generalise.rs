@@ -54,7 +54,9 @@ fn caught(row: &Row, spans: &[PiiSpan]) -> bool {
     let mut allowed = vec![false; value.len()];
     for part in &row.allowed {
         for (i, _) in value.match_indices(part.as_str()) {
-            allowed[i..i + part.len()].iter_mut().for_each(|x| *x = true);
+            allowed[i..i + part.len()]
+                .iter_mut()
+                .for_each(|x| *x = true);
         }
     }
     value.char_indices().all(|(i, c)| {
@@ -104,23 +106,29 @@ fn recall_per_kind_and_lookalikes_kept() {
                 .iter()
                 .map(|s| format!("{} {:?}", s.kind, &row.text[s.start..s.end]))
                 .collect();
-            misses
-                .entry(key)
-                .or_default()
-                .push(format!("{:?} value {:?} found {found:?}", row.text, row.value));
+            misses.entry(key).or_default().push(format!(
+                "{:?} value {:?} found {found:?}",
+                row.text, row.value
+            ));
         }
     }
     println!("{:<26} {:>6} {:>6} {:>7}", "kind", "ok", "total", "share");
     let (mut la_ok, mut la_total) = (0, 0);
     for (k, (ok, total)) in &table {
-        println!("{k:<26} {ok:>6} {total:>6} {:>7.3}", *ok as f64 / *total as f64);
+        println!(
+            "{k:<26} {ok:>6} {total:>6} {:>7.3}",
+            *ok as f64 / *total as f64
+        );
         if k.starts_with("lookalike/") {
             la_ok += ok;
             la_total += total;
         }
     }
     let la_share = la_ok as f64 / la_total.max(1) as f64;
-    println!("{:<26} {la_ok:>6} {la_total:>6} {la_share:>7.3}", "lookalikes kept");
+    println!(
+        "{:<26} {la_ok:>6} {la_total:>6} {la_share:>7.3}",
+        "lookalikes kept"
+    );
     for (k, m) in &misses {
         for line in m.iter().take(12) {
             println!("MISS {k}: {line}");

@@ -39,7 +39,11 @@ pub(crate) fn valid(tok: &[u8]) -> bool {
     }
     let mut sum = 0u32;
     for (i, &b) in c[..15].iter().enumerate() {
-        let v = if b.is_ascii_digit() { b - b'0' } else { b - b'A' };
+        let v = if b.is_ascii_digit() {
+            b - b'0'
+        } else {
+            b - b'A'
+        };
         sum += u32::from(if i % 2 == 0 {
             ODD.get(usize::from(v)).copied().unwrap_or(0)
         } else {

@@ -22,6 +22,10 @@ impl PassportFinder {
 
     /// Callers check for a digit first.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<PiiSpan>) {
+        // `captures_iter` allocates its slots even when nothing matches; `is_match` does not.
+        if !self.re.is_match(text) {
+            return;
+        }
         for c in self.re.captures_iter(text) {
             let Some(m) = c.get(1) else { continue };
             if m.as_str().bytes().filter(u8::is_ascii_digit).count() < 1 {

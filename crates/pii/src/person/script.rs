@@ -9,8 +9,10 @@
 //!
 //! * Cyrillic and Greek (cased): two to four capitalised words ("Анна Смирнова");
 //! * Arabic, Hebrew, Devanagari (no case): one to four words;
-//! * Han, kana, Hangul (no spaces): two to five characters ("王小明", "山田 太郎", "김민준");
-//!   "转账给王小明" and "王小明さんへ振込" lose their cue and honorific first.
+//! * Han, kana, Hangul (no spaces): two to five characters ("王小明", "山田 太郎", "김민준")
+//!   next to a cue or an honorific, which are stripped ("转账给王小明", "王小明さんへ振込",
+//!   "收款人：李娜"), or after a Latin cue word ("Transfer to 王小明"); CJK text without one
+//!   ("電話", "支付宝 订单") is not a name.
 //!
 //! Accepted limit (ADR 0016): a merchant written in one of these scripts with the shape of a
 //! name ("星巴克", two capitalised Cyrillic words) is scrubbed as a name too.
@@ -51,27 +53,129 @@ fn script(c: char) -> Option<Script> {
 /// their folded (lower-case) form. CJK entries are stripped as prefixes and suffixes.
 const FUNCTION_WORDS: &[&str] = &[
     // Russian, Ukrainian, Bulgarian
-    "перевод", "переказ", "превод", "оплата", "платеж", "платёж", "плащане", "от", "від", "для",
-    "получатель", "одержувач", "получател", "отправитель", "плательщик", "за", "аренду", "по",
-    "договору", "счет", "счёт", "возврат", "на", "в", "и", "с", "зарплата", "имя",
+    "перевод",
+    "переказ",
+    "превод",
+    "оплата",
+    "платеж",
+    "платёж",
+    "плащане",
+    "от",
+    "від",
+    "для",
+    "получатель",
+    "одержувач",
+    "получател",
+    "отправитель",
+    "плательщик",
+    "за",
+    "аренду",
+    "по",
+    "договору",
+    "счет",
+    "счёт",
+    "возврат",
+    "на",
+    "в",
+    "и",
+    "с",
+    "зарплата",
+    "имя",
     // Greek
-    "μεταφορα", "σε", "προς", "πληρωμη", "απο", "δικαιουχος", "για", "ενοικιο", "και", "στον",
-    "στην", "τον", "την", "του", "της",
+    "μεταφορα",
+    "σε",
+    "προς",
+    "πληρωμη",
+    "απο",
+    "δικαιουχος",
+    "για",
+    "ενοικιο",
+    "και",
+    "στον",
+    "στην",
+    "τον",
+    "την",
+    "του",
+    "της",
     // Arabic
-    "تحويل", "إلى", "الى", "من", "المستفيد", "حوالة", "رقم", "دفع", "لصالح", "إيجار", "راتب",
-    "مبلغ", "و", "عن", "السيد", "السيدة",
+    "تحويل",
+    "إلى",
+    "الى",
+    "من",
+    "المستفيد",
+    "حوالة",
+    "رقم",
+    "دفع",
+    "لصالح",
+    "إيجار",
+    "راتب",
+    "مبلغ",
+    "و",
+    "عن",
+    "السيد",
+    "السيدة",
     // Hebrew
-    "העברה", "אל", "מאת", "תשלום", "עבור",
+    "העברה",
+    "אל",
+    "מאת",
+    "תשלום",
+    "עבור",
     // Hindi
-    "भुगतान", "को", "से", "प्राप्त", "प्राप्तकर्ता", "का", "की", "के", "ने", "किराया", "वेतन",
-    "हस्तांतरण", "और", "जी", "श्री", "श्रीमती",
+    "भुगतान",
+    "को",
+    "से",
+    "प्राप्त",
+    "प्राप्तकर्ता",
+    "का",
+    "की",
+    "के",
+    "ने",
+    "किराया",
+    "वेतन",
+    "हस्तांतरण",
+    "और",
+    "जी",
+    "श्री",
+    "श्रीमती",
 ];
 
 /// Cues and honorifics glued to CJK names, longest first within each group.
 const CJK_AFFIXES: &[&str] = &[
-    "汇款给", "付款给", "转账给", "收款人", "付款人", "受取人", "振込先", "수취인", "받는분",
-    "转账", "汇款", "付款", "转给", "振込", "振替", "送金", "송금", "입금", "이체", "先生", "女士",
-    "小姐", "さん", "から", "より", "给", "様", "へ", "の", "님", "씨", "께",
+    "汇款给",
+    "付款给",
+    "转账给",
+    "收款人",
+    "付款人",
+    "受取人",
+    "振込先",
+    "수취인",
+    "받는분",
+    "转账",
+    "汇款",
+    "付款",
+    "转给",
+    "振込",
+    "振替",
+    "送金",
+    "송금",
+    "입금",
+    "이체",
+    "先生",
+    "女士",
+    "小姐",
+    "さん",
+    "から",
+    "より",
+    "的账户",
+    "账户",
+    "给",
+    "様",
+    "へ",
+    "の",
+    "的",
+    "님",
+    "씨",
+    "께",
 ];
 
 struct Word {
@@ -85,6 +189,8 @@ pub(super) fn find(text: &str, out: &mut Vec<PiiSpan>) {
     let mut run: [Option<Word>; 8] = Default::default();
     let mut n = 0;
     let mut last_end: Option<usize> = None;
+    // The previous CJK run was nothing but a cue ("收款人" before "：李娜").
+    let mut cue_run = false;
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let Some(s) = script(c) else { continue };
@@ -99,14 +205,16 @@ pub(super) fn find(text: &str, out: &mut Vec<PiiSpan>) {
         let gap = last_end.and_then(|e| text.get(e..i));
         let joined = matches!(gap, Some(" " | "\u{3000}"))
             && n > 0
-            && run.get(n - 1).and_then(Option::as_ref).is_some_and(|w| w.script == s);
-        if !joined && n > 0 {
-            emit(text, &run[..n], out);
+            && run
+                .get(n - 1)
+                .and_then(Option::as_ref)
+                .is_some_and(|w| w.script == s);
+        if (!joined || n == run.len()) && n > 0 {
+            cue_run = emit(text, &run[..n], cue_run, out);
             n = 0;
         }
-        if n == run.len() {
-            emit(text, &run[..n], out);
-            n = 0;
+        if last_end.is_some_and(|e| e + 4 < i) {
+            cue_run = false;
         }
         run[n] = Some(Word {
             start: i,
@@ -117,8 +225,50 @@ pub(super) fn find(text: &str, out: &mut Vec<PiiSpan>) {
         last_end = Some(end);
     }
     if n > 0 {
-        emit(text, &run[..n], out);
+        emit(text, &run[..n], cue_run, out);
     }
+}
+
+/// Latin cue words before a name in another script ("Transfer to 王小明").
+const LATIN_CUES: &[&str] = &[
+    "to",
+    "from",
+    "by",
+    "beneficiary",
+    "payee",
+    "payer",
+    "recipient",
+    "sender",
+    "customer",
+    "attn",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "an",
+    "von",
+    "de",
+    "a",
+    "para",
+    "naar",
+    "aan",
+    "pour",
+    "for",
+    "name",
+    "client",
+    "holder",
+];
+
+fn latin_cue_before(text: &str, pos: usize) -> bool {
+    let before = text
+        .get(..pos)
+        .unwrap_or("")
+        .trim_end_matches([' ', ':', '.']);
+    let word = before
+        .rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    LATIN_CUES.iter().any(|c| c.eq_ignore_ascii_case(word))
 }
 
 fn is_function_word(w: &str) -> bool {
@@ -126,26 +276,31 @@ fn is_function_word(w: &str) -> bool {
     FUNCTION_WORDS.contains(&w) || FUNCTION_WORDS.contains(&folded.as_str())
 }
 
-fn emit(text: &str, run: &[Option<Word>], out: &mut Vec<PiiSpan>) {
+/// Judges one run of words in one script; returns whether it was nothing but a CJK cue.
+fn emit(text: &str, run: &[Option<Word>], after_cue_run: bool, out: &mut Vec<PiiSpan>) -> bool {
     let words: Vec<&Word> = run.iter().flatten().collect();
-    let Some(first) = words.first() else { return };
+    let Some(first) = words.first() else {
+        return false;
+    };
     let word = |w: &Word| text.get(w.start..w.end).unwrap_or("");
     if first.script == Script::Cjk {
         let (Some(a), Some(b)) = (words.first(), words.last()) else {
-            return;
+            return false;
         };
-        if let Some((s, e)) = strip_cjk(text, a.start, b.end) {
-            let chars = text
-                .get(s..e)
-                .unwrap_or("")
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .count();
-            if (2..=5).contains(&chars) {
-                push(out, s, e);
-            }
+        let Some((s, e)) = strip_cjk(text, a.start, b.end) else {
+            return true;
+        };
+        let cued = (s, e) != (a.start, b.end) || after_cue_run || latin_cue_before(text, a.start);
+        let chars = text
+            .get(s..e)
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .count();
+        if cued && (2..=5).contains(&chars) {
+            push(out, s, e);
         }
-        return;
+        return false;
     }
     // Strip function words from both ends; split at one inside ("Оплата от Анна Смирнова за").
     let mut seg: Vec<&Word> = Vec::new();
@@ -167,6 +322,7 @@ fn emit(text: &str, run: &[Option<Word>], out: &mut Vec<PiiSpan>) {
             seg.push(w);
         }
     }
+    false
 }
 
 fn capitalised(w: &str) -> bool {
@@ -223,8 +379,14 @@ mod tests {
     #[test]
     fn scripts() {
         assert_eq!(names("Перевод Иван Петров"), ["Иван Петров"]);
-        assert_eq!(names("Оплата от Анна Смирнова за аренду"), ["Анна Смирнова"]);
-        assert_eq!(names("Μεταφορά σε Γιώργος Παπαδόπουλος"), ["Γιώργος Παπαδόπουλος"]);
+        assert_eq!(
+            names("Оплата от Анна Смирнова за аренду"),
+            ["Анна Смирнова"]
+        );
+        assert_eq!(
+            names("Μεταφορά σε Γιώργος Παπαδόπουλος"),
+            ["Γιώργος Παπαδόπουλος"]
+        );
         assert_eq!(names("تحويل إلى محمد العلي"), ["محمد العلي"]);
         assert_eq!(names("भुगतान राहुल शर्मा को"), ["राहुल शर्मा"]);
         assert_eq!(names("转账给王小明"), ["王小明"]);
@@ -234,5 +396,7 @@ mod tests {
         assert_eq!(names("Transfer to 김민준 ref 5"), ["김민준"]);
         assert!(names("Перевод").is_empty());
         assert!(names("ЯНДЕКС ТАКСИ").is_empty());
+        assert!(names("電話 +81 3-1234-5678 まで").is_empty());
+        assert!(names("支付宝 订单 20240115123045 金额 88.00").is_empty());
     }
 }
