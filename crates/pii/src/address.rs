@@ -24,22 +24,23 @@ pub(crate) struct AddressFinder {
 }
 
 /// A word of a street name: capitalised, or a lower-case particle ("de la", "van der").
-const NAME: &str = r"(?:\p{Lu}[\p{L}'’\-]*\.?|(?:de|la|las|los|del|della|delle|dei|degli|di|du|des|da|do|dos|das|van|der|den|von|le|les|l'|d'|y|e|of|the)\b)";
+const NAME: &str = r"(?:\p{Lu}[\p{L}'’\-]*\.?|(?:de|la|las|los|del|della|delle|dei|degli|di|du|des|da|do|dos|das|van|der|den|von|le|les|l'|d'|y|e|of|the)(?-u:\b))";
 /// House number: "12", "221B", "15 bis", "5/3", "12-14".
-const NUM: &str = r"[1-9]\d{0,4}[A-Za-z]?\b(?:\s?(?:bis|ter)\b)?(?:[/-]\d{1,4}[A-Za-z]?\b)?";
+const NUM: &str =
+    r"[1-9]\d{0,4}[A-Za-z]?(?-u:\b)(?:\s?(?:bis|ter)(?-u:\b))?(?:[/-]\d{1,4}[A-Za-z]?(?-u:\b))?";
 /// Street types written after the name (English).
-const TYPE_AFTER: &str = r"(?i:street|st|road|rd|lane|ln|avenue|ave|close|drive|dr|gardens|crescent|cres|terrace|way|boulevard|blvd|place|pl|court|ct|square|sq|row|grove|mews|parkway|pkwy|highway|hwy)\b\.?";
+const TYPE_AFTER: &str = r"(?i:street|st|road|rd|lane|ln|avenue|ave|close|drive|dr|gardens|crescent|cres|terrace|way|boulevard|blvd|place|pl|court|ct|square|sq|row|grove|mews|parkway|pkwy|highway|hwy)(?-u:\b)\.?";
 /// Street types written before the name.
 const TYPE_BEFORE: &str = r"(?i:rue|avenue|av\.|boulevard|bd|place|chemin|all[ée]e|impasse|quai|cours|chauss[ée]e|calle|c/|avda\.?|avenida|plaza|pza\.?|paseo|rambla|carrer|ronda|camino|via|viale|piazza|piazzale|p\.za|corso|vicolo|largo|strada|rua|travessa|ul\.|ulica|al\.|aleja|plac|osiedle|os\.)";
 /// Street words ending in a type ("Hauptstraße", "Kerkstraat", "Drottninggatan"), or the
 /// type as a word of its own after an adjective ("Berliner Straße").
-const TYPE_SUFFIX: &str = r"(?:\p{Lu}[\p{L}\-]*er\s(?i:stra(?:ß|ss)e\b|str\.|weg\b|allee\b|platz\b|ring\b|damm\b)|\p{L}[\p{L}\-]+(?i:(?:stra(?:ß|ss)e|weg|allee|platz|gasse|damm|ufer|chaussee|straat|laan|gracht|plein|kade|singel|dreef|steeg|gatan|vägen|vagen|gränd|torget|gade|vej|veien|gata)\b|str\.))";
+const TYPE_SUFFIX: &str = r"(?:\p{Lu}[\p{L}\-]*er\s(?i:stra(?:ß|ss)e(?-u:\b)|str\.|weg(?-u:\b)|allee(?-u:\b)|platz(?-u:\b)|ring(?-u:\b)|damm(?-u:\b))|\p{L}[\p{L}\-]+(?i:(?:stra(?:ß|ss)e|weg|allee|platz|gasse|damm|ufer|chaussee|straat|laan|gracht|plein|kade|singel|dreef|steeg|gatan|vägen|vagen|gränd|torget|gade|vej|veien|gata)(?-u:\b)|str\.))";
 /// Floor and door: ", 3º B", " 2º izq.", ", apt 4".
 const UNIT: &str =
     r"(?:,?\s*\d{1,2}\s?[ºª°]\s?[\p{L}.]{0,5}|,?\s*(?i:apt|flat|app)\.?\s*\d{1,4}[A-Za-z]?)?";
 /// Postcodes: NL "1017 GC", PL "00-950", PT "1100-053", SE "114 55", 4–5 digit, UK outward
 /// and inward codes.
-const POSTCODE: &str = r"(?:\d{4}\s?[A-Z]{2}\b|\d{2}-\d{3}\b|\d{4}-\d{3}\b|\d{3}\s\d{2}\b|\d{4,5}\b|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b)";
+const POSTCODE: &str = r"(?:\d{4}\s?[A-Z]{2}(?-u:\b)|\d{2}-\d{3}(?-u:\b)|\d{4}-\d{3}(?-u:\b)|\d{3}\s\d{2}(?-u:\b)|\d{4,5}(?-u:\b)|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}(?-u:\b))";
 /// City: capitalised words with their lower-case links ("Frankfurt am Main").
 const CITY: &str = r"\p{Lu}[\p{L}'\-]+(?:\s(?:am|an|upon|sur|de|del|la|le|\p{Lu}[\p{L}'\-]+)){0,3}";
 
@@ -52,8 +53,8 @@ impl AddressFinder {
         let postal = format!(
             r"(?:,?\s+{POSTCODE}(?:\s+{CITY})?|,\s*{CITY},?\s+(?:[A-Z]{{2}}\s+)?{POSTCODE}(?:-\d{{4}})?)?"
         );
-        let re =
-            Regex::new(&format!(r"\b{street}{UNIT}{postal}")).expect("constant address pattern");
+        let re = Regex::new(&format!(r"(?-u:\b){street}{UNIT}{postal}"))
+            .expect("constant address pattern");
         Self { re }
     }
 

@@ -5,7 +5,16 @@
 
 use regex::Regex;
 
+use crate::fold::any_word_starts_with;
 use crate::span::{PiiKind, PiiSpan};
+
+/// A word of every cue in [`CUES`] starts with one of these: the cheap gate before the
+/// pattern.
+const CUE_STARTS: &[&str] = &[
+    "dob", "d.o", "d. o", "birth", "born", "b.", "geb", "naiss", "nacim", "nacid", "nascit",
+    "nascid", "nato", "nata", "n\u{e9}", "nee", "urodz", "ur.", "f\u{f6}d", "fod", "f.",
+    "geboorte",
+];
 
 pub(crate) struct BirthDateFinder {
     re: Regex,
@@ -21,7 +30,7 @@ const DATE: &str = r"\d{1,2}[./-]\s?\d{1,2}[./-]\s?(?:\d{4}|\d{2})|\d{4}[./-]\d{
 impl BirthDateFinder {
     pub(crate) fn new() -> Self {
         let re = Regex::new(&format!(
-            r"(?i)\b(?:{CUES})[\s:\-]{{0,3}}(?:(?:on|le|el|il|am|den|em)\s+)?({DATE})"
+            r"(?i)(?-u:\b)(?:{CUES})[\s:\-]{{0,3}}(?:(?:on|le|el|il|am|den|em)\s+)?({DATE})"
         ))
         .expect("constant birth date pattern");
         Self { re }
@@ -30,7 +39,7 @@ impl BirthDateFinder {
     /// Callers check for a digit first.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<PiiSpan>) {
         // `captures_iter` allocates its slots even when nothing matches; `is_match` does not.
-        if !self.re.is_match(text) {
+        if !any_word_starts_with(text, CUE_STARTS) || !self.re.is_match(text) {
             return;
         }
         for c in self.re.captures_iter(text) {

@@ -24,7 +24,7 @@ impl EmailFinder {
             [\p{L}\p{N}\-]+
             (?:(?:\.|\s*(?:\[dot\]|\(dot\)|\{dot\}|\[\.\]|\(\.\))\s*|\s+dot\s+|\s\.\s)[\p{L}\p{N}\-]+)*
             (?:\.|\s*(?:\[dot\]|\(dot\)|\{dot\}|\[\.\]|\(\.\))\s*|\s+dot\s+|\s\.\s)
-            (?:com|net|org|edu|gov|info|biz|io|app|dev|[a-z]{2})\b",
+            (?:com|net|org|edu|gov|info|biz|io|app|dev|[a-z]{2})(?-u:\b)",
         )
         .expect("constant obfuscated e-mail pattern");
         Self { plain, obfuscated }
@@ -161,33 +161,43 @@ fn mail_cue_before(text: &str, pos: usize) -> bool {
     MAIL_CUES.iter().any(|c| c.eq_ignore_ascii_case(word))
 }
 
+/// " at " followed by a word and then '.' and a letter ("jdoe at example.com"); the spelled
+/// " dot " form is caught by the " dot " check.
+fn bare_at_then_domain(b: &[u8], from: usize) -> bool {
+    let rest = b.get(from..).unwrap_or_default();
+    let word = rest
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
+        .count();
+    word > 0
+        && rest.get(word) == Some(&b'.')
+        && rest.get(word + 1).is_some_and(u8::is_ascii_alphabetic)
+}
+
 /// Cheap check for the markers an obfuscated address needs (" dot ", " at ", "[at]",
 /// "(dot)", " @ ", "[.]" ...).
 pub(crate) fn may_be_obfuscated(text: &str) -> bool {
+    // One pass, looking only after the bytes every marker starts with.
     let b = text.as_bytes();
-    b.windows(3)
-        .any(|w| matches!(w, b" @ " | b"[.]" | b"(.)" | b"[@]" | b"(@)"))
-        || b.windows(4).any(|w| {
-            let w = [
-                w[0],
-                w[1].to_ascii_lowercase(),
-                w[2].to_ascii_lowercase(),
-                w[3],
-            ];
-            matches!(&w, b"[at]" | b"(at)" | b"{at}" | b"<at>" | b" at ")
-        })
-        || b.windows(5).any(|w| {
-            let mid = [
-                w[1].to_ascii_lowercase(),
-                w[2].to_ascii_lowercase(),
-                w[3].to_ascii_lowercase(),
-            ];
-            &mid == b"dot"
-                && matches!(
-                    (w[0], w[4]),
-                    (b' ', b' ') | (b'[', b']') | (b'(', b')') | (b'{', b'}')
-                )
-        })
+    let lower = |i: usize| b.get(i).map_or(0, u8::to_ascii_lowercase);
+    b.iter().enumerate().any(|(i, &c)| {
+        let close = match c {
+            b' ' => b' ',
+            b'[' => b']',
+            b'(' => b')',
+            b'{' => b'}',
+            b'<' => b'>',
+            _ => return false,
+        };
+        let at = lower(i + 1) == b'a' && lower(i + 2) == b't' && b.get(i + 3) == Some(&close);
+        let dot = lower(i + 1) == b'd'
+            && lower(i + 2) == b'o'
+            && lower(i + 3) == b't'
+            && b.get(i + 4) == Some(&close);
+        let sign = (b.get(i + 1) == Some(&b'@') || (c != b' ' && b.get(i + 1) == Some(&b'.')))
+            && b.get(i + 2) == Some(&close);
+        (at && c != b' ') || (dot && c != b'<') || sign || (at && bare_at_then_domain(b, i + 4))
+    })
 }
 
 #[cfg(test)]

@@ -89,7 +89,10 @@ fn after_version_word(text: &str, pos: usize) -> bool {
 
 /// Cheap check before the IPv6 scan: two colons in the text.
 pub(crate) fn may_hold_v6(text: &str) -> bool {
-    text.bytes().filter(|&c| c == b':').nth(1).is_some()
+    let b = text.as_bytes();
+    b.iter()
+        .position(|&c| c == b':')
+        .is_some_and(|first| b.get(first + 1..).is_some_and(|r| r.contains(&b':')))
 }
 
 /// Finds IPv6 addresses.

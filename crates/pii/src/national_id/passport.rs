@@ -5,6 +5,7 @@
 
 use regex::Regex;
 
+use crate::fold::any_word_starts_with;
 use crate::span::{PiiKind, PiiSpan};
 
 pub(crate) struct PassportFinder {
@@ -14,7 +15,7 @@ pub(crate) struct PassportFinder {
 impl PassportFinder {
     pub(crate) fn new() -> Self {
         let re = Regex::new(
-            r"(?i)\b(?:passport|reisepass|passeport|pasaporte|passaporto|paszport|paspoort|passnummer|pass\s+nr|pp)\b(?:\s*(?:number|nummer|numero|número|num|n°|nº|no|nr|n)\.?)?[\s:#.]{0,3}((?-i:[A-Z0-9]{6,9}))\b",
+            r"(?i)(?-u:\b)(?:passport|reisepass|passeport|pasaporte|passaporto|paszport|paspoort|passnummer|pass\s+nr|pp)(?-u:\b)(?:\s*(?:number|nummer|numero|número|num|n°|nº|no|nr|n)\.?)?[\s:#.]{0,3}((?-i:[A-Z0-9]{6,9}))(?-u:\b)",
         )
         .expect("constant passport pattern");
         Self { re }
@@ -23,7 +24,8 @@ impl PassportFinder {
     /// Callers check for a digit first.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<PiiSpan>) {
         // `captures_iter` allocates its slots even when nothing matches; `is_match` does not.
-        if !self.re.is_match(text) {
+        let cue = any_word_starts_with(text, &["pas", "reisepas", "pp"]);
+        if !cue || !self.re.is_match(text) {
             return;
         }
         for c in self.re.captures_iter(text) {
