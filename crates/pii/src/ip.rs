@@ -18,6 +18,9 @@ const VERSION_WORDS: &[&str] = &["version", "ver", "build", "firmware", "release
 /// Finds IPv4 addresses; callers check for a digit first.
 pub(crate) fn find_v4(text: &str, out: &mut Vec<PiiSpan>) {
     let b = text.as_bytes();
+    if b.iter().filter(|&&c| c == b'.').count() < 3 {
+        return;
+    }
     let mut i = 0;
     while i < b.len() {
         if !b[i].is_ascii_digit() || (i > 0 && glued(b[i - 1])) {
