@@ -60,9 +60,6 @@ impl AddressFinder {
 
     /// Callers check for a digit first.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<PiiSpan>) {
-        if !has_street_word(text) {
-            return;
-        }
         for m in self.re.find_iter(text) {
             let rest = &text[m.end()..];
             // "Hauptstraße 12.40 EUR": an amount, not a house number.
@@ -84,118 +81,6 @@ impl AddressFinder {
             });
         }
     }
-}
-
-/// Street types that are words of their own (see the patterns above), lower case.
-const TYPE_WORDS: &[&str] = &[
-    "street",
-    "st",
-    "road",
-    "rd",
-    "lane",
-    "ln",
-    "avenue",
-    "ave",
-    "close",
-    "drive",
-    "dr",
-    "gardens",
-    "crescent",
-    "cres",
-    "terrace",
-    "way",
-    "boulevard",
-    "blvd",
-    "place",
-    "pl",
-    "court",
-    "ct",
-    "square",
-    "sq",
-    "row",
-    "grove",
-    "mews",
-    "parkway",
-    "pkwy",
-    "highway",
-    "hwy",
-    "rue",
-    "av",
-    "bd",
-    "chemin",
-    "allée",
-    "allee",
-    "impasse",
-    "quai",
-    "cours",
-    "chaussée",
-    "calle",
-    "c",
-    "avda",
-    "avenida",
-    "plaza",
-    "pza",
-    "paseo",
-    "rambla",
-    "carrer",
-    "ronda",
-    "camino",
-    "via",
-    "viale",
-    "piazza",
-    "piazzale",
-    "p",
-    "corso",
-    "vicolo",
-    "largo",
-    "strada",
-    "rua",
-    "travessa",
-    "ul",
-    "ulica",
-    "al",
-    "aleja",
-    "plac",
-    "osiedle",
-    "os",
-    "ring",
-];
-/// Street types that end a street word ("Hauptstraße", "Kerkstraat"), lower case.
-const TYPE_ENDINGS: &[&str] = &[
-    "straße", "strasse", "str", "weg", "allee", "platz", "gasse", "damm", "ufer", "chaussee",
-    "straat", "laan", "gracht", "plein", "kade", "singel", "dreef", "steeg", "gatan", "vägen",
-    "vagen", "gränd", "torget", "gade", "vej", "veien", "gata",
-];
-
-/// Some word of `text` is a street type or ends in one: the cheap gate before the pattern,
-/// which most descriptions (with digits, but no street) fail.
-fn has_street_word(text: &str) -> bool {
-    let letter_bit = |c: u8| 1u32 << (c.to_ascii_lowercase().wrapping_sub(b'a') & 31);
-    let firsts = TYPE_WORDS
-        .iter()
-        .filter_map(|t| t.bytes().next())
-        .fold(0, |m, c| m | letter_bit(c));
-    let lasts = TYPE_ENDINGS
-        .iter()
-        .filter_map(|t| t.bytes().last())
-        .fold(0, |m, c| m | letter_bit(c));
-    text.as_bytes()
-        .split(|c| !(c.is_ascii_alphanumeric() || *c >= 0x80))
-        .any(|b| {
-            let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
-                return false;
-            };
-            (firsts & letter_bit(first) != 0
-                && TYPE_WORDS
-                    .iter()
-                    .any(|t| t.as_bytes().eq_ignore_ascii_case(b)))
-                || (lasts & letter_bit(last) != 0
-                    && b.len() >= 3
-                    && TYPE_ENDINGS.iter().any(|t| {
-                        b.len() >= t.len()
-                            && b[b.len() - t.len()..].eq_ignore_ascii_case(t.as_bytes())
-                    }))
-        })
 }
 
 #[cfg(test)]
