@@ -103,7 +103,11 @@ pub(crate) fn is_national_id(sub: &Sub<'_>) -> bool {
         Keyword::None => {
             return plain
                 && match d.len() {
-                    11 => schemes::de_steuer_id(d) || schemes::pl_pesel(d) || schemes::be_nrn(d),
+                    11 => {
+                        schemes::de_steuer_id_strict(d)
+                            || schemes::pl_pesel(d)
+                            || schemes::be_nrn(d)
+                    }
                     15 => schemes::fr_nir(d),
                     _ => false,
                 }
