@@ -90,3 +90,31 @@ pub(crate) fn folded(s: &str) -> impl Iterator<Item = (char, Option<usize>)> + '
             .map(move |(k, x)| (x, (k == last).then_some(end)))
     })
 }
+
+/// Some word of `text` starts with one of `prefixes` (lower-case), compared case-insensitively
+/// (ASCII case only; a prefix may hold non-ASCII letters in their lower-case form). A cheap
+/// gate in front of the cue-driven patterns: it looks at word starts only.
+pub(crate) fn any_word_starts_with(text: &str, prefixes: &[&str]) -> bool {
+    // First letters of the prefixes as a bit set over 'a'..='z': most words fail that test.
+    let mask = prefixes
+        .iter()
+        .filter_map(|p| p.bytes().next())
+        .fold(0u32, |m, c| m | 1 << (c.wrapping_sub(b'a') & 31));
+    let b = text.as_bytes();
+    let mut prev_alnum = false;
+    for (i, &c) in b.iter().enumerate() {
+        let alnum = c.is_ascii_alphanumeric() || c >= 0x80;
+        if alnum && !prev_alnum && mask & 1 << (c.to_ascii_lowercase().wrapping_sub(b'a') & 31) != 0
+        {
+            let rest = b.get(i..).unwrap_or_default();
+            if prefixes.iter().any(|p| {
+                rest.get(..p.len())
+                    .is_some_and(|r| r.eq_ignore_ascii_case(p.as_bytes()))
+            }) {
+                return true;
+            }
+        }
+        prev_alnum = alnum;
+    }
+    false
+}

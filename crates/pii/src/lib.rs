@@ -4,7 +4,9 @@
 //! country's length, SSNs the SSA allocation rules, UK NI numbers the prefix rules, other
 //! national identity numbers (BSN, DNI, PPS, HETU, personnummer, NIR, Steuer-ID ...) their
 //! check digits. Phone numbers follow international, North American and trunk-prefix national
-//! formats; dates, amounts and times are rejected by their shape and context. The record's
+//! formats; dates, amounts and times are rejected by their shape and context. A date is a
+//! date of birth only after a birth cue ("DOB", "born", "geb."); IP addresses, postal
+//! addresses (street with house number, postcode) and cued passport numbers are found too. The record's
 //! own customer name is matched case- and accent-insensitively at word boundaries; other
 //! people's names ("transfer to Maria Gonzalez", "Dr. Okafor refund") are found with a
 //! gazetteer of given names, surname shapes, titles and cue words (see `person`).
@@ -27,23 +29,29 @@
 //! 3. `candidate`: the digit groups of a numeric run and a range of them with what surrounds
 //!    it; uses `keyword`.
 //! 4. The detectors. `card`, `phone` and `national_id` judge a candidate (`national_id` also
-//!    finds the letter forms by pattern); `email`, `iban`, `name` (the customer's own name) and
-//!    `person` (other people's names) scan the text themselves.
+//!    finds the letter forms, codice fiscale and cued passports by pattern); `email`, `iban`,
+//!    `ip`, `birth_date` (cued dates of birth), `address` (street, number, postcode), `name`
+//!    (the customer's own name) and `person` (other people's names, in any script) scan the
+//!    text themselves. What each finds and leaves is in ADR 0016.
 //! 5. `numeric`: tokenizes numeric runs and asks `national_id`, `card` and `phone` in turn.
 //! 6. The crate root: [`Scrubber`] runs the detectors, resolves overlaps and replaces.
 //!
 //! Inside `person`, bottom to top: `lexicon` (word lists and flags), `token` (one word and
 //! its shape), `tokenizer` (text to tokens) and `context` (cue, title and business words
 //! around a name), `shapes` (written-out names), `anchored` (names after a title, initials
-//! or a cue word), then `person` itself (the window loop).
+//! or a cue word), `script` (names in non-Latin scripts), then `person` itself (the window
+//! loop).
 
 #![forbid(unsafe_code)]
 
+mod address;
+mod birth_date;
 mod candidate;
 mod card;
 mod email;
 mod fold;
 mod iban;
+mod ip;
 mod keyword;
 mod luhn;
 mod name;
@@ -69,6 +77,8 @@ pub struct Scrubbed {
 
 /// Compiled detectors. Build once and share (it is `Send + Sync`; wrap in `Arc` if needed).
 pub struct Scrubber {
+    address: address::AddressFinder,
+    birth: birth_date::BirthDateFinder,
     email: email::EmailFinder,
     iban: iban::IbanFinder,
     ids: national_id::IdFinder,
@@ -90,6 +100,8 @@ impl std::fmt::Debug for Scrubber {
 impl Scrubber {
     pub fn new() -> Self {
         Self {
+            address: address::AddressFinder::new(),
+            birth: birth_date::BirthDateFinder::new(),
             email: email::EmailFinder::new(),
             iban: iban::IbanFinder::new(),
             ids: national_id::IdFinder::new(),
@@ -140,6 +152,12 @@ impl Scrubber {
             self.iban.find(text, &mut out);
             self.ids.find(text, &mut out);
             numeric::scan(text, &mut out);
+            ip::find_v4(text, &mut out);
+            self.birth.find(text, &mut out);
+            self.address.find(text, &mut out);
+        }
+        if ip::may_hold_v6(text) {
+            ip::find_v6(text, &mut out);
         }
         if let Some(name) = customer_name {
             name::find(text, name, &mut out);

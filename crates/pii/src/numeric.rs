@@ -43,7 +43,12 @@ fn scan_run(text: &str, first: usize, out: &mut Vec<PiiSpan>) -> usize {
     let plus = if paren_plus {
         Some(first - 2)
     } else {
-        (outer_start > 0 && b.get(outer_start - 1) == Some(&b'+')).then(|| outer_start - 1)
+        // "+++123/4567/89012+++" (a Belgian structured reference): a '+' after another '+'
+        // is not an international prefix.
+        (outer_start > 0
+            && b.get(outer_start - 1) == Some(&b'+')
+            && (outer_start < 2 || b.get(outer_start - 2) != Some(&b'+')))
+        .then(|| outer_start - 1)
     };
     let run_start = plus.unwrap_or(outer_start);
 
@@ -74,7 +79,7 @@ fn scan_run(text: &str, first: usize, out: &mut Vec<PiiSpan>) -> usize {
     let left = attach_before(text, run_start);
     let right = attach_after(text, end);
     let total: usize = groups.iter().map(Group::len).sum();
-    if total >= 7 {
+    if total >= 7 && !after_iban_head(b, run_start) {
         let keyword = keyword_before(text, run_start);
         classify_run(text, groups, plus, left, right, keyword, out);
     }
@@ -122,7 +127,13 @@ fn classify_run(
             let card_ok = fresh
                 || (left == Attach::None
                     && groups.get(i.wrapping_sub(1)).is_some_and(|g| g.len() != 4));
-            if let Some(kind) = classify(&sub, card_ok) {
+            // Nor a phone number in the middle of a chain of 4-digit groups ("9400 1445 0062
+            // 8885 6476 53", a voucher or an IBAN): the chain is one number.
+            let chained = !fresh
+                && groups[i].len() == 4
+                && groups.get(i.wrapping_sub(1)).is_some_and(|g| g.len() == 4);
+            let kind = classify(&sub, card_ok).filter(|k| !(chained && *k == PiiKind::Phone));
+            if let Some(kind) = kind {
                 found = Some((j, kind));
                 break;
             }
@@ -171,6 +182,24 @@ fn classify(sub: &Sub<'_>, card_ok: bool) -> Option<PiiKind> {
     None
 }
 
+/// The run follows "NL21 INGB ", the head of a grouped IBAN (one that failed its check,
+/// or the IBAN finder would have taken it): its digits are the account, not a phone.
+fn after_iban_head(b: &[u8], run_start: usize) -> bool {
+    let Some(head) = run_start.checked_sub(10).and_then(|s| b.get(s..run_start)) else {
+        return false;
+    };
+    head[..2].iter().all(u8::is_ascii_uppercase)
+        && head[2..4].iter().all(u8::is_ascii_digit)
+        && head[4] == b' '
+        && head[5..9]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && head[9] == b' '
+        && (run_start == 10
+            || b.get(run_start - 11)
+                .is_some_and(|c| !c.is_ascii_alphanumeric()))
+}
+
 fn digits_end(b: &[u8], mut i: usize) -> usize {
     while b.get(i).is_some_and(u8::is_ascii_digit) {
         i += 1;
@@ -187,6 +216,8 @@ fn closes(b: &[u8], i: usize) -> bool {
 fn next_group(b: &[u8], after: usize, prev_paren: bool) -> Option<(Gap, usize, bool)> {
     let (gap, k) = match b.get(after..).unwrap_or_default() {
         [b' ', b'-', b' ', ..] => (Gap::Space, after + 3),
+        [b' ', b'/', b' ', ..] => (Gap::Slash, after + 3),
+        [b'_', ..] => (Gap::Dash, after + 1),
         [b' ', b' ', ..] => (Gap::Space, after + 2),
         [b' ', ..] => (Gap::Space, after + 1),
         [b'-', ..] => (Gap::Dash, after + 1),

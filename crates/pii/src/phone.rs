@@ -57,7 +57,14 @@ fn international(sub: &Sub<'_>) -> bool {
 /// "0049 30 1234567", "0044 20 7946 0958": needs at least one separator.
 fn international_00(sub: &Sub<'_>) -> bool {
     let n = sub.groups.len();
-    if !(2..=7).contains(&n) || sub.any_paren() {
+    // "0049 (0)30 1234567": a "(0)" trunk marker after the country code is not dialled.
+    let trunk = sub
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(i, g)| g.paren && g.len() == 1 && *i > 0)
+        .count();
+    if !(2..=7).contains(&n) || sub.groups.iter().filter(|g| g.paren).count() != trunk {
         return false;
     }
     let country_first = if sub.group(0).len() == 2 {
@@ -68,7 +75,7 @@ fn international_00(sub: &Sub<'_>) -> bool {
     if !country_first.is_some_and(|c| (b'1'..=b'9').contains(&c)) {
         return false;
     }
-    (8..=15).contains(&(sub.digit_count() - 2))
+    (8..=15).contains(&(sub.digit_count() - 2 - trunk))
 }
 
 /// "(212) 555-0147", "212-555-0147", "555.123.4567", "212/555-0147", "1-800-555-0199",

@@ -11,17 +11,26 @@ pub enum PiiKind {
     Iban,
     NationalId,
     PersonName,
+    /// A date introduced as a birth date ("DOB 12/03/1985", "né le 3 mars 1985").
+    DateOfBirth,
+    /// IPv4 or IPv6 address.
+    IpAddress,
+    /// Street and house number, with the postcode when it follows.
+    PostalAddress,
 }
 
 impl PiiKind {
     /// All kinds, in declaration order.
-    pub const ALL: [PiiKind; 6] = [
+    pub const ALL: [PiiKind; 9] = [
         PiiKind::Email,
         PiiKind::Phone,
         PiiKind::CardNumber,
         PiiKind::Iban,
         PiiKind::NationalId,
         PiiKind::PersonName,
+        PiiKind::DateOfBirth,
+        PiiKind::IpAddress,
+        PiiKind::PostalAddress,
     ];
 
     /// The replacement written by `Scrubber::scrub`.
@@ -33,6 +42,9 @@ impl PiiKind {
             PiiKind::Iban => "[IBAN]",
             PiiKind::NationalId => "[NATIONAL_ID]",
             PiiKind::PersonName => "[NAME]",
+            PiiKind::DateOfBirth => "[DATE_OF_BIRTH]",
+            PiiKind::IpAddress => "[IP_ADDRESS]",
+            PiiKind::PostalAddress => "[ADDRESS]",
         }
     }
 
@@ -45,16 +57,24 @@ impl PiiKind {
             PiiKind::Iban => "iban",
             PiiKind::NationalId => "national_id",
             PiiKind::PersonName => "person_name",
+            PiiKind::DateOfBirth => "date_of_birth",
+            PiiKind::IpAddress => "ip_address",
+            PiiKind::PostalAddress => "postal_address",
         }
     }
 
-    /// Which finding wins when two overlap: the more specific, better validated one.
+    /// Which finding wins when two overlap: the more specific, better validated one. An
+    /// address outranks a phone number because digits inside an address (house number,
+    /// postcode) are far more often misread as a phone than the other way round.
     pub(crate) fn precedence(self) -> u8 {
         match self {
-            PiiKind::Email => 6,
-            PiiKind::Iban => 5,
-            PiiKind::CardNumber => 4,
-            PiiKind::NationalId => 3,
+            PiiKind::Email => 9,
+            PiiKind::Iban => 8,
+            PiiKind::CardNumber => 7,
+            PiiKind::NationalId => 6,
+            PiiKind::IpAddress => 5,
+            PiiKind::PostalAddress => 4,
+            PiiKind::DateOfBirth => 3,
             PiiKind::Phone => 2,
             PiiKind::PersonName => 1,
         }

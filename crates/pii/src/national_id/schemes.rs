@@ -44,6 +44,24 @@ pub(crate) fn pt_nif(d: &[u8]) -> bool {
     check == u32::from(d[8])
 }
 
+/// German tax id with the BZSt digit structure as well as its check digit: in the first ten
+/// digits exactly one occurs twice or three times and the others at most once. Used where no
+/// context word vouches for the number.
+pub(crate) fn de_steuer_id_strict(d: &[u8]) -> bool {
+    if d.len() != 11 {
+        return false;
+    }
+    let mut counts = [0u8; 10];
+    for &x in &d[..10] {
+        if let Some(c) = counts.get_mut(usize::from(x)) {
+            *c += 1;
+        }
+    }
+    counts.iter().filter(|&&c| c >= 2).count() == 1
+        && counts.iter().all(|&c| c <= 3)
+        && de_steuer_id(d)
+}
+
 /// German tax id (Steuer-IdNr): 11 digits, ISO 7064 MOD 11,10, not starting with 0.
 pub(crate) fn de_steuer_id(d: &[u8]) -> bool {
     if d.len() != 11 || d[0] == 0 {
@@ -206,6 +224,7 @@ mod tests {
             (ca_sin, "130692544", "130692545"),
             (pt_nif, "501964843", "501964844"),
             (de_steuer_id, "86095742719", "86095742718"),
+            (de_steuer_id_strict, "86095742719", "86095742718"),
             (pl_pesel, "44051401359", "44051401358"),
             (fr_nir, "255081416802538", "255081416802539"),
             (be_nrn, "85073003328", "85073003329"),
@@ -220,6 +239,13 @@ mod tests {
             assert!(f(&d(good)), "{good}");
             assert!(!f(&d(bad)), "{bad}");
         }
+    }
+
+    #[test]
+    fn steuer_id_structure() {
+        // Valid check digit, but 8 occurs four times in the first ten digits.
+        assert!(de_steuer_id(&d("88018979586")));
+        assert!(!de_steuer_id_strict(&d("88018979586")));
     }
 
     #[test]

@@ -62,7 +62,11 @@ pub(super) fn after_title(toks: &[Tok], i: usize, lex: &Lexicon) -> Option<(usiz
             }
         }
     }
-    Some((i, last))
+    // "Sra. van der Berg, Willem": the given name after a comma belongs to the name.
+    let given_after = toks
+        .get(last + 1)
+        .is_some_and(|g| g.gap == Gap::Comma && g.given() && g.case == Case::Cap);
+    Some((i, if given_after { last + 1 } else { last }))
 }
 
 /// Two-letter abbreviations written with full stops ("U.S.", "P.O."), folded.
@@ -128,22 +132,38 @@ fn surname_chain(toks: &[Tok], j: usize) -> Option<usize> {
     Some(k)
 }
 
-/// After a cue word: two capitalised words that are neither stop words nor particles, and
-/// no third capitalised word ("to New York City" is not a name).
+/// After a cue word: two capitalised (or two upper-case) words that are neither stop words
+/// nor particles, and no third such word ("to New York City" is not a name); the pair may be
+/// written surname first with a comma ("an Petrović, Đorđe").
 pub(super) fn cue_pair(toks: &[Tok], i: usize, lex: &Lexicon) -> Option<usize> {
-    if !cue_before(toks, i, false) {
+    // "a favore di Zephyrine Okwuosa": a lower-case preposition between cue and name.
+    let via_particle = i > 0
+        && toks
+            .get(i - 1)
+            .is_some_and(|p| p.has(PARTICLE) && p.case == Case::Lower && spaced(p))
+        && cue_before(toks, i - 1, false);
+    if !cue_before(toks, i, false) && !via_particle {
         return None;
     }
     let (a, b) = (at(toks, i)?, at(toks, i + 1)?);
-    let plain = |t: &Tok| t.case == Case::Cap && t.word() && !t.has(NOT_SURNAME | PARTICLE | PLACE);
-    if !plain(a) || !plain(b) || a.possessive || !spaced(b) || a.letters < 2 {
+    let ctx = a.case;
+    if !matches!(ctx, Case::Cap | Case::Upper) {
         return None;
     }
-    if !b.surname(Case::Cap) || (b.wordy() && !b.has(SURNAME)) || a.wordy() {
+    let plain = |t: &Tok| t.case == ctx && t.word() && !t.has(NOT_SURNAME | PARTICLE | PLACE);
+    let gap_ok = spaced(b) || (b.gap == Gap::Comma && ctx == Case::Cap);
+    if !plain(a) || !plain(b) || a.possessive || !gap_ok || a.letters < 2 {
+        return None;
+    }
+    if !b.surname(ctx) || (b.wordy() && !b.has(SURNAME)) || a.wordy() {
         return None;
     }
     if let Some(c) = toks.get(i + 2) {
-        if spaced(c) && matches!(c.case, Case::Cap | Case::Upper) && c.word() && !b.possessive {
+        let continues = match ctx {
+            Case::Upper => c.case == Case::Upper && !c.has(NOT_SURNAME),
+            _ => matches!(c.case, Case::Cap | Case::Upper),
+        };
+        if spaced(c) && continues && c.word() && !b.possessive {
             return None;
         }
     }

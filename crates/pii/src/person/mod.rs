@@ -28,6 +28,7 @@
 mod anchored;
 mod context;
 mod lexicon;
+mod script;
 mod shapes;
 mod token;
 mod tokenizer;
@@ -54,6 +55,9 @@ impl PersonFinder {
     /// Pushes a span for every third-party name in `text`.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<PiiSpan>) {
         find_with(text, self.lex, out);
+        if !text.is_ascii() {
+            script::find(text, out);
+        }
     }
 }
 
@@ -307,7 +311,8 @@ mod tests {
         );
         assert_eq!(names("to Łukasz Wiśniewski"), ["Łukasz Wiśniewski"]);
         assert_eq!(names("an Jürgen Groß"), ["Jürgen Groß"]);
-        assert!(names("付款给王小明的账户").is_empty());
+        // Names in other scripts come from `script` once a cue or honorific is stripped.
+        assert_eq!(names("付款给王小明的账户"), ["王小明"]);
     }
 
     #[test]
