@@ -2,8 +2,14 @@
 # Runs the README's first command exactly as written, in a clean clone of the repository,
 # and checks the JSON summary line it prints (issue 18, item 1). Called by .ci/run.
 #
-#   scripts/check-readme-first-command.sh            # clone HEAD, run, check
-#   scripts/check-readme-first-command.sh --print    # only print the extracted command
+#   scripts/check-readme-first-command.sh              # clone HEAD, run, check
+#   scripts/check-readme-first-command.sh --print      # only print the extracted command
+#   scripts/check-readme-first-command.sh --clone DIR  # only clone HEAD into DIR
+#   scripts/check-readme-first-command.sh --in DIR     # run and check in that clone
+#
+# The last two let CI compile the clone's release binary in the background, at the lowest
+# CPU priority, while the tests run; `--in` refuses a clone with local changes or another
+# commit than HEAD, so what runs is still a clean clone of what is being tested.
 #
 # The command is the indented code line between the markers
 #   <!-- readme-first-command:begin ... -->   and   <!-- readme-first-command:end -->
@@ -36,7 +42,28 @@ fi
 
 WORK="$(mktemp -d /tmp/pfm-readme.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
-git clone --quiet "$ROOT" "$WORK/repo"
+case "${1:-}" in
+  --clone)
+    [ -n "${2:-}" ] && [ ! -e "$2" ] || { echo "--clone needs a path that does not exist yet" >&2; exit 2; }
+    git clone --quiet "$ROOT" "$2"
+    exit 0
+    ;;
+  --in)
+    [ -d "${2:-}/.git" ] || { echo "--in needs a clone made by --clone" >&2; exit 2; }
+    if [ -n "$(git -C "$2" status --porcelain)" ]; then
+      echo "$2 is not a clean clone:" >&2
+      git -C "$2" status --short >&2
+      exit 1
+    fi
+    if [ "$(git -C "$2" rev-parse HEAD)" != "$(git -C "$ROOT" rev-parse HEAD)" ]; then
+      echo "$2 is at $(git -C "$2" rev-parse --short HEAD), not at HEAD ($(git -C "$ROOT" rev-parse --short HEAD))" >&2
+      exit 1
+    fi
+    ln -s "$(cd "$2" && pwd)" "$WORK/repo"
+    ;;
+  "") git clone --quiet "$ROOT" "$WORK/repo" ;;
+  *) echo "unknown option $1 (expected --print, --clone DIR or --in DIR)" >&2; exit 2 ;;
+esac
 echo "README first command (in a clean clone of $(git -C "$WORK/repo" rev-parse --short HEAD)):"
 echo "  $cmd"
 echo "CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-unset, so the clone builds into its own target/}"

@@ -13,9 +13,11 @@ if [ -x "$TANSU_ROOT/bin/tansu" ] && "$TANSU_ROOT/bin/tansu" --version 2>/dev/nu
   log "tansu present: $("$TANSU_ROOT/bin/tansu" --version)"
 else
   log "building tansu $TANSU_VERSION into $TANSU_ROOT (15-20 min on 2 cores)"
-  # Only the dynostore feature gives tansu a storage engine that works here. Thin-free,
-  # many-unit codegen: this is a test broker, build time matters more than its speed.
+  # Only the dynostore feature gives tansu a storage engine that works here. No LTO,
+  # many-unit codegen, opt-level 1: this is a test broker, its build time (on CI's critical
+  # path) matters more than its speed, which stays far above what the tests ask of it.
   CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
     CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=true \
     cargo install --locked tansu --version "=$TANSU_VERSION" --features dynostore --root "$TANSU_ROOT"
 fi
