@@ -248,8 +248,8 @@ impl EmbeddedPolicy {
     }
 
     /// An evaluator that runs the VM for every input: what govern did before decision 0017.
-    #[cfg(test)]
-    pub(super) fn unmemoised_evaluator(&self) -> Result<Evaluator, PolicyError> {
+    /// The reference the memo is checked and benchmarked against; govern does not use it.
+    pub fn unmemoised_evaluator(&self) -> Result<Evaluator, PolicyError> {
         let mut e = self.evaluator()?;
         e.memo = None;
         Ok(e)

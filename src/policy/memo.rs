@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// Entries kept before the memo starts over: bounds memory when the observed values vary
-/// (e.g. findings with varied scores); the generated mix needs a few hundred.
+/// (e.g. findings with varied scores and reasons, which never recur).
 pub const CAPACITY: usize = 4096;
 
 /// One observation of the input, as the policy can tell it apart.
