@@ -99,6 +99,73 @@ fn stage_chain(input: &[Envelope], batch_size: usize) {
     }
 }
 
+/// Govern before and after decision 0017, side by side on the same records in the same run:
+/// "before" is main's path (the whole document, the VM for every record), "after" is the
+/// stage's (only the fields the policy reads, the memo). Chunks alternate between the two
+/// so a neighbour's load on the shared cores falls on both. Asserts they decide alike.
+fn govern_before_after(input: &[Envelope]) {
+    let mut p = processor();
+    let policy = pfm::policy::EmbeddedPolicy::load(None, "agentic/allow").expect("policy");
+    let mut before = policy.unmemoised_evaluator().expect("evaluator");
+    let mut after = policy.evaluator().expect("evaluator");
+    let (mut secs_before, mut secs_after, mut decided) = (0.0, 0.0, 0usize);
+    for (i, chunk) in input.chunks(1000).enumerate() {
+        let mut batch = Batch::new(chunk.to_vec());
+        p.decode.execute(&mut batch, &mut p.ctx).expect("decode");
+        for s in p.stages.iter_mut() {
+            if s.name() == "govern" {
+                break;
+            }
+            s.execute(&mut batch, &mut p.ctx).expect("stage");
+        }
+        let mut run_before = |verdicts: &mut Vec<_>| {
+            let t = Instant::now();
+            verdicts.extend(
+                batch
+                    .records
+                    .iter()
+                    .map(|r| before.evaluate(pfm::policy::policy_input(r))),
+            );
+            t.elapsed().as_secs_f64()
+        };
+        let mut expected = Vec::with_capacity(batch.records.len());
+        let mut got = Vec::with_capacity(batch.records.len());
+        let mut run_after = |verdicts: &mut Vec<_>| {
+            let t = Instant::now();
+            verdicts.extend(batch.records.iter().map(|r| {
+                let input = after.input_for(r);
+                after.evaluate(input)
+            }));
+            t.elapsed().as_secs_f64()
+        };
+        if i % 2 == 0 {
+            secs_before += run_before(&mut expected);
+            secs_after += run_after(&mut got);
+        } else {
+            secs_after += run_after(&mut got);
+            secs_before += run_before(&mut expected);
+        }
+        assert_eq!(got, expected, "the memo changed a decision in chunk {i}");
+        decided += batch.records.len();
+    }
+    let us = |s: f64| s * 1e6 / decided as f64;
+    println!(
+        "govern side by side over {decided} records: before (whole document, VM per record) {:.2} µs/record, after (read fields, memo) {:.2} µs/record, {:.1}x",
+        us(secs_before),
+        us(secs_after),
+        secs_before / secs_after
+    );
+    match after.memo_stats() {
+        Some(m) => println!(
+            "  memo: {:.2} % hits ({} of {} lookups)",
+            100.0 * m.hits as f64 / (m.hits + m.misses).max(1) as f64,
+            m.hits,
+            m.hits + m.misses
+        ),
+        None => println!("  memo: off for this policy"),
+    }
+}
+
 async fn end_to_end(input: &[Envelope], batch_size: usize) {
     let dir = tempfile::tempdir().expect("tmp");
     let store = SqliteStore::open(&dir.path().join("bench.db"))
@@ -141,6 +208,7 @@ fn main() {
         input.iter().map(|e| e.payload.len()).sum::<usize>() >> 20
     );
     stage_chain(&input, 1000);
+    govern_before_after(&input);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

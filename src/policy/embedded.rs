@@ -1,4 +1,8 @@
+use super::input::InputShape;
+use super::memo::{Memo, MemoStats, CAPACITY};
+use super::reads::InputReads;
 use super::{PolicyError, Verdict};
+use crate::domain::Record;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
@@ -19,19 +23,53 @@ pub struct EmbeddedPolicy {
     /// The same policy compiled to regorus' bytecode VM: the per-record hot path.
     program: Arc<regorus::rvm::program::Program>,
     data: regorus::Value,
+    /// What the policy can observe of its input (decision 0017).
+    reads: InputReads,
+    shape: Arc<InputShape>,
     version: String,
     path: String,
 }
 
-/// A VM loaded with the policy and its data. One per evaluating stage (it is mutable).
+/// A VM loaded with the policy and its data, and the decisions it has made so far when the
+/// policy's reads are bounded. One per evaluating stage (it is mutable); a reloaded policy
+/// gets new evaluators, so a memo never outlives the policy and data it remembers.
 pub struct Evaluator {
     vm: regorus::rvm::vm::RegoVM,
+    memo: Option<Memo>,
+    shape: Arc<InputShape>,
 }
 
 impl Evaluator {
     pub fn evaluate(&mut self, input: regorus::Value) -> Verdict {
+        let Some(memo) = self.memo.as_mut() else {
+            self.vm.set_input(input);
+            return verdict_of(self.vm.execute());
+        };
+        let key = memo.key(&input);
+        if let Some(verdict) = memo.get(&key) {
+            return verdict;
+        }
         self.vm.set_input(input);
-        verdict_of(self.vm.execute())
+        match self.vm.execute() {
+            Ok(v) => {
+                let verdict = verdict_of_value(v);
+                memo.insert(key, verdict.clone());
+                verdict
+            }
+            // Not remembered: a limit hit once need not be hit again.
+            Err(_) => Verdict::deny("policy_error"),
+        }
+    }
+
+    /// The document this evaluator's policy sees for `r`: only the fields it can read,
+    /// which is cheaper to build and decides the same.
+    pub fn input_for(&self, r: &Record) -> regorus::Value {
+        self.shape.build(r)
+    }
+
+    /// `None` when the policy's decisions are not memoised.
+    pub fn memo_stats(&self) -> Option<MemoStats> {
+        self.memo.as_ref().map(Memo::stats)
     }
 }
 
@@ -153,6 +191,7 @@ impl EmbeddedPolicy {
             message: e.to_string(),
         })?;
         let data = engine.get_data();
+        let reads = InputReads::of(&engine, &data);
         let digest = hex::encode(&hasher.finalize()[..6]);
         let version = match data_version {
             Some(v) => format!("{v}+{digest}"),
@@ -162,6 +201,8 @@ impl EmbeddedPolicy {
             compiled,
             program,
             data,
+            shape: Arc::new(InputShape::of(&reads)),
+            reads,
             version,
             path: rule_path.to_owned(),
         })
@@ -195,7 +236,28 @@ impl EmbeddedPolicy {
                 path: "policy data".into(),
                 message: e.to_string(),
             })?;
-        Ok(Evaluator { vm })
+        let memo = match &self.reads {
+            InputReads::Bounded(reads) => Some(Memo::new(reads, CAPACITY)),
+            InputReads::Unbounded(_) => None,
+        };
+        Ok(Evaluator {
+            vm,
+            memo,
+            shape: self.shape.clone(),
+        })
+    }
+
+    /// An evaluator that runs the VM for every input: what govern did before decision 0017.
+    /// The reference the memo is checked and benchmarked against; govern does not use it.
+    pub fn unmemoised_evaluator(&self) -> Result<Evaluator, PolicyError> {
+        let mut e = self.evaluator()?;
+        e.memo = None;
+        Ok(e)
+    }
+
+    /// What the policy can observe of its input, found when it was loaded.
+    pub fn input_reads(&self) -> &InputReads {
+        &self.reads
     }
 }
 

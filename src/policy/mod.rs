@@ -1,14 +1,20 @@
 //! Governance: every record gets a decision from a Rego policy (embedded engine, or the
 //! same .rego files in an OPA sidecar). Anything but a well-formed decision is a deny.
 
+#[cfg(test)]
+mod differential;
 mod embedded;
 mod input;
+mod memo;
 mod opa;
+mod reads;
 
 pub use crate::breaker::BreakerState;
 pub use embedded::{EmbeddedPolicy, Evaluator};
-pub use input::policy_input;
+pub use input::{policy_input, InputShape};
+pub use memo::MemoStats;
 pub use opa::{Failure, RemoteOutcome, RemotePolicy, UNAVAILABLE_PROVENANCE, UNAVAILABLE_REASON};
+pub use reads::{InputReads, Read, Unbounded, Usage};
 
 pub use crate::domain::{Decision, DecisionResult, Verdict};
 

@@ -1,5 +1,5 @@
 use super::{Batch, Stage, StageContext, StageError};
-use crate::policy::{policy_input, Decision, EmbeddedPolicy, Evaluator, PolicyError, Verdict};
+use crate::policy::{Decision, EmbeddedPolicy, Evaluator, PolicyError, Verdict};
 use chrono::{SubsecRound, Utc};
 use std::sync::Arc;
 
@@ -65,7 +65,8 @@ impl Stage for Govern {
                 provenance,
             } => {
                 for r in &mut batch.records {
-                    let verdict = evaluator.evaluate(policy_input(r));
+                    let input = evaluator.input_for(r);
+                    let verdict = evaluator.evaluate(input);
                     decide(r, verdict, provenance.clone());
                 }
             }

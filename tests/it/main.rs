@@ -33,6 +33,7 @@ mod pg_tls;
 mod pii_recall_generated;
 mod pipeline_e2e;
 mod prometheus_scrape;
+mod rego_memo;
 mod rego_unit;
 mod soak;
 mod store_conformance;
