@@ -281,13 +281,14 @@ async fn without_llm_url_the_deterministic_path_decides_as_before() {
 
 #[tokio::test]
 async fn a_schema_violating_answer_is_asked_again_then_the_deterministic_verdict_decides() {
-    // Against the schema (no such action), then a citation of a finding that does not exist.
+    // Against the schema (a finding that is not listed), then refused by the step's
+    // validator (a finding cited twice, which a schema cannot express).
     let llm = LlmStandIn::start(Reply::Status(500, None)).await;
     llm.script([
-        Reply::Json(json!({"action": "approve", "rationale": "x", "cited_findings": [CITE]})),
         Reply::Json(
             json!({"action": "clear", "rationale": "x", "cited_findings": ["detector:made_up"]}),
         ),
+        Reply::Json(json!({"action": "clear", "rationale": "x", "cited_findings": [CITE, CITE]})),
     ]);
     let dir = tempfile::tempdir().expect("tempdir");
     let store = sqlite_in(dir.path()).await;
@@ -300,15 +301,28 @@ async fn a_schema_violating_answer_is_asked_again_then_the_deterministic_verdict
     );
     assert_eq!(drain(&e).await, 1);
     assert_eq!(llm.requests(), 2, "asked once, then once again");
+    let first = &llm.seen()[0].body;
+    let citable = &first["response_format"]["json_schema"]["schema"]["properties"]
+        ["cited_findings"]["items"]["enum"];
+    assert!(
+        citable
+            .as_array()
+            .is_some_and(|ids| ids.contains(&json!(CITE))),
+        "the schema lists the findings that may be cited: {citable}"
+    );
     let second = llm.seen()[1].body["messages"].to_string();
     assert!(second.contains("could not be used"), "the re-ask says why");
+    assert!(
+        second.contains("breaks the schema at $.cited_findings[0]"),
+        "{second}"
+    );
     let cases = lite_cases(&store).await;
     let (_, decision, by, proposed, _, _, fallback, governance, note) = &cases[0];
     assert_eq!((decision.as_str(), by.as_str()), ("clear", "deterministic"));
     assert_eq!((proposed, governance), (&None, &None));
     let fallback = fallback.as_deref().expect("the fallback is recorded");
     assert!(fallback.starts_with("llm_invalid: "), "{fallback}");
-    assert!(fallback.contains("not in the findings list"), "{fallback}");
+    assert!(fallback.contains("names a finding twice"), "{fallback}");
     assert!(note.contains("no usable answer"), "{note}");
 }
 
@@ -389,7 +403,7 @@ async fn hostile_descriptions_cannot_clear_a_high_risk_record() {
     );
 }
 
-const RAW_PII: [&str; 5] = [
+pub(crate) const RAW_PII: [&str; 5] = [
     "jane.doe@example.com",
     "4111 1111 1111 1111",
     "4111111111111111",
@@ -397,7 +411,7 @@ const RAW_PII: [&str; 5] = [
     "Jane Doe",
 ];
 
-fn pii_record(id: &str, amount: &str, description: &str) -> String {
+pub(crate) fn pii_record(id: &str, amount: &str, description: &str) -> String {
     json!({
         "transaction_id": id,
         "account_id": "acct-pii",
