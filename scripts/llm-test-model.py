@@ -46,7 +46,10 @@ def free_port():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
+    # One thread: llama.cpp's threads wait for each other spinning, so two threads on two
+    # cores that a build also uses slow a call from seconds to minutes; a 135M model needs
+    # no more than one core.
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--ctx", type=int, default=4096, help="context window in tokens")
     ap.add_argument(
         "--repeat-penalty",

@@ -41,11 +41,11 @@ fn answer(action: &str, rationale: &str) -> Reply {
 }
 
 /// A review to seed: its detector findings (JSON), risk score and description.
-struct Review {
-    id: &'static str,
-    findings: &'static str,
-    risk: f64,
-    description: Option<String>,
+pub(crate) struct Review {
+    pub(crate) id: &'static str,
+    pub(crate) findings: &'static str,
+    pub(crate) risk: f64,
+    pub(crate) description: Option<String>,
 }
 
 fn low(id: &'static str) -> Review {
@@ -62,7 +62,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 /// Some history on the account, then the reviews (each starts an investigation).
-async fn seed(store: &impl CommitStore, reviews: &[Review]) {
+pub(crate) async fn seed(store: &impl CommitStore, reviews: &[Review]) {
     let row = |id: &str, i: i64, decision: &str, amount: &str, at| TxnRow {
         account_id: "acct-1".into(),
         ts: at,
@@ -106,7 +106,7 @@ async fn seed(store: &impl CommitStore, reviews: &[Review]) {
 
 /// A case as stored: (transaction, decision, decided_by, proposed_action, rationale,
 /// cited_findings, fallback, governance, note).
-type Case = (
+pub(crate) type Case = (
     String,
     String,
     String,
@@ -129,14 +129,14 @@ async fn pg_cases(store: &PgStore) -> Vec<Case> {
         .expect("cases")
 }
 
-async fn lite_cases(store: &SqliteStore) -> Vec<Case> {
+pub(crate) async fn lite_cases(store: &SqliteStore) -> Vec<Case> {
     sqlx::query_as(CASES)
         .fetch_all(store.pool())
         .await
         .expect("cases")
 }
 
-async fn sqlite_in(dir: &Path) -> SqliteStore {
+pub(crate) async fn sqlite_in(dir: &Path) -> SqliteStore {
     let store = SqliteStore::open(&dir.join("pipeline.db"))
         .await
         .expect("open");
@@ -155,7 +155,12 @@ fn agent(url: &str) -> Agent {
     Agent::new(client, ActionPolicy::load(None).expect("the shipped rule"))
 }
 
-fn engine(store: impl WorkflowStore, id: &str, agent: Option<Agent>, lease: Duration) -> Engine {
+pub(crate) fn engine(
+    store: impl WorkflowStore,
+    id: &str,
+    agent: Option<Agent>,
+    lease: Duration,
+) -> Engine {
     let def = investigation::definition(InvestigationConfig {
         agent,
         ..InvestigationConfig::default()
@@ -168,7 +173,7 @@ fn engine(store: impl WorkflowStore, id: &str, agent: Option<Agent>, lease: Dura
 }
 
 /// Drives every claimable workflow to its end.
-async fn drain(engine: &Engine) -> usize {
+pub(crate) async fn drain(engine: &Engine) -> usize {
     let (_tx, stop) = watch::channel(false);
     let mut n = 0;
     while let Some(p) = engine.work_once(&stop).await.expect("work") {
