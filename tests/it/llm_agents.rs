@@ -41,11 +41,11 @@ fn answer(action: &str, rationale: &str) -> Reply {
 }
 
 /// A review to seed: its detector findings (JSON), risk score and description.
-struct Review {
-    id: &'static str,
-    findings: &'static str,
-    risk: f64,
-    description: Option<String>,
+pub(crate) struct Review {
+    pub(crate) id: &'static str,
+    pub(crate) findings: &'static str,
+    pub(crate) risk: f64,
+    pub(crate) description: Option<String>,
 }
 
 fn low(id: &'static str) -> Review {
@@ -62,7 +62,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 /// Some history on the account, then the reviews (each starts an investigation).
-async fn seed(store: &impl CommitStore, reviews: &[Review]) {
+pub(crate) async fn seed(store: &impl CommitStore, reviews: &[Review]) {
     let row = |id: &str, i: i64, decision: &str, amount: &str, at| TxnRow {
         account_id: "acct-1".into(),
         ts: at,
@@ -106,7 +106,7 @@ async fn seed(store: &impl CommitStore, reviews: &[Review]) {
 
 /// A case as stored: (transaction, decision, decided_by, proposed_action, rationale,
 /// cited_findings, fallback, governance, note).
-type Case = (
+pub(crate) type Case = (
     String,
     String,
     String,
@@ -129,14 +129,14 @@ async fn pg_cases(store: &PgStore) -> Vec<Case> {
         .expect("cases")
 }
 
-async fn lite_cases(store: &SqliteStore) -> Vec<Case> {
+pub(crate) async fn lite_cases(store: &SqliteStore) -> Vec<Case> {
     sqlx::query_as(CASES)
         .fetch_all(store.pool())
         .await
         .expect("cases")
 }
 
-async fn sqlite_in(dir: &Path) -> SqliteStore {
+pub(crate) async fn sqlite_in(dir: &Path) -> SqliteStore {
     let store = SqliteStore::open(&dir.join("pipeline.db"))
         .await
         .expect("open");
@@ -155,7 +155,12 @@ fn agent(url: &str) -> Agent {
     Agent::new(client, ActionPolicy::load(None).expect("the shipped rule"))
 }
 
-fn engine(store: impl WorkflowStore, id: &str, agent: Option<Agent>, lease: Duration) -> Engine {
+pub(crate) fn engine(
+    store: impl WorkflowStore,
+    id: &str,
+    agent: Option<Agent>,
+    lease: Duration,
+) -> Engine {
     let def = investigation::definition(InvestigationConfig {
         agent,
         ..InvestigationConfig::default()
@@ -168,7 +173,7 @@ fn engine(store: impl WorkflowStore, id: &str, agent: Option<Agent>, lease: Dura
 }
 
 /// Drives every claimable workflow to its end.
-async fn drain(engine: &Engine) -> usize {
+pub(crate) async fn drain(engine: &Engine) -> usize {
     let (_tx, stop) = watch::channel(false);
     let mut n = 0;
     while let Some(p) = engine.work_once(&stop).await.expect("work") {
@@ -281,13 +286,14 @@ async fn without_llm_url_the_deterministic_path_decides_as_before() {
 
 #[tokio::test]
 async fn a_schema_violating_answer_is_asked_again_then_the_deterministic_verdict_decides() {
-    // Against the schema (no such action), then a citation of a finding that does not exist.
+    // Against the schema (a finding that is not listed), then refused by the step's
+    // validator (a finding cited twice, which a schema cannot express).
     let llm = LlmStandIn::start(Reply::Status(500, None)).await;
     llm.script([
-        Reply::Json(json!({"action": "approve", "rationale": "x", "cited_findings": [CITE]})),
         Reply::Json(
             json!({"action": "clear", "rationale": "x", "cited_findings": ["detector:made_up"]}),
         ),
+        Reply::Json(json!({"action": "clear", "rationale": "x", "cited_findings": [CITE, CITE]})),
     ]);
     let dir = tempfile::tempdir().expect("tempdir");
     let store = sqlite_in(dir.path()).await;
@@ -300,15 +306,28 @@ async fn a_schema_violating_answer_is_asked_again_then_the_deterministic_verdict
     );
     assert_eq!(drain(&e).await, 1);
     assert_eq!(llm.requests(), 2, "asked once, then once again");
+    let first = &llm.seen()[0].body;
+    let citable = &first["response_format"]["json_schema"]["schema"]["properties"]
+        ["cited_findings"]["items"]["enum"];
+    assert!(
+        citable
+            .as_array()
+            .is_some_and(|ids| ids.contains(&json!(CITE))),
+        "the schema lists the findings that may be cited: {citable}"
+    );
     let second = llm.seen()[1].body["messages"].to_string();
     assert!(second.contains("could not be used"), "the re-ask says why");
+    assert!(
+        second.contains("breaks the schema at $.cited_findings[0]"),
+        "{second}"
+    );
     let cases = lite_cases(&store).await;
     let (_, decision, by, proposed, _, _, fallback, governance, note) = &cases[0];
     assert_eq!((decision.as_str(), by.as_str()), ("clear", "deterministic"));
     assert_eq!((proposed, governance), (&None, &None));
     let fallback = fallback.as_deref().expect("the fallback is recorded");
     assert!(fallback.starts_with("llm_invalid: "), "{fallback}");
-    assert!(fallback.contains("not in the findings list"), "{fallback}");
+    assert!(fallback.contains("names a finding twice"), "{fallback}");
     assert!(note.contains("no usable answer"), "{note}");
 }
 
@@ -389,7 +408,7 @@ async fn hostile_descriptions_cannot_clear_a_high_risk_record() {
     );
 }
 
-const RAW_PII: [&str; 5] = [
+pub(crate) const RAW_PII: [&str; 5] = [
     "jane.doe@example.com",
     "4111 1111 1111 1111",
     "4111111111111111",
@@ -397,7 +416,7 @@ const RAW_PII: [&str; 5] = [
     "Jane Doe",
 ];
 
-fn pii_record(id: &str, amount: &str, description: &str) -> String {
+pub(crate) fn pii_record(id: &str, amount: &str, description: &str) -> String {
     json!({
         "transaction_id": id,
         "account_id": "acct-pii",

@@ -25,6 +25,7 @@ mod llm_agents;
 mod llm_client;
 mod llm_fleet;
 mod llm_pool;
+mod llm_real_model;
 mod mcp_server;
 mod opa_sidecar;
 mod pg_outage;

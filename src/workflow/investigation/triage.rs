@@ -4,10 +4,10 @@
 //! The prompt holds only what the pipeline stored without PII (the scrubbed description,
 //! scrubbed again here, and structured fields: no identifiers, no customer data), the
 //! account's history as the first step aggregated it, and the findings, each under an id.
-//! The answer must fit [`triage_schema`] and cite only those ids; anything else is asked
-//! again once by the client, then recorded as the fallback, and the deterministic verdict
-//! decides. Whatever the model answers, the `decide` step puts it to the rule on agent
-//! actions before it counts.
+//! The answer must fit [`triage_schema`], which lists those ids, and cite only them;
+//! anything else is asked again once by the client, then recorded as the fallback, and the
+//! deterministic verdict decides. Whatever the model answers, the `decide` step puts it to
+//! the rule on agent actions before it counts.
 
 use super::{Assessment, CaseEvent, Evidence};
 use crate::llm::{ChatRequest, Message, OutputSchema};
@@ -18,7 +18,6 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
 
 /// The step's name, stored with its checkpoint.
 pub const TRIAGE_STEP: &str = "agent_triage";
@@ -27,6 +26,8 @@ const CALL_EFFECT: &str = "llm_call";
 /// The description is cut to this many characters before it enters a prompt.
 const MAX_DESCRIPTION: usize = 500;
 const MAX_RATIONALE: u64 = 1_200;
+/// The most findings an answer may cite.
+const MAX_CITED: usize = 16;
 
 /// What the model answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +60,20 @@ pub struct Triage {
     pub conversation: Transcript,
 }
 
-static SCHEMA: LazyLock<OutputSchema> = LazyLock::new(|| {
+/// The JSON schema every triage answer must fit, citing only the finding ids in `ids`.
+///
+/// The ids are an `enum` of each citation, and there can be no more citations than ids:
+/// servers that decode against the schema (llama.cpp's and Ollama's grammars, vLLM, strict
+/// structured output) then cannot produce a citation of a finding that is not listed, and
+/// a small model is held to the list instead of inventing ids. The step's validator still
+/// checks every answer ([`check`]), because not every server enforces the schema.
+pub fn triage_schema(ids: &BTreeSet<String>) -> OutputSchema {
+    let citation = if ids.is_empty() {
+        // An empty `enum` is not valid JSON Schema; the validator refuses any citation.
+        json!({"type": "string", "minLength": 1, "maxLength": 80})
+    } else {
+        json!({"type": "string", "enum": ids})
+    };
     OutputSchema::new(
         "investigation_triage",
         json!({
@@ -70,18 +84,13 @@ static SCHEMA: LazyLock<OutputSchema> = LazyLock::new(|| {
                 "action": {"type": "string", "enum": ["escalate", "clear", "needs_human"]},
                 "rationale": {"type": "string", "minLength": 1, "maxLength": MAX_RATIONALE},
                 "cited_findings": {
-                    "type": "array", "minItems": 1, "maxItems": 16,
-                    "items": {"type": "string", "minLength": 1, "maxLength": 80}
+                    "type": "array", "minItems": 1, "maxItems": ids.len().clamp(1, MAX_CITED),
+                    "items": citation
                 }
             }
         }),
     )
     .expect("the triage schema uses only supported keywords")
-});
-
-/// The JSON schema every triage answer must fit.
-pub fn triage_schema() -> &'static OutputSchema {
-    &SCHEMA
 }
 
 const INSTRUCTIONS: &str = "You are the investigation agent of a payment-monitoring \
@@ -207,7 +216,7 @@ impl Step for AgentTriage {
             let mut conversation = Transcript::of(&req.messages);
             let outcome = agent
                 .llm()
-                .complete_json::<TriageAnswer>(req, triage_schema(), |t| check(t, &ids))
+                .complete_json::<TriageAnswer>(req, &triage_schema(&ids), |t| check(t, &ids))
                 .await;
             let call_key = ctx.idempotency_key(&format!("0-{CALL_EFFECT}"));
             let triage = match outcome {
@@ -298,17 +307,31 @@ mod tests {
     }
 
     #[test]
-    fn the_schema_refuses_an_unknown_action_and_an_empty_citation_list() {
-        let s = triage_schema();
-        let ok = json!({"action": "needs_human", "rationale": "x", "cited_findings": ["a"]});
+    fn the_schema_refuses_an_unknown_action_an_unlisted_citation_and_an_empty_list() {
+        let ids: BTreeSet<String> = ["a".into(), "b".into()].into_iter().collect();
+        let s = triage_schema(&ids);
+        let ok = json!({"action": "needs_human", "rationale": "x", "cited_findings": ["a", "b"]});
         assert_eq!(s.validate(&ok), Ok(()));
         for bad in [
             json!({"action": "approve", "rationale": "x", "cited_findings": ["a"]}),
             json!({"action": "clear", "rationale": "x", "cited_findings": []}),
+            json!({"action": "clear", "rationale": "x", "cited_findings": ["c"]}),
+            json!({"action": "clear", "rationale": "x", "cited_findings": ["a", "b", "a"]}),
             json!({"action": "clear", "rationale": "", "cited_findings": ["a"]}),
             json!({"action": "clear", "rationale": "x"}),
         ] {
             assert!(s.validate(&bad).is_err(), "{bad}");
         }
+        // The ids are what a grammar-constrained server may write in a citation.
+        assert_eq!(
+            s.schema()["properties"]["cited_findings"]["items"]["enum"],
+            json!(["a", "b"])
+        );
+        // Without findings the schema still builds (an empty `enum` is not JSON Schema);
+        // the validator then refuses every citation.
+        let none = BTreeSet::new();
+        let one = json!({"action": "clear", "rationale": "x", "cited_findings": ["a"]});
+        assert_eq!(triage_schema(&none).validate(&one), Ok(()));
+        assert!(check(&answer(&["a"]), &none).is_err());
     }
 }

@@ -228,7 +228,10 @@ async fn answer(conn: &mut BufReader<TcpStream>, reply: Reply) -> bool {
     sent.is_ok()
 }
 
-async fn read_request(
+/// One HTTP/1.1 request: its path, `Authorization` header and body; `None` at the end of
+/// the connection. Also used by the recording relay in front of the real model
+/// (tests/it/llm_real_model.rs).
+pub async fn read_request(
     conn: &mut BufReader<TcpStream>,
 ) -> Option<(String, Option<String>, Vec<u8>)> {
     let mut line = String::new();
@@ -258,7 +261,8 @@ async fn read_request(
     Some((path, authorization, body))
 }
 
-async fn respond(
+/// Writes one JSON answer with `status` and extra `headers`.
+pub async fn respond(
     conn: &mut BufReader<TcpStream>,
     status: u16,
     headers: &[String],
