@@ -6,11 +6,12 @@
 
 mod codes;
 mod parse;
+mod typed;
 mod types;
 
 pub use parse::{
-    floor_char_boundary_lossy, parse_record, truncated_payload, RejectReason, Rejection,
-    MAX_PAYLOAD_BYTES, NUL_WHY, OPTIONAL_FIELDS, REQUIRED_FIELDS,
+    floor_char_boundary_lossy, parse_record, parse_record_reference, truncated_payload,
+    RejectReason, Rejection, MAX_PAYLOAD_BYTES, NUL_WHY, OPTIONAL_FIELDS, REQUIRED_FIELDS,
 };
 pub use types::{
     AccountId, Amount, Channel, Country, Currency, CustomerPii, Mcc, Transaction, TransactionId,

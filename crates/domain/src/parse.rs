@@ -6,7 +6,7 @@ use std::fmt;
 
 /// Payloads above this size are dead-lettered without being parsed.
 pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
-const MAX_TEXT_LEN: usize = 4096;
+pub(crate) const MAX_TEXT_LEN: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RejectReason {
@@ -75,7 +75,25 @@ impl Rejection {
 
 /// Decodes and validates one payload. Returns the transaction and a digest of its content
 /// (canonical JSON without the synthetic `label`), used to tell a replay from an id reuse.
+///
+/// A record of the common shape is decoded by the typed path (typed.rs); anything else, and
+/// every rejection, by [`parse_record_reference`]. Both give the same result for any input.
 pub fn parse_record(payload: &[u8]) -> Result<(Transaction, [u8; 32]), Rejection> {
+    let text = payload_text(payload)?;
+    match super::typed::decode(text) {
+        Some(done) => Ok(done),
+        None => parse_value(text),
+    }
+}
+
+/// [`parse_record`] through a `serde_json::Value` tree only: the definition of the digest and
+/// of every rejection, which the typed path must reproduce (the property tests compare the
+/// two on arbitrary input).
+pub fn parse_record_reference(payload: &[u8]) -> Result<(Transaction, [u8; 32]), Rejection> {
+    parse_value(payload_text(payload)?)
+}
+
+fn payload_text(payload: &[u8]) -> Result<&str, Rejection> {
     if payload.len() > MAX_PAYLOAD_BYTES {
         return Err(Rejection::new(
             RejectReason::Oversized,
@@ -86,12 +104,15 @@ pub fn parse_record(payload: &[u8]) -> Result<(Transaction, [u8; 32]), Rejection
             ),
         ));
     }
-    let text = std::str::from_utf8(payload).map_err(|e| {
+    std::str::from_utf8(payload).map_err(|e| {
         Rejection::new(
             RejectReason::InvalidUtf8,
             format!("at byte {}", e.valid_up_to()),
         )
-    })?;
+    })
+}
+
+fn parse_value(text: &str) -> Result<(Transaction, [u8; 32]), Rejection> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| Rejection::new(RejectReason::BadJson, e.to_string()))?;
     let Value::Object(mut obj) = value else {
@@ -150,7 +171,7 @@ pub const OPTIONAL_FIELDS: [&str; 5] = [
 /// PostgreSQL's `text` and `jsonb` cannot hold U+0000, and unknown fields are stored as
 /// `jsonb`: a record with one anywhere, in a name or a value, is rejected here rather than
 /// failing its whole batch's commit.
-fn field_holding_nul(obj: &Map<String, Value>) -> Option<&'static str> {
+pub(crate) fn field_holding_nul(obj: &Map<String, Value>) -> Option<&'static str> {
     fn holds_nul(v: &Value) -> bool {
         match v {
             Value::String(s) => s.contains('\0'),
@@ -260,7 +281,7 @@ fn optional<T>(
     }
 }
 
-fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, &'static str> {
+pub(crate) fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, &'static str> {
     let t = DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| "must be an RFC 3339 date-time that exists")?;
@@ -273,7 +294,7 @@ fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, &'static str> {
     Ok(t)
 }
 
-fn bounded_text(s: &str, max: usize) -> Result<String, &'static str> {
+pub(crate) fn bounded_text(s: &str, max: usize) -> Result<String, &'static str> {
     let t = s.trim();
     if t.is_empty() {
         return Err("must not be empty");
