@@ -9,8 +9,8 @@
 //! every digest and every rejection. The digest is the `Value` path's byte for byte: the same
 //! serde_json serializer writes the same values, names in the same (byte) order.
 
-use super::parse::{bounded_text, field_holding_nul, parse_timestamp, MAX_TEXT_LEN};
-use super::parse::{OPTIONAL_FIELDS, REQUIRED_FIELDS};
+use super::fields::{bounded_text, field_holding_nul, parse_timestamp, MAX_TEXT_LEN};
+use super::fields::{OPTIONAL_FIELDS, REQUIRED_FIELDS};
 use super::types::*;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -309,7 +309,7 @@ fn optional<T>(
 }
 
 fn build(f: Fields<'_>) -> Option<Transaction> {
-    // U+0000 anywhere outside the label is a rejection (see parse.rs).
+    // U+0000 anywhere outside the label is a rejection (see fields.rs).
     let nul = f
         .named
         .iter()
@@ -353,8 +353,8 @@ fn build(f: Fields<'_>) -> Option<Transaction> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse::parse_record_reference;
     use super::*;
+    use crate::parse_record_reference;
 
     const BASE: &str = r#""transaction_id":"t-1","account_id":"a-1","timestamp":"2026-03-01T10:00:00Z","currency":"EUR","merchant":"Shop","country":"DE","channel":"online""#;
 
