@@ -166,6 +166,36 @@ fn govern_before_after(input: &[Envelope]) {
     }
 }
 
+/// `parse_record` (the typed path) next to `parse_record_reference` (the `Value` path it
+/// replaced, still the fallback) on the same payloads, alternating rounds so that other
+/// work on the machine weighs on both alike.
+fn decode_paths(input: &[Envelope]) {
+    use pfm::domain::{parse_record, parse_record_reference};
+    type Decode = fn(&[u8]) -> Result<(pfm::domain::Transaction, [u8; 32]), pfm::domain::Rejection>;
+    let paths: [(&str, Decode); 2] = [
+        ("Value path (before)", parse_record_reference),
+        ("typed path (after)", parse_record),
+    ];
+    let mut best = [f64::MAX; 2];
+    for _ in 0..5 {
+        for (i, (_, decode)) in paths.iter().enumerate() {
+            let t = Instant::now();
+            let accepted = input
+                .iter()
+                .filter(|e| std::hint::black_box(decode(&e.payload)).is_ok())
+                .count();
+            best[i] = best[i].min(t.elapsed().as_secs_f64());
+            assert_eq!(accepted, input.len(), "generated records are valid");
+        }
+    }
+    for ((name, _), secs) in paths.iter().zip(best) {
+        println!(
+            "decode alone, {name:<20} {:>6.2} µs/record (best of 5 rounds)",
+            secs * 1e6 / input.len() as f64
+        );
+    }
+}
+
 async fn end_to_end(input: &[Envelope], batch_size: usize) {
     let dir = tempfile::tempdir().expect("tmp");
     let store = SqliteStore::open(&dir.path().join("bench.db"))
@@ -207,6 +237,7 @@ fn main() {
         input.len(),
         input.iter().map(|e| e.payload.len()).sum::<usize>() >> 20
     );
+    decode_paths(&input);
     stage_chain(&input, 1000);
     govern_before_after(&input);
     let rt = tokio::runtime::Builder::new_current_thread()

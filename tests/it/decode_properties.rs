@@ -2,7 +2,7 @@
 //! are the fuzz targets' (`pfm_testkit`), here driven by proptest on stable.
 
 use chrono::{DateTime, Utc};
-use pfm::domain::{parse_record, RejectReason, MAX_PAYLOAD_BYTES};
+use pfm::domain::{parse_record, parse_record_reference, RejectReason, MAX_PAYLOAD_BYTES};
 use pfm_testkit::{check_decode, check_scrub, check_transaction, check_validate};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -160,6 +160,73 @@ fn invalid_field() -> impl Strategy<Value = (&'static str, Value, RejectReason)>
     ])
 }
 
+/// A JSON string literal for `s` with the characters `mask` picks written as `\u` escapes
+/// (UTF-16, so surrogate pairs beyond the BMP), as a producer other than serde_json might.
+fn escaped(s: &str, mask: u64) -> String {
+    let mut out = String::from("\"");
+    for (i, c) in s.chars().enumerate() {
+        if (mask >> (i % 64)) & 1 == 1 {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        } else {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// JSON number text in the forms a producer may write: integer, fraction, exponent.
+fn json_number() -> impl Strategy<Value = String> {
+    (1u64..10_000_000_000_000, 0usize..8, -4i32..5, 0u8..4).prop_map(|(m, point, exp, form)| {
+        let digits = m.to_string();
+        let at = digits.len().saturating_sub(point).max(1);
+        let (int, frac) = digits.split_at(at);
+        let fraction = if frac.is_empty() {
+            String::new()
+        } else {
+            format!(".{frac}")
+        };
+        match form {
+            0 => int.to_owned(),
+            1 => format!("{int}{fraction}"),
+            2 => format!("{int}{fraction}e{exp}"),
+            _ => format!("{int}{fraction}E+{}", exp.unsigned_abs()),
+        }
+    })
+}
+
+/// `obj` written by hand: names in an order `seed` picks, strings partly `\u`-escaped,
+/// whitespace `ws` around the punctuation.
+fn reshaped(obj: &serde_json::Map<String, Value>, seed: u64, ws: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let rank = |k: &str| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (seed, k).hash(&mut h);
+        h.finish()
+    };
+    let mut keys: Vec<&String> = obj.keys().collect();
+    keys.sort_by_key(|k| rank(k));
+    let fields: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            let v = match &obj[k.as_str()] {
+                Value::String(s) => escaped(s, rank(s).rotate_left(7)),
+                other => other.to_string(),
+            };
+            format!("{ws}{}{ws}:{ws}{v}", escaped(k, rank(k)))
+        })
+        .collect();
+    format!("{{{}{ws}}}", fields.join(","))
+}
+
 proptest! {
     #![proptest_config(config(128))]
 
@@ -212,6 +279,41 @@ proptest! {
         let again = parse_record(relabelled.to_string().as_bytes()).map(|(_, d)| d).ok();
         prop_assert_eq!(again, Some(digest));
         check_decode(&bytes);
+    }
+
+    #[test]
+    fn reshaped_records_decode_alike_on_both_paths(
+        g in generated_record(),
+        seed in any::<u64>(),
+        ws in prop::sample::select(vec!["", " ", "\n  ", "\t"]),
+        amount in proptest::option::of(json_number()),
+        keep_extra in any::<bool>(),
+        keep_label in any::<bool>(),
+    ) {
+        let mut obj = g.json.as_object().cloned().unwrap_or_default();
+        if !keep_extra {
+            obj.remove("loyalty_tier");
+        }
+        if !keep_label {
+            obj.remove("label");
+        }
+        let mut text = reshaped(&obj, seed, ws);
+        if let Some(n) = &amount {
+            obj.remove("amount");
+            text = format!("{},\"amount\":{n}}}", reshaped(&obj, seed, ws).trim_end_matches('}'));
+        }
+        // The typed path and the `Value` path: same digest, fields or rejection.
+        check_decode(text.as_bytes());
+        if amount.is_none() {
+            // Names' order, escapes and whitespace are not content.
+            let plain = parse_record_reference(g.json.to_string().as_bytes()).map(|(_, d)| d);
+            let (_, digest) = parse_record(text.as_bytes()).map_err(|r| TestCaseError::fail(format!("{r:?} for {text}")))?;
+            if keep_extra {
+                prop_assert_eq!(Ok(digest), plain);
+            } else {
+                prop_assert_ne!(Ok(digest), plain, "the unknown field is content");
+            }
+        }
     }
 
     #[test]

@@ -5,12 +5,15 @@
 #![forbid(unsafe_code)]
 
 mod codes;
+mod fields;
 mod parse;
+mod typed;
 mod types;
 
+pub use fields::{NUL_WHY, OPTIONAL_FIELDS, REQUIRED_FIELDS};
 pub use parse::{
-    floor_char_boundary_lossy, parse_record, truncated_payload, RejectReason, Rejection,
-    MAX_PAYLOAD_BYTES, NUL_WHY, OPTIONAL_FIELDS, REQUIRED_FIELDS,
+    floor_char_boundary_lossy, parse_record, parse_record_reference, truncated_payload,
+    RejectReason, Rejection, MAX_PAYLOAD_BYTES,
 };
 pub use types::{
     AccountId, Amount, Channel, Country, Currency, CustomerPii, Mcc, Transaction, TransactionId,

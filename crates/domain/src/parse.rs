@@ -1,12 +1,11 @@
+use super::fields::*;
 use super::types::*;
-use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// Payloads above this size are dead-lettered without being parsed.
 pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
-const MAX_TEXT_LEN: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RejectReason {
@@ -75,7 +74,25 @@ impl Rejection {
 
 /// Decodes and validates one payload. Returns the transaction and a digest of its content
 /// (canonical JSON without the synthetic `label`), used to tell a replay from an id reuse.
+///
+/// A record of the common shape is decoded by the typed path (typed.rs); anything else, and
+/// every rejection, by [`parse_record_reference`]. Both give the same result for any input.
 pub fn parse_record(payload: &[u8]) -> Result<(Transaction, [u8; 32]), Rejection> {
+    let text = payload_text(payload)?;
+    match super::typed::decode(text) {
+        Some(done) => Ok(done),
+        None => parse_value(text),
+    }
+}
+
+/// [`parse_record`] through a `serde_json::Value` tree only: the definition of the digest and
+/// of every rejection, which the typed path must reproduce (the property tests compare the
+/// two on arbitrary input).
+pub fn parse_record_reference(payload: &[u8]) -> Result<(Transaction, [u8; 32]), Rejection> {
+    parse_value(payload_text(payload)?)
+}
+
+fn payload_text(payload: &[u8]) -> Result<&str, Rejection> {
     if payload.len() > MAX_PAYLOAD_BYTES {
         return Err(Rejection::new(
             RejectReason::Oversized,
@@ -86,12 +103,15 @@ pub fn parse_record(payload: &[u8]) -> Result<(Transaction, [u8; 32]), Rejection
             ),
         ));
     }
-    let text = std::str::from_utf8(payload).map_err(|e| {
+    std::str::from_utf8(payload).map_err(|e| {
         Rejection::new(
             RejectReason::InvalidUtf8,
             format!("at byte {}", e.valid_up_to()),
         )
-    })?;
+    })
+}
+
+fn parse_value(text: &str) -> Result<(Transaction, [u8; 32]), Rejection> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| Rejection::new(RejectReason::BadJson, e.to_string()))?;
     let Value::Object(mut obj) = value else {
@@ -120,57 +140,6 @@ pub fn parse_record(payload: &[u8]) -> Result<(Transaction, [u8; 32]), Rejection
         r.transaction_id = id_hint;
         r
     })
-}
-
-/// Why a record holding U+0000 is rejected.
-pub const NUL_WHY: &str = "contains U+0000, which the database cannot store";
-
-/// The fields `parse_record` requires, in the order it checks them.
-pub const REQUIRED_FIELDS: [&str; 9] = [
-    "transaction_id",
-    "account_id",
-    "timestamp",
-    "amount",
-    "currency",
-    "merchant",
-    "mcc",
-    "country",
-    "channel",
-];
-
-/// The optional fields `parse_record` names, in the order it checks them.
-pub const OPTIONAL_FIELDS: [&str; 5] = [
-    "description",
-    "customer_name",
-    "customer_email",
-    "card_number",
-    "iban",
-];
-
-/// PostgreSQL's `text` and `jsonb` cannot hold U+0000, and unknown fields are stored as
-/// `jsonb`: a record with one anywhere, in a name or a value, is rejected here rather than
-/// failing its whole batch's commit.
-fn field_holding_nul(obj: &Map<String, Value>) -> Option<&'static str> {
-    fn holds_nul(v: &Value) -> bool {
-        match v {
-            Value::String(s) => s.contains('\0'),
-            Value::Array(a) => a.iter().any(holds_nul),
-            Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
-            _ => false,
-        }
-    }
-    // Unknown fields are stored together as `extra`; their names are input, so that is the
-    // name a rejection gives them.
-    obj.iter()
-        .find(|(k, v)| k.contains('\0') || holds_nul(v))
-        .map(|(k, _)| {
-            REQUIRED_FIELDS
-                .iter()
-                .chain(OPTIONAL_FIELDS.iter())
-                .find(|f| **f == k.as_str())
-                .copied()
-                .unwrap_or("extra")
-        })
 }
 
 fn build(mut obj: Map<String, Value>) -> Result<Transaction, Rejection> {
@@ -258,30 +227,6 @@ fn optional<T>(
             "must be a string",
         )),
     }
-}
-
-fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, &'static str> {
-    let t = DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| "must be an RFC 3339 date-time that exists")?;
-    // An offset can carry 9999-12-31T23:59:59-01:00 into year 10000 (or 0000 into -0001)
-    // in UTC, which RFC 3339 cannot write: the record would leave as a timestamp nothing
-    // downstream (nor this parser) reads back.
-    if !(0..=9999).contains(&chrono::Datelike::year(&t)) {
-        return Err("must be between years 0000 and 9999 in UTC");
-    }
-    Ok(t)
-}
-
-fn bounded_text(s: &str, max: usize) -> Result<String, &'static str> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err("must not be empty");
-    }
-    if t.len() > max {
-        return Err("too long");
-    }
-    Ok(t.to_owned())
 }
 
 /// The prefix of a rejected payload kept for the dead-letter store: at most `max` bytes, cut

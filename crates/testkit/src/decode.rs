@@ -3,8 +3,9 @@
 use crate::scrub::{check_no_leaks, check_output_clean, check_spans, replaced};
 use crate::scrubber;
 use pfm_domain::{
-    floor_char_boundary_lossy, parse_record, truncated_payload, RejectReason, Rejection,
-    Transaction, TransactionId, MAX_PAYLOAD_BYTES, OPTIONAL_FIELDS, REQUIRED_FIELDS,
+    floor_char_boundary_lossy, parse_record, parse_record_reference, truncated_payload,
+    RejectReason, Rejection, Transaction, TransactionId, MAX_PAYLOAD_BYTES, OPTIONAL_FIELDS,
+    REQUIRED_FIELDS,
 };
 use serde_json::{Map, Value};
 
@@ -61,7 +62,8 @@ const JSON_ERRORS: [&str; 23] = [
 /// The dead-letter store keeps this many bytes of a rejected payload (as `stage::decode`).
 pub const STORED_PAYLOAD_BYTES: usize = 64 * 1024;
 
-/// `parse_record` on arbitrary bytes: never panics; same bytes, same outcome; the reason
+/// `parse_record` on arbitrary bytes: never panics; same bytes, same outcome, which is that
+/// of `parse_record_reference` (the `Value` path, without the typed fast path); the reason
 /// matches what the bytes are; the detail comes from a fixed vocabulary; an accepted record
 /// satisfies the domain invariants and survives a round trip through its canonical JSON;
 /// the digest depends only on the JSON value without `label`; and the dead-letter path
@@ -69,6 +71,13 @@ pub const STORED_PAYLOAD_BYTES: usize = 64 * 1024;
 pub fn check_decode(data: &[u8]) {
     let outcome = parse_record(data);
     assert_same_outcome(&outcome, &parse_record(data), "same bytes parsed twice");
+    // The typed fast path must be invisible: same digest, fields and rejection as the
+    // `Value` path that defines them.
+    assert_same_outcome(
+        &outcome,
+        &parse_record_reference(data),
+        "typed path and Value path",
+    );
 
     let expected = expected_structural_reason(data);
     match (&outcome, expected) {
