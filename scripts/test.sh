@@ -32,4 +32,10 @@ kafka_tests='test(/^kafka_group::/) | test(/^kafka_publish::/) | test(/^kafka_ou
 status=0
 cargo nextest run --workspace --no-fail-fast -E "not ($kafka_tests)" "$@" || status=$?
 cargo nextest run --workspace --no-fail-fast --test-threads 1 -E "$kafka_tests" "$@" || status=$?
+# A small run of the pipeline benchmark (issue 17), in the tests' profile: it prints the
+# figures and asserts correctness only (decode's paths agree, the govern memo decides as the
+# VM does, every record lands once); the figures to quote come from `cargo bench`.
+if [ $# -eq 0 ]; then
+  BENCH_RECORDS=5000 cargo test --bench pipeline || status=$?
+fi
 exit $status
