@@ -19,9 +19,9 @@ const DEFAULT_RECORDS: usize = 100_000;
 fn records() -> usize {
     match std::env::var("BENCH_RECORDS") {
         Err(_) => DEFAULT_RECORDS,
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("BENCH_RECORDS must be a whole number of records, got {v:?}")),
+        Ok(v) => v.parse().unwrap_or_else(|_| {
+            panic!("BENCH_RECORDS must be a whole number of records, got {v:?}")
+        }),
     }
 }
 
