@@ -30,6 +30,12 @@ const POLL: Duration = Duration::from_millis(100);
 /// that has heard nothing for this long is replaced by a new one (a new member): seen with
 /// tansu, whose coordinator can leave a member that lost its assignment waiting forever.
 const REJOIN_AFTER: Duration = Duration::from_secs(30);
+/// The group's committed offsets are informational (the database holds the real ones), but
+/// operators' tools and any external lag exporter read them. An asynchronous commit can be
+/// lost to a broker restart or a coordinator move, and an idle partition sends no new one,
+/// so every owned partition's position is sent again at this interval, and at once after a
+/// commit is reported failed.
+const GROUP_OFFSETS_REFRESH: Duration = Duration::from_secs(5);
 
 /// What the consumer thread hands to the batch loop, in order.
 pub enum Event {
@@ -66,6 +72,8 @@ struct Shared {
     lost_at: Mutex<Option<Instant>>,
     /// The poller stopped to be replaced by a new consumer (see `REJOIN_AFTER`).
     rejoin: AtomicBool,
+    /// An offset commit to the group failed: the next round sends every position again.
+    commit_failed: AtomicBool,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
 }
@@ -120,6 +128,18 @@ impl ClientContext for Ctx {
 }
 
 impl ConsumerContext for Ctx {
+    fn commit_callback(
+        &self,
+        result: rdkafka::error::KafkaResult<()>,
+        offsets: &TopicPartitionList,
+    ) {
+        let partition_failed = offsets.elements().iter().any(|e| e.error().is_err());
+        if result.is_err() || partition_failed {
+            self.shared.commit_failed.store(true, Ordering::Relaxed);
+            tracing::debug!(error = ?result.err(), partition_failed, "kafka offset commit failed; sent again on the next round");
+        }
+    }
+
     fn rebalance(
         &self,
         consumer: &BaseConsumer<Self>,
@@ -272,6 +292,8 @@ pub struct ConsumerHandle {
     thread: Option<std::thread::JoinHandle<()>>,
     /// What the database has committed, per partition: re-committed to Kafka on close.
     committed: BTreeMap<i32, i64>,
+    /// When every owned position was last sent to the group (`GROUP_OFFSETS_REFRESH`).
+    refreshed: Instant,
 }
 
 impl ConsumerHandle {
@@ -294,6 +316,7 @@ impl ConsumerHandle {
             rebalances: AtomicU64::new(0),
             lost_at: Mutex::new(None),
             rejoin: AtomicBool::new(false),
+            commit_failed: AtomicBool::new(false),
             metrics,
             health,
         });
@@ -332,6 +355,7 @@ impl ConsumerHandle {
                 shared,
                 thread: Some(thread),
                 committed: BTreeMap::new(),
+                refreshed: Instant::now(),
             },
             rx,
         ))
@@ -369,10 +393,12 @@ impl ConsumerHandle {
             records.min(self.shared.in_flight.load(Ordering::Relaxed)),
             Ordering::Relaxed,
         );
-        if offsets.is_empty() {
+        let refresh = self.shared.commit_failed.swap(false, Ordering::Relaxed)
+            || self.refreshed.elapsed() >= GROUP_OFFSETS_REFRESH;
+        if offsets.is_empty() && !refresh {
             return;
         }
-        let mut tpl = TopicPartitionList::new();
+        let mut send: BTreeMap<i32, i64> = BTreeMap::new();
         {
             let mut positions = self.shared.positions();
             for &(p, next) in offsets {
@@ -381,11 +407,24 @@ impl ConsumerHandle {
                 }
                 let e = self.committed.entry(p).or_insert(next);
                 *e = (*e).max(next);
-                if let Err(e) =
-                    tpl.add_partition_offset(&self.shared.topic, p, Offset::Offset(next))
-                {
-                    tracing::debug!(error = %e, "cannot build the commit list");
+                send.insert(p, next);
+            }
+            if refresh {
+                self.refreshed = Instant::now();
+                for (&p, next) in positions.iter() {
+                    if let Some(next) = *next {
+                        send.entry(p).or_insert(next);
+                    }
                 }
+            }
+        }
+        if send.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (p, next) in send {
+            if let Err(e) = tpl.add_partition_offset(&self.shared.topic, p, Offset::Offset(next)) {
+                tracing::debug!(error = %e, "cannot build the commit list");
             }
         }
         if let Err(e) = self.consumer.commit(&tpl, CommitMode::Async) {

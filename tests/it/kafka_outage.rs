@@ -91,3 +91,92 @@ async fn the_pipeline_recovers_by_itself_when_the_broker_returns_with_its_data()
     assert_eq!(c.duplicate_decisions, 0);
     assert!(replica.stop().success());
 }
+
+/// The group's committed offsets per partition, read with an OffsetFetch (no join).
+fn group_offsets(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .create()
+        .expect("offset reader");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let got = reader
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .expect("OffsetFetch");
+    (0..partitions)
+        .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
+            Some(Offset::Offset(o)) => o,
+            _ => -1,
+        })
+        .collect()
+}
+
+/// A failed offset commit to the group is sent again: the database holds the real offsets,
+/// but operators' tools read the group's, and an idle partition sends no new commit by
+/// itself (a chaos run once ended with the group 112 records behind the database).
+/// The mock broker fails every OffsetCommit while the records are processed, then stops
+/// failing; the group's offsets must reach the end while the replica sits idle.
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_group_offset_commits_are_sent_again_while_idle() {
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+    let Some(_) = k::bootstrap() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
+        return;
+    };
+    const N: i64 = 2_000;
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic("payments", 4, 1).expect("topic");
+    let bootstrap = cluster.bootstrap_servers();
+    k::produce(&bootstrap, "payments", N as u64, 62);
+    // A permanent error: librdkafka reports it and does not retry the request itself.
+    let errors = vec![RDKafkaRespErr::RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE; 10_000];
+    cluster.request_errors(RDKafkaApiKey::OffsetCommit, &errors);
+
+    let spec = ReplicaSpec {
+        dir: dir.path(),
+        database_url: &url,
+        bootstrap: &bootstrap,
+        topic: "payments",
+        group: "commits",
+        extra_env: &[],
+    };
+    let mut replica = Replica::start("idle", &spec);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while common::pg_integrity(&url).await.total() < N && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Past the first refresh interval: the re-sent commits fail as well.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let committed = common::pg_integrity(&url).await.total();
+    let while_failing = group_offsets(&bootstrap, "commits", "payments", 4);
+    cluster.clear_request_errors(RDKafkaApiKey::OffsetCommit);
+    let cleared = Instant::now();
+    let mut after = Vec::new();
+    let caught_up = k::wait_until(Duration::from_secs(20), || {
+        after = group_offsets(&bootstrap, "commits", "payments", 4);
+        after.iter().sum::<i64>() == N
+    });
+    println!(
+        "records committed {committed}; group offsets while commits failed {while_failing:?}, \
+         after {after:?} ({:.1} s after the errors stopped)",
+        cleared.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        committed,
+        N,
+        "every record committed: {}",
+        replica.log_text()
+    );
+    assert!(
+        while_failing.iter().sum::<i64>() < N,
+        "the injected errors kept the group's offsets behind: {while_failing:?}"
+    );
+    assert!(caught_up, "the group's offsets reach the end: {after:?}");
+    assert!(replica.stop().success());
+}
