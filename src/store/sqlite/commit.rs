@@ -44,35 +44,44 @@ impl CommitStore for SqliteStore {
         &self,
         proposed: &[(String, WrappedKey)],
     ) -> Result<Vec<(String, WrappedKey)>, StoreError> {
+        // Two multi-row statements per chunk instead of two per account: a run's first
+        // batches meet mostly new accounts, and each statement is a worker round trip.
         let now = format_ts(Utc::now());
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::with_capacity(proposed.len());
-        for (account, key) in proposed {
-            sqlx::query(
-                "INSERT INTO data_keys (account_id, key_id, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (account_id) DO NOTHING",
-            )
-            .bind(account)
-            .bind(&key.key_id)
-            .bind(&key.kek_id)
-            .bind(&key.wrapped)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-            let (key_id, kek_id, wrapped): (String, String, Vec<u8>) = sqlx::query_as(
-                "SELECT key_id, kek_id, wrapped FROM data_keys WHERE account_id = ?",
-            )
-            .bind(account)
-            .fetch_one(&mut *tx)
-            .await?;
-            out.push((
-                account.clone(),
-                WrappedKey {
-                    key_id,
-                    kek_id,
-                    wrapped,
-                },
-            ));
+        for chunk in proposed.chunks(CHUNK / 5) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO data_keys (account_id, key_id, kek_id, wrapped, created_at) ",
+            );
+            q.push_values(chunk, |mut b, (account, key)| {
+                b.push_bind(account)
+                    .push_bind(&key.key_id)
+                    .push_bind(&key.kek_id)
+                    .push_bind(&key.wrapped)
+                    .push_bind(&now);
+            });
+            q.push(" ON CONFLICT (account_id) DO NOTHING");
+            q.build().execute(&mut *tx).await?;
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT account_id, key_id, kek_id, wrapped FROM data_keys WHERE account_id IN (",
+            );
+            let mut sep = q.separated(", ");
+            for (account, _) in chunk {
+                sep.push_bind(account);
+            }
+            q.push(")");
+            let rows: Vec<(String, String, String, Vec<u8>)> =
+                q.build_query_as().fetch_all(&mut *tx).await?;
+            out.extend(rows.into_iter().map(|(account, key_id, kek_id, wrapped)| {
+                (
+                    account,
+                    WrappedKey {
+                        key_id,
+                        kek_id,
+                        wrapped,
+                    },
+                )
+            }));
         }
         tx.commit().await?;
         Ok(out)
