@@ -11,6 +11,7 @@ mod audit_agent;
 mod chaos;
 mod crash_pg;
 mod decode_properties;
+mod detection_independent;
 mod erasure;
 mod fuzz_corpus_replay;
 mod hostile_input;
