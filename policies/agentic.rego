@@ -10,6 +10,12 @@ import rego.v1
 
 cfg := data.agentic_config
 
+# The `*_amount` limits are in euros, so a limit means the same value whatever the card's
+# currency: 25,000 JPY is a dinner, not a high-value payment. An amount is converted at
+# `fx_to_eur` (indicative rates, euros per unit, maintained as policy data and changed
+# without a rebuild). The conversion is written out in each rule, `amount * rate >= limit`,
+# so the pipeline's memo still keys the amount on its side of each limit (decision 0019).
+
 allow := {"decision": "deny", "reasons": sort(deny_reasons)} if {
 	well_formed
 	count(deny_reasons) > 0
@@ -46,7 +52,8 @@ deny_reasons contains sprintf("risk_%s", [f.detector]) if {
 }
 
 deny_reasons contains "amount_over_hard_limit" if {
-	input.transaction.amount > cfg.hard_limit_amount
+	is_number(input.transaction.amount)
+	input.transaction.amount * cfg.fx_to_eur[input.transaction.currency] > cfg.hard_limit_amount
 }
 
 # --- review -----------------------------------------------------------------------------
@@ -57,12 +64,19 @@ review_reasons contains sprintf("risk_%s", [f.detector]) if {
 }
 
 review_reasons contains "high_value" if {
-	input.transaction.amount >= cfg.high_value_amount
+	is_number(input.transaction.amount)
+	input.transaction.amount * cfg.fx_to_eur[input.transaction.currency] >= cfg.high_value_amount
 }
 
 review_reasons contains "high_risk_category" if {
 	input.transaction.category in cfg.review_categories
-	input.transaction.amount >= cfg.review_category_min_amount
+	is_number(input.transaction.amount)
+	input.transaction.amount * cfg.fx_to_eur[input.transaction.currency] >= cfg.review_category_min_amount
+}
+
+# A currency without a rate cannot be compared with the limits, so a person looks at it.
+review_reasons contains "no_fx_rate" if {
+	not is_number(cfg.fx_to_eur[input.transaction.currency])
 }
 
 review_reasons contains "pii_in_description" if {

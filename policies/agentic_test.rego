@@ -7,8 +7,10 @@ import rego.v1
 
 import data.agentic
 
-tx(amount, country, category) := {
-	"transaction": {"id": "t-1", "amount": amount, "country": country, "category": category},
+tx(amount, country, category) := tx_in(amount, "EUR", country, category)
+
+tx_in(amount, currency, country, category) := {
+	"transaction": {"id": "t-1", "amount": amount, "currency": currency, "country": country, "category": category},
 	"risk": {"findings": [], "max_score": 0},
 	"pii": {"description_kinds": []},
 }
@@ -64,4 +66,35 @@ test_malformed_input_is_undefined if {
 	not agentic.allow with input as {"transaction": {"id": 5}}
 	not agentic.allow with input as tx(-3, "DE", "groceries")
 	not agentic.allow with input as "nonsense"
+}
+
+test_limits_are_in_euros_whatever_the_currency if {
+	# 25,000 JPY and 2,000,000 KRW are everyday sums, not high-value payments.
+	agentic.allow == {"decision": "allow", "reasons": []} with input as tx_in(25000, "JPY", "JP", "restaurants")
+	agentic.allow == {"decision": "allow", "reasons": []} with input as tx_in(2000000, "KRW", "KR", "electronics")
+	agentic.allow == {"decision": "allow", "reasons": []} with input as tx_in(10500, "USD", "US", "groceries")
+	agentic.allow == {"decision": "review", "reasons": ["high_value"]} with input as tx_in(11000, "USD", "US", "groceries")
+	agentic.allow == {"decision": "review", "reasons": ["high_value"]} with input as tx_in(9000, "GBP", "GB", "groceries")
+	d := agentic.allow with input as tx_in(900000, "GBP", "GB", "groceries")
+	d.decision == "deny"
+	"amount_over_hard_limit" in d.reasons
+	agentic.allow.decision == "review" with input as tx_in(5000, "CHF", "CH", "gambling")
+	agentic.allow.decision == "allow" with input as tx_in(4700, "CHF", "CH", "gambling")
+}
+
+test_a_currency_without_a_rate_is_reviewed if {
+	agentic.allow == {"decision": "review", "reasons": ["no_fx_rate"]} with input as tx_in(5, "XAU", "DE", "groceries")
+	no_currency := json.remove(tx(5, "DE", "groceries"), ["transaction/currency"])
+	agentic.allow == {"decision": "review", "reasons": ["no_fx_rate"]} with input as no_currency
+	# A rate table edited without a rebuild takes effect at once.
+	agentic.allow == {"decision": "allow", "reasons": []} with input as tx_in(5, "XAU", "DE", "groceries")
+		with data.agentic_config.fx_to_eur.XAU as 0.5
+}
+
+test_every_rate_is_a_positive_number if {
+	every currency, rate in data.agentic_config.fx_to_eur {
+		count(currency) == 3
+		is_number(rate)
+		rate > 0
+	}
 }

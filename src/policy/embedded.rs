@@ -318,7 +318,7 @@ mod tests {
 
     fn input_json(amount: f64, country: &str, findings: serde_json::Value) -> serde_json::Value {
         json!({
-            "transaction": {"id": "t", "amount": amount, "country": country, "category": "groceries"},
+            "transaction": {"id": "t", "amount": amount, "currency": "EUR", "country": country, "category": "groceries"},
             "risk": {"findings": findings, "max_score": 0.0},
             "pii": {"description_kinds": []}
         })
@@ -327,7 +327,7 @@ mod tests {
     #[test]
     fn shipped_policy_allows_reviews_and_denies_from_data_thresholds() {
         let p = EmbeddedPolicy::load(None, "agentic/allow").expect("loads");
-        assert!(p.version().starts_with("2026.11.1+"));
+        assert!(p.version().starts_with("2026.12.1+"));
         assert_eq!(
             p.evaluate(input(10.0, "DE", json!([]))).result,
             DecisionResult::Allow

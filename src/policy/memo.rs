@@ -106,9 +106,43 @@ impl Field {
                 // Value's order is the one Rego's comparisons use, in the VM and interpreter.
                 Part::Sides(ts.iter().map(|t| v.cmp(t)).collect())
             }
+            (Usage::Scaled(s), Value::Number(n)) => {
+                // The product as regorus computes it (its own number type), so the side of
+                // each limit is the one the policy sees, boundaries included. The rate's key
+                // is read exactly, so the same key always meets the same rate.
+                let rate = &s.table[at(input, &s.by)];
+                let product = match rate {
+                    Value::Number(r) => n.mul(r).ok().map(Value::Number),
+                    _ => None,
+                };
+                match product {
+                    Some(p) => Part::Sides(
+                        s.plain
+                            .iter()
+                            .map(|t| v.cmp(t))
+                            .chain(s.limits.iter().map(|t| p.cmp(t)))
+                            .collect(),
+                    ),
+                    // No rate or no product: the policy sees an error or nothing; the exact
+                    // amount keeps whatever it decides.
+                    None => Part::Exact(v.clone()),
+                }
+            }
             _ => Part::Exact(v.clone()),
         }
     }
+}
+
+/// The value at a literal input path (`Undefined` past a non-object).
+fn at<'v>(input: &'v Value, path: &[String]) -> &'v Value {
+    let mut v = input;
+    for k in path {
+        v = match v {
+            Value::Object(_) => &v[k.as_str()],
+            _ => &Value::Undefined,
+        };
+    }
+    v
 }
 
 fn kind(v: &Value) -> u8 {

@@ -39,8 +39,33 @@ pub enum Usage {
     /// Only its type is tested and it is compared with these constants (literals or
     /// `data` values), nothing else: its side of each one decides.
     Thresholds(Vec<Value>),
+    /// As `Thresholds`, and also compared after a multiplication by a rate that a table in
+    /// the data holds for another input field (`input.amount * data.fx[input.currency] >=
+    /// 10000`): its side of each scaled limit, at the record's rate, decides too.
+    Scaled(Scale),
     /// Anything else: the exact value decides.
     Exact,
+}
+
+/// The rate table of a [`Usage::Scaled`] read and the limits the product meets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scale {
+    /// Compared as it is, with these constants.
+    pub plain: Vec<Value>,
+    /// The table (an object in the data) the rate is looked up in.
+    pub table: Value,
+    /// The input path whose value selects the rate (itself read exactly).
+    pub by: Vec<String>,
+    /// Compared, once multiplied by the rate, with these constants.
+    pub limits: Vec<Value>,
+}
+
+fn merge(into: &mut Vec<Value>, from: Vec<Value>) {
+    for t in from {
+        if !into.contains(&t) {
+            into.push(t);
+        }
+    }
 }
 
 impl Usage {
@@ -50,12 +75,23 @@ impl Usage {
             (Usage::Exact, _) | (_, Usage::Exact) => Usage::Exact,
             (Usage::Kind, u) | (u, Usage::Kind) => u,
             (Usage::Thresholds(mut a), Usage::Thresholds(b)) => {
-                for t in b {
-                    if !a.contains(&t) {
-                        a.push(t);
-                    }
-                }
+                merge(&mut a, b);
                 Usage::Thresholds(a)
+            }
+            (Usage::Thresholds(a), Usage::Scaled(mut s))
+            | (Usage::Scaled(mut s), Usage::Thresholds(a)) => {
+                merge(&mut s.plain, a);
+                Usage::Scaled(s)
+            }
+            (Usage::Scaled(mut a), Usage::Scaled(b)) => {
+                // One table and one key only: two rates would make the sides a function of
+                // two products, which this key does not hold.
+                if a.table != b.table || a.by != b.by {
+                    return Usage::Exact;
+                }
+                merge(&mut a.plain, b.plain);
+                merge(&mut a.limits, b.limits);
+                Usage::Scaled(a)
             }
         }
     }
@@ -364,6 +400,11 @@ impl Walk<'_> {
 
     /// A number known before evaluation: a literal, `data.…`, or a constant rule's field.
     fn constant(&self, j: &Json) -> Option<Value> {
+        self.known(j).filter(|v| matches!(v, Value::Number(_)))
+    }
+
+    /// A value known before evaluation (see `constant`), of any type.
+    fn known(&self, j: &Json) -> Option<Value> {
         let v = if let Some(v) = literal(j) {
             v
         } else if let Some(c) = chain(j, "data").filter(|c| c.literal) {
@@ -375,7 +416,30 @@ impl Walk<'_> {
             let (root, rest) = self.rooted_at_constant(j)?;
             lookup(&root, &rest)
         };
-        matches!(v, Value::Number(_)).then_some(v)
+        (v != Value::Undefined).then_some(v)
+    }
+
+    /// `input.a * T[input.b]` (either order), `T` a table known before evaluation, and
+    /// `input.a`, `input.b` literal paths: the product's parts.
+    fn product<'j>(&self, j: &'j Json) -> Option<(Chain<'j>, Value, Chain<'j>)> {
+        let ("ArithExpr", e) = variant(j)? else {
+            return None;
+        };
+        if e["op"].as_str() != Some("Mul") {
+            return None;
+        }
+        let (lhs, rhs) = (&e["lhs"], &e["rhs"]);
+        [(lhs, rhs), (rhs, lhs)].into_iter().find_map(|(a, b)| {
+            let amount = chain(a, "input").filter(|c| c.literal && !c.path.is_empty())?;
+            let ("RefBrack", r) = variant(b)? else {
+                return None;
+            };
+            let table = self
+                .known(&r["refr"])
+                .filter(|t| matches!(t, Value::Object(_)))?;
+            let by = chain(&r["index"], "input").filter(|c| c.literal && !c.path.is_empty())?;
+            Some((amount, table, by))
+        })
     }
 
     fn rooted_at_constant(&self, j: &Json) -> Option<(Value, Vec<String>)> {
@@ -443,6 +507,21 @@ impl Walk<'_> {
                 for (a, b) in [(lhs, rhs), (rhs, lhs)] {
                     if let (Some(c), Some(t)) = (chain(a, "input"), self.constant(b)) {
                         self.read(&c, Usage::Thresholds(vec![t]));
+                        return true;
+                    }
+                    if let (Some((amount, table, by)), Some(t)) =
+                        (self.product(a), self.constant(b))
+                    {
+                        self.read(&by, Usage::Exact);
+                        self.read(
+                            &amount,
+                            Usage::Scaled(Scale {
+                                plain: vec![],
+                                table,
+                                by: by.path.clone(),
+                                limits: vec![t],
+                            }),
+                        );
                         return true;
                     }
                 }

@@ -66,13 +66,27 @@ fn the_shipped_policy_reads_few_fields_and_compares_the_amount_with_its_data() {
             p.input_reads()
         );
     };
+    // The amount is compared with 0 as it is, and with the euro limits once converted at
+    // the rate its currency selects in `fx_to_eur`.
+    let Some(Usage::Scaled(scale)) = usage(reads, &["transaction", "amount"]) else {
+        panic!("the amount is read as a scaled threshold");
+    };
+    let sorted = |ts: &[regorus::Value]| {
+        let mut v: Vec<f64> = ts.iter().map(|t| t.as_f64().expect("a number")).collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    assert_eq!(sorted(&scale.plain), vec![0.0]);
+    assert_eq!(sorted(&scale.limits), vec![5_000.0, 10_000.0, 1_000_000.0]);
+    assert_eq!(scale.by, vec!["transaction", "currency"]);
     assert_eq!(
-        numbers(usage(reads, &["transaction", "amount"])),
-        vec![0.0, 5_000.0, 10_000.0, 1_000_000.0]
+        scale.table[&regorus::Value::from("JPY")].as_f64().ok(),
+        Some(0.0062)
     );
     assert_eq!(usage(reads, &["transaction", "id"]), Some(Usage::Kind));
     for exact in [
-        &["transaction", "country"][..],
+        &["transaction", "currency"][..],
+        &["transaction", "country"],
         &["transaction", "category"],
         &["risk", "findings"],
         &["pii", "description_kinds"],
@@ -168,4 +182,41 @@ fn a_rebound_name_is_not_taken_for_its_constant_rule() {
     assert_eq!(usage(&reads, &["c"]), Some(Usage::Exact));
     let reads = bounded("lim := data.c.limit\nallow if { input.a > lim }");
     assert_eq!(numbers(usage(&reads, &["a"])), vec![100.0]);
+}
+
+#[test]
+fn a_product_with_a_rate_from_a_data_table_keys_on_the_side_of_each_limit() {
+    let src = "allow if { is_number(input.a); input.a * data.fx[input.cur] >= data.c.limit }\n\
+               allow if { input.a * data.fx[input.cur] < 3 }\n\
+               allow if { input.a > 1 }\n\
+               allow if { input.b * data.fx[input.cur] > 100 }\n\
+               allow if { input.b * data.other[input.cur] > 100 }\n\
+               allow if { input.d * data.fx[input.d] > 100 }\n\
+               allow if { input.e * 2 > 10 }";
+    let mut engine = regorus::Engine::new();
+    engine
+        .add_policy("p.rego".into(), format!("package p\nimport rego.v1\n{src}"))
+        .expect("parses");
+    engine
+        .add_data_json(
+            r#"{"c": {"limit": 100}, "fx": {"EUR": 1, "JPY": 0.0062}, "other": {"EUR": 2}}"#,
+        )
+        .expect("data");
+    let InputReads::Bounded(reads) = InputReads::of(&engine, &engine.get_data()) else {
+        panic!("bounded");
+    };
+    let Some(Usage::Scaled(s)) = usage(&reads, &["a"]) else {
+        panic!("input.a is scaled: {:?}", usage(&reads, &["a"]));
+    };
+    let f = |ts: &[regorus::Value]| {
+        let mut v: Vec<f64> = ts.iter().map(|t| t.as_f64().expect("a number")).collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    assert_eq!((f(&s.plain), f(&s.limits)), (vec![1.0], vec![3.0, 100.0]));
+    assert_eq!(usage(&reads, &["cur"]), Some(Usage::Exact));
+    // Two tables for one amount, a rate keyed on the amount itself, a plain product: exact.
+    for exact in ["b", "d", "e"] {
+        assert_eq!(usage(&reads, &[exact]), Some(Usage::Exact), "input.{exact}");
+    }
 }

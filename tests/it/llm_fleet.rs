@@ -76,7 +76,7 @@ async fn ten_workers_share_two_cluster_slots_and_finish_every_investigation_once
     };
     // The reviews are decided by `pipeline run`; their investigations are left to the fleet.
     let input = dir.path().join("in.jsonl");
-    std::fs::write(&input, common::generated_input(1500, 15)).expect("input");
+    std::fs::write(&input, common::generated_input(3500, 15)).expect("input");
     let out = common::pipeline_cmd(dir.path(), Some(&db_url))
         .args(["run", "--input", input.to_str().expect("path")])
         .env("WORKFLOWS_IN_PROCESS", "false")

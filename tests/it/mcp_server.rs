@@ -75,13 +75,14 @@ macro_rules! on_db {
 }
 
 async fn facts(db: &Db) -> Facts {
-    let (review_txn, account): (String, String) = on_db!(db, p => sqlx::query_as(
-        "SELECT transaction_id, account_id FROM decision_log WHERE result = 'review' ORDER BY seq LIMIT 1"
+    let (review_txn, account, reasons): (String, String, String) = on_db!(db, p => sqlx::query_as(
+        "SELECT transaction_id, account_id, reasons FROM decision_log WHERE result = 'review' ORDER BY seq LIMIT 1"
     ).fetch_one(p).await.expect("a review decision"));
     let deny_txn: String = on_db!(db, p => sqlx::query_scalar(
         "SELECT transaction_id FROM decision_log WHERE result = 'deny' ORDER BY seq LIMIT 1"
     ).fetch_one(p).await.expect("a deny decision"));
-    let reason: String = "high_value".into();
+    let reasons: Vec<String> = serde_json::from_str(&reasons).expect("reasons");
+    let reason = reasons.first().cloned().expect("a review has a reason");
     let head: i64 = on_db!(db, p => sqlx::query_scalar("SELECT MAX(seq) FROM decision_log")
         .fetch_one(p).await.expect("head"));
     let rows: Vec<(String, i64)> = on_db!(db, p => sqlx::query_as(
@@ -91,8 +92,8 @@ async fn facts(db: &Db) -> Facts {
         "SELECT COUNT(*) FROM decision_log WHERE account_id = $1"
     ).bind(&account).fetch_one(p).await.expect("account rows"));
     let reason_rows: i64 = on_db!(db, p => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM decision_log WHERE reasons LIKE '%\"high_value\"%'"
-    ).fetch_one(p).await.expect("reason rows"));
+        "SELECT COUNT(*) FROM decision_log WHERE reasons LIKE $1"
+    ).bind(format!("%\"{reason}\"%")).fetch_one(p).await.expect("reason rows"));
     let (seq, hash, policy_version): (i64, String, String) = on_db!(db, p => sqlx::query_as(
         "SELECT seq, row_hash, policy_version FROM decision_log WHERE transaction_id = $1"
     ).bind(&review_txn).fetch_one(p).await.expect("review entry"));
@@ -240,7 +241,7 @@ fn check(report: &Value, f: &Facts, transport: &str) {
         serde_json::from_value(c["by_decision"].clone()).expect("by_decision");
     assert_eq!(by, f.by_decision);
     assert_eq!(c["decisions"], f.head);
-    assert_eq!(c["by_reason"]["high_value"], f.reason_rows);
+    assert_eq!(c["by_reason"][&f.reason], f.reason_rows);
     assert!(c["by_detector"].as_object().is_some_and(|m| !m.is_empty()));
 
     for label in BAD_CALLS {

@@ -322,7 +322,7 @@ async fn killed_server_in_pause_mode_processes_nothing_and_resumes() {
 
 fn input(amount: f64) -> regorus::Value {
     regorus::Value::from(serde_json::json!({
-        "transaction": {"id": "t", "amount": amount, "country": "DE", "category": "groceries"},
+        "transaction": {"id": "t", "amount": amount, "currency": "EUR", "country": "DE", "category": "groceries"},
         "risk": {"findings": [], "max_score": 0.0},
         "pii": {"description_kinds": []}
     }))
