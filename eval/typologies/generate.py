@@ -14,11 +14,11 @@ It is written from published typologies, not from the detectors or their configu
 - the shapes of the PaySim (mobile money: CASH_IN/TRANSFER/CASH_OUT chains, steps of an hour)
   and AMLSim (fan-in, fan-out, cycle, scatter-gather between accounts) simulators.
 
-Every record is a valid input record (../shared/DESIGN.md). `label` holds the pattern (empty
-for normal traffic) and `incident` groups the records of one occurrence; the pipeline
-ignores both. `scenario` marks normal records that a naive detector would flag (online
-purchases from foreign merchants, real travel, large legitimate purchases), so their false
-positives can be counted. Cross-account patterns carry `counterparty_account`.
+Every record is a valid input record (../shared/DESIGN.md). Its `label` object (synthetic
+only; the pipeline ignores it) holds the `pattern` and the `incident` that groups the records
+of one occurrence; normal records have none, or a `scenario` that a naive detector would flag
+(online purchases from foreign merchants, real travel, large legitimate purchases), so their
+false positives can be counted. Cross-account patterns carry `counterparty_account`.
 
 Usage: generate.py [--records N] [--seed S] > traffic.jsonl
 """
@@ -117,14 +117,15 @@ class World:
             "transaction_id": self.tid(), "account_id": account,
             "timestamp": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "amount": f"{max(amount, 0.01):.2f}", "currency": currency, "merchant": merchant,
-            "mcc": mcc, "country": country, "channel": channel, "label": label,
+            "mcc": mcc, "country": country, "channel": channel,
         }
-        if incident:
-            r["incident"] = incident
         if counterparty:
             r["counterparty_account"] = counterparty
-        if scenario:
-            r["scenario"] = scenario
+        # The contract's `label` object (synthetic data only, ignored and not stored).
+        if label:
+            r["label"] = {"pattern": label, "incident": incident}
+        elif scenario:
+            r["label"] = {"scenario": scenario}
         # Arrival order: by time, unless a record is delivered late (batching at an acquirer,
         # an offline terminal uploading later).
         self.records.append((arrival or ts, r))

@@ -33,21 +33,22 @@ def score(labelled_path, db_path):
         if t not in stored:
             missing += 1
         hit = t in flagged
-        label = r.get("label") or ""
+        meta = r.get("label") or {}
+        label = meta.get("pattern", "")
         if label:
             p = per[label]
             p["records"] += 1
             p["flagged"] += hit
-            p["incidents"].add(r["incident"])
+            p["incidents"].add(meta["incident"])
             if hit:
-                p["caught"].add(r["incident"])
+                p["caught"].add(meta["incident"])
             tp += hit
             fn += not hit
         else:
             fp += hit
-            if r.get("scenario"):
-                scen[r["scenario"]][0] += 1
-                scen[r["scenario"]][1] += hit
+            if meta.get("scenario"):
+                scen[meta["scenario"]][0] += 1
+                scen[meta["scenario"]][1] += hit
     out = {
         "records": total,
         "not_stored": missing,

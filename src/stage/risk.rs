@@ -40,6 +40,11 @@ impl Stage for Risk {
                 channel: channel(t.channel),
                 mcc: t.mcc.code(),
                 merchant: &t.merchant,
+                // An optional field of the contract, kept with the record's other extra fields.
+                counterparty: t
+                    .extra
+                    .get("counterparty_account")
+                    .and_then(serde_json::Value::as_str),
             };
             let state = ctx
                 .detector_state

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AmountOutlierConfig, CardTestingConfig, ImpossibleTravelConfig, StructuringConfig,
-    VelocityConfig,
+    AmountOutlierConfig, CardTestingConfig, FanOutConfig, ImpossibleTravelConfig,
+    StructuringConfig, VelocityConfig,
 };
 
 /// Parameters of every detector plus the reference exchange rates used to compare amounts
@@ -19,6 +19,7 @@ pub struct RiskConfig {
     pub impossible_travel: ImpossibleTravelConfig,
     pub structuring: StructuringConfig,
     pub amount_outlier: AmountOutlierConfig,
+    pub fan_out: FanOutConfig,
     /// Units of each currency per EUR (static reference rates; detectors only need
     /// magnitudes). Amounts in a currency missing here skip the amount-based checks.
     pub fx_per_eur: HashMap<String, f64>,
@@ -79,6 +80,7 @@ impl Default for RiskConfig {
             impossible_travel: ImpossibleTravelConfig::default(),
             structuring: StructuringConfig::default(),
             amount_outlier: AmountOutlierConfig::default(),
+            fan_out: FanOutConfig::default(),
             fx_per_eur: fx.iter().map(|(c, r)| (c.to_string(), *r)).collect(),
         }
     }

@@ -1,8 +1,8 @@
 //! Runs every detector on a transaction against the account's state.
 
 use crate::{
-    amount_outlier, card_testing, impossible_travel, structuring, velocity, AccountState, Event,
-    Finding, RiskConfig, TxnFeatures,
+    amount_outlier, card_testing, fan_out, impossible_travel, structuring, velocity, AccountState,
+    Event, Finding, RiskConfig, TxnFeatures,
 };
 
 /// The detectors with their parameters. Stateless itself: all memory is in the
@@ -48,11 +48,13 @@ impl RiskEngine {
             &state.amounts,
             &ev,
         ));
+        findings.extend(fan_out::check(&c.fan_out, &state.fan_out, &ev));
 
         card_testing::record(&c.card_testing, &mut state.card_testing, &ev);
         velocity::record(&c.velocity, &mut state.velocity, &ev);
         impossible_travel::record(&c.impossible_travel, &mut state.travel, &ev, travel_flagged);
         structuring::record(c, &mut state.structuring, &ev);
+        fan_out::record(&c.fan_out, &mut state.fan_out, &ev);
         amount_outlier::record(
             &c.amount_outlier,
             &mut state.amounts,

@@ -13,6 +13,7 @@
 //! - [`Detector::Structuring`]: cash / transfer amounts just under the reporting threshold, or
 //!   sub-threshold amounts adding up over it, within 24 h.
 //! - [`Detector::AmountOutlier`]: a card purchase far above the account's usual amounts.
+//! - [`Detector::FanOut`]: transfers to many different counterparties within a day.
 
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ mod amount_outlier;
 mod card_testing;
 mod config;
 mod engine;
+mod fan_out;
 mod geo;
 mod impossible_travel;
 mod state;
@@ -34,6 +36,7 @@ pub use amount_outlier::AmountOutlierConfig;
 pub use card_testing::CardTestingConfig;
 pub use config::RiskConfig;
 pub use engine::RiskEngine;
+pub use fan_out::FanOutConfig;
 pub use geo::country_distance_km;
 pub use impossible_travel::ImpossibleTravelConfig;
 pub use state::AccountState;
@@ -82,6 +85,8 @@ pub struct TxnFeatures<'a> {
     pub channel: Channel,
     pub mcc: u16,
     pub merchant: &'a str,
+    /// The other party's account for a transfer (`counterparty_account`), when given.
+    pub counterparty: Option<&'a str>,
 }
 
 /// One detector's verdict on one transaction.
@@ -102,15 +107,17 @@ pub enum Detector {
     ImpossibleTravel,
     Structuring,
     AmountOutlier,
+    FanOut,
 }
 
 impl Detector {
-    pub const ALL: [Detector; 5] = [
+    pub const ALL: [Detector; 6] = [
         Detector::CardTesting,
         Detector::Velocity,
         Detector::ImpossibleTravel,
         Detector::Structuring,
         Detector::AmountOutlier,
+        Detector::FanOut,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,6 +127,7 @@ impl Detector {
             Detector::ImpossibleTravel => "impossible_travel",
             Detector::Structuring => "structuring",
             Detector::AmountOutlier => "amount_outlier",
+            Detector::FanOut => "fan_out",
         }
     }
 }
@@ -153,6 +161,7 @@ pub(crate) mod test_support {
         pub channel: Channel,
         pub mcc: u16,
         pub merchant: &'static str,
+        pub counterparty: Option<&'static str>,
     }
 
     impl Tx {
@@ -165,6 +174,7 @@ pub(crate) mod test_support {
                 channel,
                 mcc: 5411,
                 merchant: "Shop",
+                counterparty: None,
             }
         }
 
@@ -187,6 +197,11 @@ pub(crate) mod test_support {
             self.merchant = m;
             self
         }
+
+        pub(crate) fn counterparty(mut self, c: &'static str) -> Tx {
+            self.counterparty = Some(c);
+            self
+        }
     }
 
     /// Runs `tx` through a default engine; returns the findings' scores for `detector`.
@@ -201,6 +216,7 @@ pub(crate) mod test_support {
             channel: tx.channel,
             mcc: tx.mcc,
             merchant: tx.merchant,
+            counterparty: tx.counterparty,
         };
         let findings = engine.assess(state, &features);
         for f in &findings {

@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{amount_outlier, card_testing, impossible_travel, structuring, velocity};
+use crate::{amount_outlier, card_testing, fan_out, impossible_travel, structuring, velocity};
 
 /// Everything the detectors remember about one account. Bounded: each window holds at most a
-/// configured number of entries (defaults: 32 + 64 + 8 + 32 + 32), and entries older than the
+/// configured number of entries (defaults: 32 + 64 + 8 + 32 + 32 + 32), and entries older than the
 /// detector's window are dropped as time moves on. Fields missing from an older serialised
 /// form default to empty.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -21,6 +21,8 @@ pub struct AccountState {
     pub(crate) structuring: structuring::State,
     #[serde(default)]
     pub(crate) amounts: amount_outlier::State,
+    #[serde(default, skip_serializing_if = "fan_out::State::is_empty")]
+    pub(crate) fan_out: fan_out::State,
 }
 
 impl AccountState {
@@ -31,5 +33,6 @@ impl AccountState {
             + self.travel.len()
             + self.structuring.len()
             + self.amounts.len()
+            + self.fan_out.len()
     }
 }

@@ -70,6 +70,8 @@ fn features(e: &(i64, f64, usize, usize, usize, usize)) -> TxnFeatures<'static> 
         channel: CHANNELS[e.2],
         mcc: 5999,
         merchant: MERCHANTS[e.5],
+        // Varied payees, so the fan-out window fills as well.
+        counterparty: Some(MERCHANTS[(e.5 + e.3) % MERCHANTS.len()]),
     }
 }
 
@@ -91,7 +93,7 @@ fn state_stays_bounded_after_100k_events() {
     println!("max held events {max_events}, max JSON {max_json} bytes, {findings} findings");
     assert!(findings > 1_000, "the mix should trigger detectors");
     assert!(
-        max_events <= 32 + 64 + 8 + 32 + 32,
+        max_events <= 32 + 64 + 8 + 32 + 32 + 32,
         "{max_events} events held"
     );
     assert!(max_json < 8 * 1024, "{max_json} bytes of JSON");

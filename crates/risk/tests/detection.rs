@@ -27,6 +27,7 @@ fn features(t: &SyntheticTxn) -> Option<TxnFeatures<'_>> {
         channel: Channel::parse(&t.channel)?,
         mcc: t.mcc.parse().ok()?,
         merchant: &t.merchant,
+        counterparty: None,
     })
 }
 
