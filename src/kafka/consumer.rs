@@ -29,6 +29,9 @@ const POLL: Duration = Duration::from_millis(100);
 /// After an assignment is lost, the group should assign again within a rebalance. A consumer
 /// that has heard nothing for this long is replaced by a new one (a new member): seen with
 /// tansu, whose coordinator can leave a member that lost its assignment waiting forever.
+/// The same holds for a member left with no partitions at all: the deployment keeps replicas
+/// at most the partitions (the HPA's maximum), so an empty assignment that lasts is a group
+/// that kept departed members (seen with tansu after SIGKILLs), not a spare replica.
 const REJOIN_AFTER: Duration = Duration::from_secs(30);
 /// The group's committed offsets are informational (the database holds the real ones), but
 /// operators' tools and any external lag exporter read them. An asynchronous commit can be
@@ -70,6 +73,9 @@ struct Shared {
     rebalances: AtomicU64,
     /// Set when an assignment was lost (session expired); cleared by the next assignment.
     lost_at: Mutex<Option<Instant>>,
+    /// Since when this member has owned no partition (after a rebalance); cleared when it
+    /// owns one.
+    empty_since: Mutex<Option<Instant>>,
     /// The poller stopped to be replaced by a new consumer (see `REJOIN_AFTER`).
     rejoin: AtomicBool,
     /// An offset commit to the group failed: the next round sends every position again.
@@ -92,6 +98,35 @@ impl Shared {
                 reachable && self.joined.load(Ordering::Relaxed),
                 Ordering::Relaxed,
             );
+        }
+    }
+
+    /// After a rebalance: starts or clears the empty-assignment clock.
+    fn note_owned(&self, owned: usize) {
+        let mut since = self
+            .empty_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match (owned, *since) {
+            (0, None) => *since = Some(Instant::now()),
+            (0, Some(_)) => {}
+            _ => *since = None,
+        }
+    }
+
+    /// The reason to replace this consumer by a new member, if there is one.
+    fn stranded(&self) -> Option<&'static str> {
+        let long = |m: &Mutex<Option<Instant>>| {
+            m.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some_and(|t| t.elapsed() >= REJOIN_AFTER)
+        };
+        if long(&self.lost_at) {
+            Some("no assignment since the last one was lost: rejoining the group as a new member")
+        } else if self.joined.load(Ordering::Relaxed) && long(&self.empty_since) {
+            Some("no partition owned since the last rebalance (more replicas than partitions, or departed members still held): rejoining the group as a new member")
+        } else {
+            None
         }
     }
 
@@ -188,6 +223,7 @@ impl ConsumerContext for Ctx {
                 let owned: Vec<i32> = self.shared.positions().keys().copied().collect();
                 self.shared.positions().clear();
                 self.shared.forget_lag(&owned);
+                self.shared.note_owned(0);
                 consumer.unassign()
             }
         };
@@ -241,10 +277,9 @@ impl Ctx {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = None;
         self.shared.set_kafka_health(true);
-        self.shared
-            .metrics
-            .assigned_partitions
-            .set(self.shared.positions().len() as i64);
+        let owned = self.shared.positions().len();
+        self.shared.note_owned(owned);
+        self.shared.metrics.assigned_partitions.set(owned as i64);
         tracing::info!(topic = %topic, partitions = ?partitions, from = ?stored.as_ref().ok().map(|m| partitions.iter().map(|p| (*p, m.get(p).copied())).collect::<Vec<_>>()), "partitions assigned");
         known_list
     }
@@ -280,6 +315,7 @@ impl Ctx {
         let owned = positions.len();
         drop(positions);
         self.shared.forget_lag(&partitions);
+        self.shared.note_owned(owned);
         self.shared.metrics.assigned_partitions.set(owned as i64);
         tracing::info!(partitions = ?partitions, lost, waited_ms = started.elapsed().as_millis() as u64, "partitions revoked");
     }
@@ -315,6 +351,7 @@ impl ConsumerHandle {
             joined: AtomicBool::new(false),
             rebalances: AtomicU64::new(0),
             lost_at: Mutex::new(None),
+            empty_since: Mutex::new(None),
             rejoin: AtomicBool::new(false),
             commit_failed: AtomicBool::new(false),
             metrics,
@@ -499,17 +536,8 @@ impl Poller {
                 self.refresh_lag();
                 last_lag = Some(Instant::now());
             }
-            let stranded = self
-                .shared
-                .lost_at
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_some_and(|t| t.elapsed() >= REJOIN_AFTER);
-            if stranded {
-                tracing::warn!(
-                    after_s = REJOIN_AFTER.as_secs(),
-                    "no assignment since the last one was lost: rejoining the group as a new member"
-                );
+            if let Some(why) = self.shared.stranded() {
+                tracing::warn!(after_s = REJOIN_AFTER.as_secs(), "{why}");
                 self.shared.rejoin.store(true, Ordering::Relaxed);
                 break;
             }
