@@ -15,30 +15,69 @@ use std::time::{Duration, Instant};
 
 const RECORDS: i64 = 20_000;
 
+/// A mock broker with one topic `payments`, a fresh PostgreSQL database, and the directory
+/// the replicas log to. `None` when the services of the Kafka tests are absent (not in CI).
+struct Mock {
+    dir: tempfile::TempDir,
+    url: String,
+    cluster: MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    bootstrap: String,
+}
+
+impl Mock {
+    async fn start(partitions: i32) -> Option<Mock> {
+        // The shared broker's presence says the Kafka tests are meant to run (CI).
+        k::bootstrap()?;
+        let dir = tempfile::tempdir().expect("tmp");
+        let url = common::fresh_migrated_pg_database(dir.path()).await?;
+        let cluster = MockCluster::new(1).expect("mock cluster");
+        cluster
+            .create_topic("payments", partitions, 1)
+            .expect("topic");
+        let bootstrap = cluster.bootstrap_servers();
+        Some(Mock {
+            dir,
+            url,
+            cluster,
+            bootstrap,
+        })
+    }
+
+    fn spec<'a>(&'a self, group: &'a str, extra_env: &'a [(&'a str, &'a str)]) -> ReplicaSpec<'a> {
+        ReplicaSpec {
+            dir: self.dir.path(),
+            database_url: &self.url,
+            bootstrap: &self.bootstrap,
+            topic: "payments",
+            group,
+            extra_env,
+        }
+    }
+
+    /// Waits (at most `limit`) until `n` records are committed; returns the count then.
+    async fn committed(&self, n: i64, limit: Duration) -> common::PgIntegrity {
+        let deadline = Instant::now() + limit;
+        loop {
+            let c = common::pg_integrity(&self.url).await;
+            if c.total() >= n || Instant::now() >= deadline {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_pipeline_recovers_by_itself_when_the_broker_returns_with_its_data() {
-    // The shared broker's presence says the Kafka tests are meant to run (CI).
-    let Some(_) = k::bootstrap() else { return };
-    let dir = tempfile::tempdir().expect("tmp");
-    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
+    let Some(m) = Mock::start(4).await else {
         return;
     };
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    cluster.create_topic("payments", 4, 1).expect("topic");
-    let bootstrap = cluster.bootstrap_servers();
-    k::produce(&bootstrap, "payments", RECORDS as u64, 61);
-
-    let spec = ReplicaSpec {
-        dir: dir.path(),
-        database_url: &url,
-        bootstrap: &bootstrap,
-        topic: "payments",
-        group: "outage",
-        extra_env: &[("BATCH_SIZE", "50")],
-    };
+    let (url, cluster) = (&m.url, &m.cluster);
+    k::produce(&m.bootstrap, "payments", RECORDS as u64, 61);
+    let spec = m.spec("outage", &[("BATCH_SIZE", "50")]);
     let mut replica = Replica::start("survivor", &spec);
     let deadline = Instant::now() + Duration::from_secs(120);
-    while common::pg_integrity(&url).await.total() < 2_000 {
+    while common::pg_integrity(url).await.total() < 2_000 {
         assert!(
             Instant::now() < deadline,
             "no progress: {}",
@@ -47,17 +86,17 @@ async fn the_pipeline_recovers_by_itself_when_the_broker_returns_with_its_data()
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     cluster.broker_down(1).expect("broker down");
-    let at_outage = common::pg_integrity(&url).await.total();
+    let at_outage = common::pg_integrity(url).await.total();
     let unready = k::wait_until(Duration::from_secs(20), || {
         common::http_get(replica.port, "/health").is_ok_and(|(s, _)| s == 503)
     });
-    let during = common::pg_integrity(&url).await.total();
+    let during = common::pg_integrity(url).await.total();
     assert!(replica.is_running(), "the pipeline survives the outage");
     cluster.broker_up(1).expect("broker up");
     let returned = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        let c = common::pg_integrity(&url).await;
+        let c = common::pg_integrity(url).await;
         if c.total() >= RECORDS {
             break;
         }
@@ -74,7 +113,7 @@ async fn the_pipeline_recovers_by_itself_when_the_broker_returns_with_its_data()
         common::http_get(replica.port, "/health")
             .is_ok_and(|(s, b)| s == 200 && b.contains("\"kafka\":true"))
     });
-    let c = common::pg_integrity(&url).await;
+    let c = common::pg_integrity(url).await;
     println!(
         "committed_at_outage={at_outage} committed_while_down={during} unready_during_outage={unready} \
          total={} transactions={} quarantine={} dead_letters={} caught_up_after_return={:.1}s",
@@ -124,42 +163,27 @@ fn group_offsets(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> 
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_group_offset_commits_are_sent_again_while_idle() {
     use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
-    let Some(_) = k::bootstrap() else { return };
-    let dir = tempfile::tempdir().expect("tmp");
-    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
+    const N: i64 = 2_000;
+    let Some(m) = Mock::start(4).await else {
         return;
     };
-    const N: i64 = 2_000;
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    cluster.create_topic("payments", 4, 1).expect("topic");
-    let bootstrap = cluster.bootstrap_servers();
-    k::produce(&bootstrap, "payments", N as u64, 62);
+    let (bootstrap, cluster) = (&m.bootstrap, &m.cluster);
+    k::produce(bootstrap, "payments", N as u64, 62);
     // A permanent error: librdkafka reports it and does not retry the request itself.
     let errors = vec![RDKafkaRespErr::RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE; 10_000];
     cluster.request_errors(RDKafkaApiKey::OffsetCommit, &errors);
 
-    let spec = ReplicaSpec {
-        dir: dir.path(),
-        database_url: &url,
-        bootstrap: &bootstrap,
-        topic: "payments",
-        group: "commits",
-        extra_env: &[],
-    };
-    let mut replica = Replica::start("idle", &spec);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while common::pg_integrity(&url).await.total() < N && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let mut replica = Replica::start("idle", &m.spec("commits", &[]));
+    m.committed(N, Duration::from_secs(120)).await;
     // Past the first refresh interval: the re-sent commits fail as well.
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let committed = common::pg_integrity(&url).await.total();
-    let while_failing = group_offsets(&bootstrap, "commits", "payments", 4);
+    let committed = common::pg_integrity(&m.url).await.total();
+    let while_failing = group_offsets(bootstrap, "commits", "payments", 4);
     cluster.clear_request_errors(RDKafkaApiKey::OffsetCommit);
     let cleared = Instant::now();
     let mut after = Vec::new();
     let caught_up = k::wait_until(Duration::from_secs(20), || {
-        after = group_offsets(&bootstrap, "commits", "payments", 4);
+        after = group_offsets(bootstrap, "commits", "payments", 4);
         after.iter().sum::<i64>() == N
     });
     println!(
@@ -190,23 +214,11 @@ async fn failed_group_offset_commits_are_sent_again_while_idle() {
 /// and stays spare.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_owning_no_partition_for_30_s_rejoins_as_a_new_member() {
-    let Some(_) = k::bootstrap() else { return };
-    let dir = tempfile::tempdir().expect("tmp");
-    let Some(url) = common::fresh_migrated_pg_database(dir.path()).await else {
+    const N: i64 = 3_000;
+    let Some(m) = Mock::start(1).await else {
         return;
     };
-    const N: i64 = 3_000;
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    cluster.create_topic("payments", 1, 1).expect("topic");
-    let bootstrap = cluster.bootstrap_servers();
-    let spec = ReplicaSpec {
-        dir: dir.path(),
-        database_url: &url,
-        bootstrap: &bootstrap,
-        topic: "payments",
-        group: "spare",
-        extra_env: &[],
-    };
+    let spec = m.spec("spare", &[]);
     let mut owner = Replica::start("owner", &spec);
     assert!(
         k::wait_until(Duration::from_secs(30), || owner
@@ -223,12 +235,8 @@ async fn a_member_owning_no_partition_for_30_s_rejoins_as_a_new_member() {
             .contains("no partition owned since the last rebalance")
     });
     let after = started.elapsed().as_secs_f64();
-    k::produce(&bootstrap, "payments", N as u64, 63);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while common::pg_integrity(&url).await.total() < N && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let c = common::pg_integrity(&url).await;
+    k::produce(&m.bootstrap, "payments", N as u64, 63);
+    let c = m.committed(N, Duration::from_secs(120)).await;
     println!("spare rejoined after {after:.1} s; {c:?}");
     assert!(rejoined, "the spare member rejoins: {}", spare.log_text());
     assert!(
