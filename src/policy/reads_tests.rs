@@ -52,6 +52,11 @@ fn numbers(u: Option<Usage>) -> Vec<f64> {
     let Some(Usage::Thresholds(ts)) = u else {
         panic!("expected thresholds, got {u:?}");
     };
+    sorted(&ts)
+}
+
+/// The constants as numbers, in order.
+fn sorted(ts: &[regorus::Value]) -> Vec<f64> {
     let mut v: Vec<f64> = ts.iter().map(|t| t.as_f64().expect("a number")).collect();
     v.sort_by(f64::total_cmp);
     v
@@ -70,11 +75,6 @@ fn the_shipped_policy_reads_few_fields_and_compares_the_amount_with_its_data() {
     // the rate its currency selects in `fx_to_eur`.
     let Some(Usage::Scaled(scale)) = usage(reads, &["transaction", "amount"]) else {
         panic!("the amount is read as a scaled threshold");
-    };
-    let sorted = |ts: &[regorus::Value]| {
-        let mut v: Vec<f64> = ts.iter().map(|t| t.as_f64().expect("a number")).collect();
-        v.sort_by(f64::total_cmp);
-        v
     };
     assert_eq!(sorted(&scale.plain), vec![0.0]);
     assert_eq!(sorted(&scale.limits), vec![5_000.0, 10_000.0, 1_000_000.0]);
@@ -208,12 +208,10 @@ fn a_product_with_a_rate_from_a_data_table_keys_on_the_side_of_each_limit() {
     let Some(Usage::Scaled(s)) = usage(&reads, &["a"]) else {
         panic!("input.a is scaled: {:?}", usage(&reads, &["a"]));
     };
-    let f = |ts: &[regorus::Value]| {
-        let mut v: Vec<f64> = ts.iter().map(|t| t.as_f64().expect("a number")).collect();
-        v.sort_by(f64::total_cmp);
-        v
-    };
-    assert_eq!((f(&s.plain), f(&s.limits)), (vec![1.0], vec![3.0, 100.0]));
+    assert_eq!(
+        (sorted(&s.plain), sorted(&s.limits)),
+        (vec![1.0], vec![3.0, 100.0])
+    );
     assert_eq!(usage(&reads, &["cur"]), Some(Usage::Exact));
     // Two tables for one amount, a rate keyed on the amount itself, a plain product: exact.
     for exact in ["b", "d", "e"] {
