@@ -75,9 +75,7 @@ pub fn build_processor(
         stages: vec![
             Box::new(Scrub::new(scrubber)),
             Box::new(Categorise),
-            Box::new(Risk::new(pfm_risk::RiskEngine::new(
-                pfm_risk::RiskConfig::default(),
-            ))),
+            Box::new(Risk::new(pfm_risk::RiskEngine::new(cfg.risk.clone()))),
             Box::new(govern),
             Box::new(Protect),
         ],

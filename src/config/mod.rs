@@ -13,6 +13,7 @@ mod lineage;
 mod llm;
 mod mcp;
 mod opa;
+mod risk;
 
 pub use database::DatabaseConfig;
 pub use kafka::KafkaConfig;
@@ -106,6 +107,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// OpenLineage run events (decision 0013); `None`: off.
     pub lineage: Option<LineageConfig>,
+    /// The detectors' parameters (`RISK_CONFIG`; the defaults when unset).
+    pub risk: pfm_risk::RiskConfig,
 }
 
 pub const MAX_BATCH_SIZE: usize = 100_000;
@@ -172,6 +175,7 @@ impl Config {
         let opa = opa::opa_settings(&get)?;
         let lineage = lineage::lineage(&get, kafka.is_some())?;
         let llm = llm::llm_settings(&get)?;
+        let risk = risk::risk_config(&get)?;
         let policy_dir = get("POLICY_DIR").map(PathBuf::from);
         if let Some(dir) = &policy_dir {
             if !dir.is_dir() {
@@ -241,6 +245,7 @@ impl Config {
             http_port,
             shutdown_timeout,
             lineage,
+            risk,
         })
     }
 }

@@ -1,16 +1,22 @@
 use super::{Batch, Stage, StageContext, StageError};
 use crate::domain::Channel;
-use pfm_risk::{RiskEngine, TxnFeatures};
+use pfm_risk::{BeneficiaryIndex, RiskEngine, TxnFeatures};
 
-/// risk: the per-account fraud/AML detectors. Their state comes from the context, which the
-/// runtime fills from the store (so it survives batches and restarts) before this runs.
+/// risk: the fraud/AML detectors. The per-account state comes from the context, which the
+/// runtime fills from the store (so it survives batches and restarts) before this runs. The
+/// fan-in detector's memory is keyed on beneficiaries, which many accounts (and so many
+/// partitions) share: it is this process's own, bounded, and starts empty (decision 0020).
 pub struct Risk {
     engine: RiskEngine,
+    beneficiaries: BeneficiaryIndex,
 }
 
 impl Risk {
     pub fn new(engine: RiskEngine) -> Self {
-        Self { engine }
+        Self {
+            engine,
+            beneficiaries: BeneficiaryIndex::default(),
+        }
     }
 }
 
@@ -51,6 +57,10 @@ impl Stage for Risk {
                 .entry(t.account_id.as_str().to_owned())
                 .or_default();
             r.findings = self.engine.assess(state, &features);
+            r.findings.extend(
+                self.engine
+                    .assess_beneficiary(&mut self.beneficiaries, &features),
+            );
         }
         Ok(())
     }

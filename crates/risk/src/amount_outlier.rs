@@ -11,7 +11,7 @@ use crate::{Channel, Detector, Event, Finding};
 const MAX_HISTORY: usize = 64;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AmountOutlierConfig {
     /// Card amounts remembered (at most 64).
     pub history_len: usize,
@@ -23,6 +23,11 @@ pub struct AmountOutlierConfig {
     pub min_ratio_to_max: f64,
     /// ...and at least this much (EUR equivalent).
     pub min_amount_eur: f64,
+    /// ...and at least this many of the account's own robust deviations above the median, in
+    /// log space (the median absolute deviation of the log amounts, scaled to a normal
+    /// sigma). An account whose everyday spending already spans a wide range needs a larger
+    /// jump than one that always spends alike; 0 turns this bound off.
+    pub min_log_deviations: f64,
     /// Typical ticket size of a merchant category relative to everyday spending, as
     /// `(first MCC, last MCC, factor)`; amounts are divided by the factor before comparison
     /// (a flight is expected to cost several times a grocery bill). First match wins;
@@ -38,6 +43,7 @@ impl Default for AmountOutlierConfig {
             min_ratio: 8.0,
             min_ratio_to_max: 2.0,
             min_amount_eur: 150.0,
+            min_log_deviations: 3.0,
             mcc_ticket_factors: vec![
                 (3000, 3350, 8.0),  // airlines by carrier
                 (4511, 4511, 8.0),  // airlines
@@ -117,6 +123,11 @@ pub(crate) fn check(cfg: &AmountOutlierConfig, state: &State, ev: &Event<'_>) ->
     if ratio < cfg.min_ratio || adjusted < cfg.min_ratio_to_max * max {
         return None;
     }
+    if cfg.min_log_deviations > 0.0
+        && ratio.ln() < cfg.min_log_deviations * log_spread(held, median)
+    {
+        return None;
+    }
     let excess = (ratio / cfg.min_ratio).ln() / 10f64.ln();
     let score = (0.5 + 0.5 * excess.min(1.0)).clamp(0.5, 1.0);
     Some(Finding {
@@ -129,6 +140,26 @@ pub(crate) fn check(cfg: &AmountOutlierConfig, state: &State, ev: &Event<'_>) ->
             adjusted / max.max(f64::MIN_POSITIVE)
         ),
     })
+}
+
+/// The median absolute deviation of the log amounts around the log median, scaled by 1.4826
+/// so that it estimates the log-space sigma of log-normal spending; robust to the odd big
+/// ticket already in the history.
+fn log_spread(held: &[f32], median: f64) -> f64 {
+    let centre = median.ln();
+    let mut dev = [0f64; MAX_HISTORY];
+    let dev = &mut dev[..held.len()];
+    for (d, a) in dev.iter_mut().zip(held) {
+        *d = (f64::from(*a).max(f64::MIN_POSITIVE).ln() - centre).abs();
+    }
+    dev.sort_unstable_by(f64::total_cmp);
+    let mid = dev.len() / 2;
+    let mad = if dev.len() % 2 == 1 {
+        dev[mid]
+    } else {
+        (dev[mid - 1] + dev[mid]) / 2.0
+    };
+    1.4826 * mad
 }
 
 /// Remembers the amount; `learn` is false when the transaction raised any finding, so fraud

@@ -9,7 +9,7 @@ use crate::window::{self, ms, Timed};
 use crate::{Channel, Detector, Event, Finding};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CardTestingConfig {
     /// Window in which tiny online charges are counted.
     pub window_secs: i64,

@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AmountOutlierConfig, CardTestingConfig, FanOutConfig, ImpossibleTravelConfig,
+    AmountOutlierConfig, CardTestingConfig, FanInConfig, FanOutConfig, ImpossibleTravelConfig,
     StructuringConfig, VelocityConfig,
 };
 
 /// Parameters of every detector plus the reference exchange rates used to compare amounts
 /// across currencies.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RiskConfig {
     pub card_testing: CardTestingConfig,
     pub velocity: VelocityConfig,
@@ -20,6 +20,7 @@ pub struct RiskConfig {
     pub structuring: StructuringConfig,
     pub amount_outlier: AmountOutlierConfig,
     pub fan_out: FanOutConfig,
+    pub fan_in: FanInConfig,
     /// Units of each currency per EUR (static reference rates; detectors only need
     /// magnitudes). Amounts in a currency missing here skip the amount-based checks.
     pub fx_per_eur: HashMap<String, f64>,
@@ -81,6 +82,7 @@ impl Default for RiskConfig {
             structuring: StructuringConfig::default(),
             amount_outlier: AmountOutlierConfig::default(),
             fan_out: FanOutConfig::default(),
+            fan_in: FanInConfig::default(),
             fx_per_eur: fx.iter().map(|(c, r)| (c.to_string(), *r)).collect(),
         }
     }

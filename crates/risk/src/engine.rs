@@ -1,8 +1,8 @@
 //! Runs every detector on a transaction against the account's state.
 
 use crate::{
-    amount_outlier, card_testing, fan_out, impossible_travel, structuring, velocity, AccountState,
-    Event, Finding, RiskConfig, TxnFeatures,
+    amount_outlier, card_testing, fan_in, fan_out, impossible_travel, structuring, velocity,
+    AccountState, BeneficiaryIndex, Event, Finding, RiskConfig, TxnFeatures,
 };
 
 /// The detectors with their parameters. Stateless itself: all memory is in the
@@ -62,5 +62,22 @@ impl RiskEngine {
             findings.is_empty(),
         );
         findings
+    }
+
+    /// Judges a transfer against what `index` remembers of its beneficiary (fan-in), then
+    /// remembers it. The other detectors' memory is the paying account's; this one's is the
+    /// receiving side's, which many accounts share.
+    pub fn assess_beneficiary(
+        &self,
+        index: &mut BeneficiaryIndex,
+        txn: &TxnFeatures<'_>,
+    ) -> Option<Finding> {
+        let c = &self.config;
+        let ev = Event {
+            t: txn.timestamp.timestamp_millis(),
+            eur: c.to_eur(txn.amount, txn.currency),
+            txn,
+        };
+        fan_in::assess(&c.fan_in, index, &ev)
     }
 }

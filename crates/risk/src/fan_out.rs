@@ -10,7 +10,7 @@ use crate::window::{self, ms, Timed};
 use crate::{Channel, Detector, Event, Finding};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct FanOutConfig {
     pub window_secs: i64,
     /// Distinct counterparties paid in the window (this payment's included) that make a

@@ -10,10 +10,14 @@ use crate::window::{self, ms, Timed};
 use crate::{Detector, Event, Finding};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ImpossibleTravelConfig {
-    /// Fastest plausible door-to-door speed.
+    /// Fastest plausible speed in the air.
     pub max_speed_kmh: f64,
+    /// Time a trip takes on top of the flight itself (getting to the airport, boarding,
+    /// landing, getting out): door to door is at least `km / max_speed_kmh + this`. Beyond
+    /// `min_distance_km`, no trip is faster by land.
+    pub overhead_hours: f64,
     /// Closer countries are ignored (capital-to-capital distance says little about
     /// border regions).
     pub min_distance_km: f64,
@@ -27,6 +31,7 @@ impl Default for ImpossibleTravelConfig {
     fn default() -> Self {
         ImpossibleTravelConfig {
             max_speed_kmh: 900.0,
+            overhead_hours: 1.5,
             min_distance_km: 500.0,
             lookback_secs: 24 * 3600,
             max_events: 8,
@@ -71,7 +76,8 @@ pub(crate) fn check(
         return None;
     }
     let here = ev.txn.country;
-    let mut worst: Option<(f64, f64, i64, &str)> = None; // (speed, km, ms apart, country)
+    // (share of the shortest possible trip time left unexplained, km, ms apart, country)
+    let mut worst: Option<(f64, f64, i64, &str)> = None;
     for seen in window::within(&state.seen, ev.t, ms(cfg.lookback_secs)) {
         if seen.c.eq_ignore_ascii_case(here) {
             continue;
@@ -84,19 +90,23 @@ pub(crate) fn check(
         }
         let apart = ev.t.saturating_sub(seen.t).abs();
         let hours = apart.max(MIN_INTERVAL_MS) as f64 / 3_600_000.0;
-        let speed = km / hours;
-        if speed > cfg.max_speed_kmh && worst.is_none_or(|w| speed > w.0) {
-            worst = Some((speed, km, apart, seen.c.as_str()));
+        let needed = km / cfg.max_speed_kmh.max(1.0) + cfg.overhead_hours.max(0.0);
+        let short = 1.0 - hours / needed;
+        if short > 0.0 && worst.is_none_or(|w| short > w.0) {
+            worst = Some((short, km, apart, seen.c.as_str()));
         }
     }
-    let (speed, km, apart, there) = worst?;
-    let score = (0.6 + 0.4 * (1.0 - cfg.max_speed_kmh / speed)).clamp(0.6, 1.0);
+    let (short, km, apart, there) = worst?;
+    let score = (0.6 + 0.4 * short).clamp(0.6, 1.0);
+    let needed = km / cfg.max_speed_kmh.max(1.0) + cfg.overhead_hours.max(0.0);
     Some(Finding {
         detector: Detector::ImpossibleTravel,
         score,
         reason: format!(
-            "in-person use in {here} {km:.0} km from {there} {} min apart ({speed:.0} km/h needed)",
-            apart / 60_000
+            "in-person use in {here} {km:.0} km from {there} {} min apart (at least {:.0} min \
+             door to door)",
+            apart / 60_000,
+            needed * 60.0
         ),
     })
 }

@@ -14,6 +14,8 @@
 //!   sub-threshold amounts adding up over it, within 24 h.
 //! - [`Detector::AmountOutlier`]: a card purchase far above the account's usual amounts.
 //! - [`Detector::FanOut`]: transfers to many different counterparties within a day.
+//! - [`Detector::FanIn`]: transfers from many different accounts to one beneficiary within
+//!   days; its memory is keyed on the beneficiary ([`BeneficiaryIndex`]), not the account.
 
 #![forbid(unsafe_code)]
 
@@ -21,6 +23,7 @@ mod amount_outlier;
 mod card_testing;
 mod config;
 mod engine;
+mod fan_in;
 mod fan_out;
 mod geo;
 mod impossible_travel;
@@ -36,6 +39,7 @@ pub use amount_outlier::AmountOutlierConfig;
 pub use card_testing::CardTestingConfig;
 pub use config::RiskConfig;
 pub use engine::RiskEngine;
+pub use fan_in::{BeneficiaryIndex, FanInConfig};
 pub use fan_out::FanOutConfig;
 pub use geo::country_distance_km;
 pub use impossible_travel::ImpossibleTravelConfig;
@@ -108,16 +112,18 @@ pub enum Detector {
     Structuring,
     AmountOutlier,
     FanOut,
+    FanIn,
 }
 
 impl Detector {
-    pub const ALL: [Detector; 6] = [
+    pub const ALL: [Detector; 7] = [
         Detector::CardTesting,
         Detector::Velocity,
         Detector::ImpossibleTravel,
         Detector::Structuring,
         Detector::AmountOutlier,
         Detector::FanOut,
+        Detector::FanIn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +134,7 @@ impl Detector {
             Detector::Structuring => "structuring",
             Detector::AmountOutlier => "amount_outlier",
             Detector::FanOut => "fan_out",
+            Detector::FanIn => "fan_in",
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::window::{self, ms, Timed};
 use crate::{Channel, Detector, Event, Finding, RiskConfig};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct StructuringConfig {
     pub window_secs: i64,
     /// "Just under": within this fraction below the threshold (0.10: 90-100%).

@@ -9,11 +9,15 @@ use crate::window::{self, ms, Timed};
 use crate::{Channel, Detector, Event, Finding};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct VelocityConfig {
     pub window_secs: i64,
     /// Card / ATM transactions in the window (this one included) that make a finding.
     pub min_count: usize,
+    /// A slower burst kept up for longer: this many card / ATM transactions within
+    /// `sustained_window_secs` also make a finding (0 turns it off).
+    pub sustained_min_count: usize,
+    pub sustained_window_secs: i64,
     /// Bound on remembered transactions.
     pub max_events: usize,
 }
@@ -23,6 +27,8 @@ impl Default for VelocityConfig {
         VelocityConfig {
             window_secs: 10 * 60,
             min_count: 3,
+            sustained_min_count: 6,
+            sustained_window_secs: 60 * 60,
             max_events: 64,
         }
     }
@@ -61,25 +67,42 @@ pub(crate) fn check(cfg: &VelocityConfig, state: &State, ev: &Event<'_>) -> Opti
     if !counts(ev) {
         return None;
     }
-    let w = ms(cfg.window_secs);
-    let (mut count, mut total) = (1usize, ev.eur.unwrap_or(0.0));
-    for tick in window::within(&state.recent, ev.t, w) {
-        count += 1;
-        total += f64::from(tick.e);
-    }
-    let min = cfg.min_count.max(2);
-    if count < min {
-        return None;
-    }
-    let score = (0.5 + 0.1 * (count - min) as f64).min(1.0);
-    Some(Finding {
+    let burst = |window_secs: i64| {
+        let (mut count, mut total) = (1usize, ev.eur.unwrap_or(0.0));
+        for tick in window::within(&state.recent, ev.t, ms(window_secs)) {
+            count += 1;
+            total += f64::from(tick.e);
+        }
+        (count, total)
+    };
+    let finding = |count: usize, total: f64, min: usize, window_secs: i64| Finding {
         detector: Detector::Velocity,
-        score,
+        score: (0.5 + 0.1 * (count - min) as f64).min(1.0),
         reason: format!(
             "{count} card transactions within {} min (about {total:.0} EUR)",
-            cfg.window_secs / 60
+            window_secs / 60
         ),
-    })
+    };
+    let min = cfg.min_count.max(2);
+    let (count, total) = burst(cfg.window_secs);
+    if count >= min {
+        return Some(finding(count, total, min, cfg.window_secs));
+    }
+    let sustained = cfg.sustained_min_count;
+    if sustained < 2 || cfg.sustained_window_secs <= cfg.window_secs {
+        return None;
+    }
+    let (count, total) = burst(cfg.sustained_window_secs);
+    (count >= sustained).then(|| finding(count, total, sustained, cfg.sustained_window_secs))
+}
+
+/// How long a transaction is remembered: the longer of the two windows in use.
+fn horizon_secs(cfg: &VelocityConfig) -> i64 {
+    if cfg.sustained_min_count >= 2 {
+        cfg.window_secs.max(cfg.sustained_window_secs)
+    } else {
+        cfg.window_secs
+    }
 }
 
 pub(crate) fn record(cfg: &VelocityConfig, state: &mut State, ev: &Event<'_>) {
@@ -92,7 +115,7 @@ pub(crate) fn record(cfg: &VelocityConfig, state: &mut State, ev: &Event<'_>) {
             &mut state.recent,
             tick,
             ev.t,
-            ms(cfg.window_secs),
+            ms(horizon_secs(cfg)),
             cfg.max_events,
         );
     }

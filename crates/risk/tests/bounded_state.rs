@@ -116,3 +116,55 @@ fn json_round_trips_do_not_change_verdicts() {
     let _: AccountState = serde_json::from_str("{}").unwrap();
     let _: AccountState = serde_json::from_str(r#"{"velocity":{"recent":[]}}"#).unwrap();
 }
+
+/// The fan-in index, keyed on beneficiaries that many accounts share, stays within its bounds
+/// in total under a load far beyond them: 1,000,000 qualifying transfers from 200,000 accounts
+/// to 150,000 beneficiaries, a few seconds apart. Prints the counts behind the memory figure
+/// in docs/benchmarks.md.
+#[test]
+fn the_beneficiary_index_stays_bounded_under_load() {
+    let engine = RiskEngine::new(RiskConfig::default());
+    let cfg = &engine.config().fan_in;
+    let mut index = pfm_risk::BeneficiaryIndex::default();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut t = 1_767_225_600i64;
+    let (mut peak, mut peak_payments, mut findings) = (0, 0, 0usize);
+    for i in 0..1_000_000 {
+        t += rng.below(5) as i64;
+        let from = format!("acct-{}", rng.below(200_000));
+        // A few hot beneficiaries (mules) among many cold ones.
+        let to = if rng.below(100) == 0 {
+            format!("mule-{}", rng.below(50))
+        } else {
+            format!("benef-{}", rng.below(150_000))
+        };
+        let txn = TxnFeatures {
+            account_id: &from,
+            timestamp: DateTime::<Utc>::from_timestamp(t, 0).expect("in range"),
+            amount: 900.0,
+            currency: "EUR",
+            country: "DE",
+            channel: Channel::Transfer,
+            mcc: 4829,
+            merchant: "Outgoing transfer",
+            counterparty: Some(&to),
+        };
+        findings += usize::from(engine.assess_beneficiary(&mut index, &txn).is_some());
+        peak = peak.max(index.len());
+        if i % 1_000 == 0 {
+            peak_payments = peak_payments.max(index.payments());
+        }
+    }
+    println!(
+        "beneficiaries at most {peak} (bound {}), payments at most {peak_payments} (bound {}), \
+         findings {findings}",
+        cfg.max_beneficiaries,
+        cfg.max_beneficiaries * cfg.max_payments
+    );
+    assert!(peak <= cfg.max_beneficiaries);
+    assert!(peak_payments <= cfg.max_beneficiaries * cfg.max_payments);
+    assert!(
+        findings > 0,
+        "the hot beneficiaries are still found under eviction"
+    );
+}

@@ -57,7 +57,13 @@ fn detection_quality_on_synthetic_stream() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(SEED);
-    let engine = RiskEngine::new(RiskConfig::default());
+    // By hand only: a file of changed parameters, for curves over a threshold.
+    let config = match std::env::var("PFM_DETECTION_RISK_CONFIG") {
+        Ok(path) => serde_json::from_str(&std::fs::read_to_string(path).expect("readable"))
+            .expect("a RiskConfig"),
+        Err(_) => RiskConfig::default(),
+    };
+    let engine = RiskEngine::new(config);
     let txns: Vec<SyntheticTxn> = Generator::new(GenConfig {
         seed,
         ..GenConfig::default()
