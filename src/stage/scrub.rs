@@ -24,8 +24,7 @@ impl Stage for Scrub {
         for r in &mut batch.records {
             let name = r.txn.pii.name.as_deref();
             if let Some(desc) = r.txn.description.as_deref() {
-                let out = self.scrubber.scrub(desc, name);
-                if !out.spans.is_empty() {
+                if let Some(out) = self.scrubber.scrub_if_found(desc, name) {
                     r.pii_found.extend(out.spans.iter().map(|s| s.kind));
                     r.txn.description = Some(out.text);
                 }
@@ -41,8 +40,7 @@ impl Stage for Scrub {
 fn scrub_value(s: &Scrubber, v: &mut Value, name: Option<&str>, found: &mut Vec<PiiKind>) {
     match v {
         Value::String(text) => {
-            let out = s.scrub(text, name);
-            if !out.spans.is_empty() {
+            if let Some(out) = s.scrub_if_found(text, name) {
                 found.extend(out.spans.iter().map(|s| s.kind));
                 *text = out.text;
             }

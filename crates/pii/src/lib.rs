@@ -173,6 +173,17 @@ impl Scrubber {
         Scrubbed { text, spans }
     }
 
+    /// Like [`Scrubber::scrub`], but `None` when nothing is found: most text holds no PII,
+    /// and this spares it a copy.
+    pub fn scrub_if_found(&self, text: &str, customer_name: Option<&str>) -> Option<Scrubbed> {
+        let spans = self.find(text, customer_name);
+        if spans.is_empty() {
+            return None;
+        }
+        let text = replace(text, &spans).into_owned();
+        Some(Scrubbed { text, spans })
+    }
+
     /// Like [`Scrubber::scrub`] but borrows the input when nothing is found (no allocation).
     pub fn scrub_cow<'t>(&self, text: &'t str, customer_name: Option<&str>) -> Cow<'t, str> {
         let spans = self.find(text, customer_name);

@@ -6,7 +6,8 @@
 //!     python3 eval/typologies/generate.py > /tmp/traffic.jsonl
 //!     cargo run --release -p pfm-risk --example typologies -- /tmp/traffic.jsonl
 //!
-//! `RISK_CONFIG` (the pipeline's variable) names a JSON file of parameters to change.
+//! `RISK_CONFIG` (the pipeline's variable) names a JSON file of parameters to change;
+//! `PFM_SHOW=<class>` (for example `normal`) prints every finding on that class's records.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;

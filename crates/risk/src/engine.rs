@@ -2,7 +2,7 @@
 
 use crate::{
     amount_outlier, card_testing, fan_in, fan_out, impossible_travel, structuring, velocity,
-    AccountState, BeneficiaryIndex, Event, Finding, RiskConfig, TxnFeatures,
+    AccountState, BeneficiaryIndex, Channel, Event, Finding, RiskConfig, TxnFeatures,
 };
 
 /// The detectors with their parameters. Stateless itself: all memory is in the
@@ -72,6 +72,10 @@ impl RiskEngine {
         index: &mut BeneficiaryIndex,
         txn: &TxnFeatures<'_>,
     ) -> Option<Finding> {
+        // Most records are not transfers to a named party: skip the currency lookup for them.
+        if txn.channel != Channel::Transfer || txn.counterparty.is_none() {
+            return None;
+        }
         let c = &self.config;
         let ev = Event {
             t: txn.timestamp.timestamp_millis(),

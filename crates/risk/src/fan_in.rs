@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use crate::window::{self, ms, Timed};
-use crate::{Channel, Detector, Event, Finding};
+use crate::{counterparty, Detector, Event, Finding};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -96,26 +96,10 @@ impl BeneficiaryIndex {
     }
 }
 
-fn digest64(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-fn digest32(s: &str) -> u32 {
-    s.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
-}
-
 /// The beneficiary's digest, when this is a transfer of at least `min_eur` to a named
 /// counterparty.
 fn beneficiary(cfg: &FanInConfig, ev: &Event<'_>) -> Option<u64> {
-    if ev.txn.channel != Channel::Transfer || ev.eur? < cfg.min_eur {
-        return None;
-    }
-    let c = ev.txn.counterparty?.trim();
-    (!c.is_empty()).then(|| digest64(c))
+    counterparty::of_transfer(ev, cfg.min_eur).map(counterparty::digest64)
 }
 
 /// Judges the payment against what the index remembers of its beneficiary, then remembers it.
@@ -130,7 +114,7 @@ pub(crate) fn assess(
     if !index.by_beneficiary.contains_key(&to) && index.by_beneficiary.len() >= cap {
         index.make_room(cap, ev.t, window_ms);
     }
-    let from = digest32(ev.txn.account_id);
+    let from = counterparty::digest32(ev.txn.account_id);
     let recent = index.by_beneficiary.entry(to).or_default();
     let mut payers: Vec<u32> = window::within(recent, ev.t, window_ms)
         .map(|p| p.from)
@@ -160,7 +144,7 @@ pub(crate) fn assess(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{RiskConfig, RiskEngine, TxnFeatures};
+    use crate::{Channel, RiskConfig, RiskEngine, TxnFeatures};
     use chrono::{DateTime, Utc};
 
     fn pay(

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use crate::window::{self, ms, Timed};
-use crate::{Channel, Detector, Event, Finding};
+use crate::{counterparty, Detector, Event, Finding};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -64,19 +64,9 @@ impl Timed for Payment {
     }
 }
 
-fn digest(s: &str) -> u32 {
-    s.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
-}
-
 /// The payee's digest, when this is a transfer to a named counterparty of at least `min_eur`.
 fn payee(cfg: &FanOutConfig, ev: &Event<'_>) -> Option<u32> {
-    if ev.txn.channel != Channel::Transfer || ev.eur? < cfg.min_eur {
-        return None;
-    }
-    let c = ev.txn.counterparty?.trim();
-    (!c.is_empty()).then(|| digest(c))
+    counterparty::of_transfer(ev, cfg.min_eur).map(counterparty::digest32)
 }
 
 pub(crate) fn check(cfg: &FanOutConfig, state: &State, ev: &Event<'_>) -> Option<Finding> {
@@ -174,6 +164,6 @@ mod tests {
     #[test]
     fn the_digest_is_stable() {
         // Persisted state written by one release is read by the next.
-        assert_eq!(super::digest("benef-000001"), 0xd9f5_efb7);
+        assert_eq!(crate::counterparty::digest32("benef-000001"), 0xd9f5_efb7);
     }
 }

@@ -22,6 +22,7 @@
 mod amount_outlier;
 mod card_testing;
 mod config;
+mod counterparty;
 mod engine;
 mod fan_in;
 mod fan_out;

@@ -89,7 +89,11 @@ pub(crate) fn check(cfg: &VelocityConfig, state: &State, ev: &Event<'_>) -> Opti
         return Some(finding(count, total, min, cfg.window_secs));
     }
     let sustained = cfg.sustained_min_count;
-    if sustained < 2 || cfg.sustained_window_secs <= cfg.window_secs {
+    // Fewer remembered than the count needs: no scan (the common case).
+    if sustained < 2
+        || cfg.sustained_window_secs <= cfg.window_secs
+        || state.recent.len() + 1 < sustained
+    {
         return None;
     }
     let (count, total) = burst(cfg.sustained_window_secs);
