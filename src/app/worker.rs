@@ -74,6 +74,7 @@ pub(crate) fn definitions(
     let audit_cfg = AuditConfig {
         baseline_windows: settings.audit_baseline_windows,
         thresholds: audit::policy_thresholds(&data),
+        eur_per_unit: audit::policy_rates(&data),
         detect: audit::DetectConfig {
             expected_versions: expected,
             ..audit::DetectConfig::default()

@@ -14,6 +14,7 @@
 use super::StoreError;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// A workflow leased to this worker.
@@ -288,14 +289,16 @@ pub trait WorkflowStore: Send + Sync + 'static {
     ) -> Fut<'a, Vec<(i32, String, i64)>>;
     /// Dead letters received in `[from, to)`.
     fn dead_letters_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Fut<'_, i64>;
-    /// Accounts with at least `min_count` amounts decided in `[from, to)` within
-    /// `[low, high)`, by account.
-    fn accounts_in_band(
-        &self,
+    /// Accounts with at least `min_count` amounts decided in `[from, to)` whose value in
+    /// euros, at `eur_per_unit` (currency → euros per unit), lies within `band`
+    /// (`[low, high)`, in euros), by account; amounts in a currency the table lacks are
+    /// left out.
+    fn accounts_in_band<'a>(
+        &'a self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        low: f64,
-        high: f64,
+        band: (f64, f64),
         min_count: i64,
-    ) -> Fut<'_, Vec<BandCount>>;
+        eur_per_unit: &'a BTreeMap<String, f64>,
+    ) -> Fut<'a, Vec<BandCount>>;
 }

@@ -522,22 +522,31 @@ macro_rules! workflow_impl {
                 })
             }
 
-            fn accounts_in_band(
-                &self,
+            fn accounts_in_band<'a>(
+                &'a self,
                 from: chrono::DateTime<chrono::Utc>,
                 to: chrono::DateTime<chrono::Utc>,
-                low: f64,
-                high: f64,
+                (low, high): (f64, f64),
                 min_count: i64,
-            ) -> $crate::store::workflow::Fut<'_, Vec<$crate::store::BandCount>> {
+                eur_per_unit: &'a std::collections::BTreeMap<String, f64>,
+            ) -> $crate::store::workflow::Fut<'a, Vec<$crate::store::BandCount>> {
                 use sqlx::Row;
                 Box::pin(async move {
+                    // A JSON object; a non-finite rate becomes null, which matches no amount.
+                    let rates = serde_json::Value::Object(
+                        eur_per_unit
+                            .iter()
+                            .map(|(c, r)| (c.clone(), serde_json::Value::from(*r)))
+                            .collect(),
+                    )
+                    .to_string();
                     let rows = sqlx::query(&$dialect.workflow_sql().accounts_in_band)
                         .bind($crate::store::format_ts(from))
                         .bind($crate::store::format_ts(to))
                         .bind(low)
                         .bind(high)
                         .bind(min_count)
+                        .bind(rates)
                         .fetch_all(&self.pool)
                         .await?;
                     rows.iter()

@@ -428,15 +428,28 @@ impl WorkflowStatements {
                 d.ts_param(1),
                 d.ts_param(2)
             ),
-            accounts_in_band: format!(
-                "SELECT d.account_id, {count}, {}, {} FROM {decided} \
-                 WHERE {window} AND {amount} >= {} AND {amount} < {} \
-                 GROUP BY d.account_id HAVING count(*) >= $5 ORDER BY d.account_id",
-                d.real(&format!("min({amount})")),
-                d.real(&format!("max({amount})")),
-                d.cast("$3", "float8"),
-                d.cast("$4", "float8")
-            ),
+            // Amounts in euros at the policy's own rates (`$6`, a JSON object of euros per
+            // unit); a currency without a rate has no euro amount and is left out.
+            accounts_in_band: {
+                let (rates, rate) = match d {
+                    Dialect::Postgres => (
+                        "jsonb_each_text($6::jsonb) r",
+                        "CAST(r.value AS float8)".to_owned(),
+                    ),
+                    Dialect::Sqlite => ("json_each($6) r", "CAST(r.value AS REAL)".to_owned()),
+                };
+                let eur = format!("({} * {rate})", d.real(amount));
+                format!(
+                    "SELECT d.account_id, {count}, {}, {} FROM {decided} JOIN {rates} \
+                     ON r.key = {currency} \
+                     WHERE {window} AND {eur} >= {} AND {eur} < {} \
+                     GROUP BY d.account_id HAVING count(*) >= $5 ORDER BY d.account_id",
+                    d.real(&format!("min({eur})")),
+                    d.real(&format!("max({eur})")),
+                    d.cast("$3", "float8"),
+                    d.cast("$4", "float8")
+                )
+            },
         }
     }
 }

@@ -227,6 +227,7 @@ async fn audit_with(
     let cfg = AuditConfig {
         baseline_windows: BASELINE_WINDOWS,
         thresholds: audit::policy_thresholds(&data),
+        eur_per_unit: audit::policy_rates(&data),
         detect: DetectConfig {
             expected_versions: vec!["v1".into()],
             ..DetectConfig::default()

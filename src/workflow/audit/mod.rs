@@ -20,7 +20,9 @@ pub use detect::{
 pub use narrative::{
     deterministic_narrative, narrative_schema, Narration, NarrativeAnswer, NARRATIVE_STEP,
 };
-pub use stats::{policy_thresholds, NearThreshold, Threshold, WindowStats, AMOUNT_EDGES};
+pub use stats::{
+    policy_rates, policy_thresholds, NearThreshold, Threshold, WindowStats, AMOUNT_EDGES,
+};
 
 use super::agent::Agent;
 use super::step::{Effect, Step, StepContext, StepError, StepInput, StepOutput, WorkflowDef};
@@ -30,6 +32,7 @@ use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -39,8 +42,10 @@ pub const KIND: &str = "audit";
 pub struct AuditConfig {
     /// The baseline is this many windows (of the audited window's length) just before it.
     pub baseline_windows: i32,
-    /// Amount thresholds from the policy data.
+    /// Amount thresholds from the policy data, in euros.
     pub thresholds: Vec<Threshold>,
+    /// The policy data's `fx_to_eur` (euros per unit), to compare amounts with them.
+    pub eur_per_unit: BTreeMap<String, f64>,
     /// "Just under" means within this fraction below a threshold.
     pub near_band: f64,
     /// How many just-under amounts (over baseline and window) make a pattern.
@@ -55,6 +60,7 @@ impl Default for AuditConfig {
         Self {
             baseline_windows: 24,
             thresholds: Vec::new(),
+            eur_per_unit: BTreeMap::new(),
             near_band: 0.10,
             near_min_count: 3,
             detect: DetectConfig::default(),
@@ -158,9 +164,9 @@ impl Step for WindowStep {
             let lookback = start - (end - start) * self.0.baseline_windows;
             let near_threshold = stats::near_thresholds(
                 ctx.store,
-                lookback,
-                end,
+                (lookback, end),
                 &self.0.thresholds,
+                &self.0.eur_per_unit,
                 self.0.near_band,
                 self.0.near_min_count,
             )

@@ -40,6 +40,7 @@ pub struct Threshold {
 pub struct NearThreshold {
     pub account_id: String,
     pub threshold: String,
+    /// In euros, as the amounts below.
     pub threshold_amount: f64,
     pub count: i64,
     pub min_amount: f64,
@@ -76,19 +77,22 @@ pub async fn window_stats(
 }
 
 /// Accounts with at least `min_count` decided amounts in `[(1 - band) × threshold,
-/// threshold)` for one of the thresholds: the pattern of someone keeping under a limit.
+/// threshold)` for one of the thresholds: the pattern of someone keeping under a limit. The
+/// thresholds are in euros, as the policy's are (decision 0019): amounts are converted at
+/// the policy's own `fx_to_eur`, so the audit sees the limits the policy applies.
 pub async fn near_thresholds(
     store: &dyn WorkflowStore,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
     thresholds: &[Threshold],
+    eur_per_unit: &BTreeMap<String, f64>,
     band: f64,
     min_count: i64,
 ) -> Result<Vec<NearThreshold>, StepError> {
     let mut out = Vec::new();
     for th in thresholds {
+        let band = (th.amount * (1.0 - band), th.amount);
         let rows = store
-            .accounts_in_band(from, to, th.amount * (1.0 - band), th.amount, min_count)
+            .accounts_in_band(from, to, band, min_count, eur_per_unit)
             .await?;
         out.extend(rows.into_iter().map(|r| NearThreshold {
             account_id: r.account_id,
@@ -100,6 +104,24 @@ pub async fn near_thresholds(
         }));
     }
     Ok(out)
+}
+
+/// The policy's exchange rates (`agentic_config.fx_to_eur`: euros per unit of each
+/// currency); positive finite numbers only.
+pub fn policy_rates(data: &serde_json::Value) -> BTreeMap<String, f64> {
+    data.get("agentic_config")
+        .and_then(|c| c.get("fx_to_eur"))
+        .and_then(|t| t.as_object())
+        .map(|t| {
+            t.iter()
+                .filter_map(|(c, r)| {
+                    r.as_f64()
+                        .filter(|r| r.is_finite() && *r > 0.0)
+                        .map(|r| (c.clone(), r))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Every numeric `*_amount` entry of the policy's `agentic_config`: the limits the policy
@@ -138,5 +160,8 @@ mod tests {
             .collect();
         assert!(names.contains(&"high_value_amount".to_owned()), "{names:?}");
         assert!(names.contains(&"hard_limit_amount".to_owned()), "{names:?}");
+        let rates = policy_rates(&data);
+        assert_eq!(rates.get("EUR"), Some(&1.0));
+        assert!(rates.len() >= 50, "{} rates", rates.len());
     }
 }
