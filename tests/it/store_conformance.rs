@@ -870,14 +870,17 @@ async fn workflow_reads<S: Store>(s: &S) {
         0
     );
     // The band's low end is inside it, the high end outside; amounts in euros at the
-    // rates given (these records are in EUR).
-    let eur: std::collections::BTreeMap<String, f64> = [("EUR".to_owned(), 1.0)].into();
-    let band = s
-        .accounts_in_band(at(0, 0), at(11, 0), (40.0, 900.0), 2, &eur)
-        .await
-        .expect("band");
+    // rates given (acct-w's history is in EUR).
+    let band = |low: f64, min_count: i64, rate: (&str, f64)| {
+        let rates: std::collections::BTreeMap<String, f64> = [(rate.0.to_owned(), rate.1)].into();
+        async move {
+            s.accounts_in_band(at(0, 0), at(11, 0), (low, 900.0), min_count, &rates)
+                .await
+                .expect("band")
+        }
+    };
     assert_eq!(
-        band,
+        band(40.0, 2, ("EUR", 1.0)).await,
         vec![BandCount {
             account_id: "acct-w".into(),
             count: 2,
@@ -885,34 +888,23 @@ async fn workflow_reads<S: Store>(s: &S) {
             max_amount: 60.0
         }]
     );
-    assert!(s
-        .accounts_in_band(at(0, 0), at(11, 0), (40.0, 900.0), 3, &eur)
-        .await
-        .expect("band")
-        .is_empty());
+    assert!(band(40.0, 3, ("EUR", 1.0)).await.is_empty());
     // At another rate the same amounts are other euro values: 40 and 60 become 80 and 120,
-    // and the 40-euro edge now leaves them both inside a band from 80.
-    let doubled: std::collections::BTreeMap<String, f64> = [("EUR".to_owned(), 2.0)].into();
-    let band = s
-        .accounts_in_band(at(0, 0), at(11, 0), (80.0, 900.0), 2, &doubled)
-        .await
-        .expect("band");
+    // both inside a band from 80.
+    let doubled = band(80.0, 2, ("EUR", 2.0)).await;
     assert_eq!(
-        band.iter()
+        doubled
+            .iter()
             .map(|b| (b.min_amount, b.max_amount))
             .collect::<Vec<_>>(),
         vec![(80.0, 120.0)]
     );
     // Only currencies with a rate count: with USD alone, acct-o's 5 USD (4.60 EUR) is the
     // one amount left, and acct-w's EUR and GBP amounts have no euro value.
-    let usd: std::collections::BTreeMap<String, f64> = [("USD".to_owned(), 0.92)].into();
-    let band = s
-        .accounts_in_band(at(0, 0), at(11, 0), (0.0, 1e12), 1, &usd)
-        .await
-        .expect("band");
-    assert_eq!(band.len(), 1, "{band:?}");
-    assert_eq!((band[0].account_id.as_str(), band[0].count), ("acct-o", 1));
-    assert!((band[0].min_amount - 4.6).abs() < 1e-9, "{band:?}");
+    let usd = band(0.0, 1, ("USD", 0.92)).await;
+    assert_eq!(usd.len(), 1, "{usd:?}");
+    assert_eq!((usd[0].account_id.as_str(), usd[0].count), ("acct-o", 1));
+    assert!((usd[0].min_amount - 4.6).abs() < 1e-9, "{usd:?}");
 }
 
 #[tokio::test]
