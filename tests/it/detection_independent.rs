@@ -108,14 +108,17 @@ fn detectors_on_independent_typologies_hold_their_measured_recall() {
     }
     let recall = s["overall"]["recall"].as_f64().expect("recall");
     let precision = s["overall"]["precision"].as_f64().expect("precision");
-    // Measured at this seed and size: recall 0.846, precision 0.790 (docs/benchmarks.md;
-    // 0.775 and 0.643 before decision 0020).
-    assert!(recall >= 0.82, "overall recall fell to {recall}");
-    assert!(precision >= 0.76, "overall precision fell to {precision}");
-    // Every fan-out incident is caught from its fifth payee on, every fan-in incident from
-    // its fourth payer on (decision 0020).
-    assert_eq!(s["patterns"]["fan_out"]["incident_recall"], 1.0);
-    assert_eq!(s["patterns"]["fan_in"]["incident_recall"], 1.0);
+    // Measured at this seed and size: recall 0.888, precision 0.798 (docs/benchmarks.md;
+    // 0.846 and 0.790 before decision 0021, 0.775 and 0.643 before decision 0020).
+    assert!(recall >= 0.86, "overall recall fell to {recall}");
+    assert!(precision >= 0.77, "overall precision fell to {precision}");
+    // Every fan-out incident is caught from its third new payee on, every fan-in incident
+    // from its third payer on (decision 0021): measured 0.778 and 0.800 of their records.
+    for p in ["fan_out", "fan_in"] {
+        assert_eq!(s["patterns"][p]["incident_recall"], 1.0, "{p}");
+        let recall = s["patterns"][p]["recall"].as_f64().expect("recall");
+        assert!(recall >= 0.75, "{p} recall fell to {recall}");
+    }
     // Slow bursts are caught by the sustained window (measured 0.938).
     let velocity = s["patterns"]["velocity"]["recall"]
         .as_f64()

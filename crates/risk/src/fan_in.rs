@@ -30,7 +30,7 @@ impl Default for FanInConfig {
     fn default() -> Self {
         FanInConfig {
             window_secs: 72 * 3600,
-            min_payers: 4,
+            min_payers: 3,
             min_eur: 500.0,
             max_payments: 16,
             max_beneficiaries: 32_768,
@@ -174,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn the_fourth_distinct_payer_of_one_beneficiary_is_flagged() {
+    fn the_third_distinct_payer_of_one_beneficiary_is_flagged() {
         let engine = RiskEngine::new(RiskConfig::default());
         let mut index = BeneficiaryIndex::default();
         let scores: Vec<Option<f64>> = ["a-1", "a-2", "a-2", "a-3", "a-4", "a-5"]
@@ -193,9 +193,9 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(&scores[..4], &[None; 4], "the same payer twice counts once");
-        assert!(scores[4].is_some_and(|s| s >= 0.5), "{scores:?}");
-        assert!(scores[5] > scores[4], "more payers, more evidence");
+        assert_eq!(&scores[..3], &[None; 3], "the same payer twice counts once");
+        assert!(scores[3].is_some_and(|s| s >= 0.5), "{scores:?}");
+        assert!(scores[4] > scores[3], "more payers, more evidence");
     }
 
     #[test]
@@ -265,8 +265,8 @@ mod tests {
             );
         }
         assert_eq!(
-            hits, 1,
-            "the fourth payer of a fresh beneficiary is flagged"
+            hits, 2,
+            "the third and fourth payers of a fresh beneficiary are flagged"
         );
     }
 }

@@ -13,7 +13,7 @@
 //! - [`Detector::Structuring`]: cash / transfer amounts just under the reporting threshold, or
 //!   sub-threshold amounts adding up over it, within 24 h.
 //! - [`Detector::AmountOutlier`]: a card purchase far above the account's usual amounts.
-//! - [`Detector::FanOut`]: transfers to many different counterparties within a day.
+//! - [`Detector::FanOut`]: transfers to many different new counterparties within a day.
 //! - [`Detector::FanIn`]: transfers from many different accounts to one beneficiary within
 //!   days; its memory is keyed on the beneficiary ([`BeneficiaryIndex`]), not the account.
 
