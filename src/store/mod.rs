@@ -14,6 +14,7 @@ mod journey_impl;
 mod keys;
 mod lineage;
 mod llm_slots;
+mod migrations;
 mod outbox;
 mod postgres;
 mod roles;

@@ -14,13 +14,11 @@ mod outbox;
 mod workflow;
 
 use super::sql::{self, Dialect};
-use super::{Database, StoreError};
+use super::{migrations, Database, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::str::FromStr;
 use std::time::Duration;
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The shared statements in PostgreSQL's dialect.
 fn stmts() -> &'static sql::Statements {
@@ -57,7 +55,7 @@ impl PgStore {
 }
 
 fn expected_version() -> i64 {
-    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    migrations::POSTGRES.latest_version()
 }
 
 impl Database for PgStore {
@@ -67,7 +65,11 @@ impl Database for PgStore {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         // The migrator holds a PostgreSQL advisory lock, so concurrent replicas serialise.
-        MIGRATOR.run(&self.pool).await?;
+        migrations::POSTGRES
+            .migrator()
+            .await?
+            .run(&self.pool)
+            .await?;
         Ok(())
     }
 

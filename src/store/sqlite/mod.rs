@@ -16,7 +16,7 @@ mod outbox;
 mod workflow;
 
 use super::sql::{self, Dialect};
-use super::{Database, StoreError};
+use super::{migrations, Database, StoreError};
 use chrono::Utc;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -25,8 +25,6 @@ use std::time::Duration;
 
 /// Rows per multi-row statement: 28 columns × 1000 stays under SQLite's 32,766 variables.
 const CHUNK: usize = 1000;
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// The shared statements in SQLite's dialect.
 fn stmts() -> &'static sql::Statements {
@@ -87,7 +85,7 @@ fn is_busy(e: &sqlx::Error) -> bool {
 }
 
 fn expected_version() -> i64 {
-    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    migrations::SQLITE.latest_version()
 }
 
 /// Timestamps are stored as RFC 3339 text ([`crate::store::format_ts`]).
@@ -109,7 +107,7 @@ impl Database for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut attempt = 0;
         loop {
-            match MIGRATOR.run(&self.pool).await {
+            match migrations::SQLITE.migrator().await?.run(&self.pool).await {
                 Ok(()) => return Ok(()),
                 Err(e) if attempt < 10 => {
                     attempt += 1;
