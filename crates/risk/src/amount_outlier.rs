@@ -39,7 +39,7 @@ impl Default for AmountOutlierConfig {
     fn default() -> Self {
         AmountOutlierConfig {
             history_len: 32,
-            min_history: 5,
+            min_history: 8,
             min_ratio: 8.0,
             min_ratio_to_max: 2.0,
             min_amount_eur: 150.0,

@@ -40,8 +40,13 @@ impl RiskEngine {
         ));
         findings.extend(velocity::check(&c.velocity, &state.velocity, &ev));
         let travel = impossible_travel::check(&c.impossible_travel, &state.travel, &ev);
-        let travel_flagged = travel.is_some();
-        findings.extend(travel);
+        impossible_travel::record(
+            &c.impossible_travel,
+            &mut state.travel,
+            &ev,
+            travel.as_ref(),
+        );
+        findings.extend(travel.map(|t| t.finding));
         findings.extend(structuring::check(c, &state.structuring, &ev));
         findings.extend(amount_outlier::check(
             &c.amount_outlier,
@@ -52,7 +57,6 @@ impl RiskEngine {
 
         card_testing::record(&c.card_testing, &mut state.card_testing, &ev);
         velocity::record(&c.velocity, &mut state.velocity, &ev);
-        impossible_travel::record(&c.impossible_travel, &mut state.travel, &ev, travel_flagged);
         structuring::record(c, &mut state.structuring, &ev);
         fan_out::record(&c.fan_out, &mut state.fan_out, &ev);
         amount_outlier::record(

@@ -67,17 +67,21 @@ impl Timed for Seen {
 /// Shortest interval used for speeds (clock skew between terminals).
 const MIN_INTERVAL_MS: i64 = 60_000;
 
-pub(crate) fn check(
-    cfg: &ImpossibleTravelConfig,
-    state: &State,
-    ev: &Event<'_>,
-) -> Option<Finding> {
+/// A trip nobody can make, and which of its two uses is the suspect one.
+pub(crate) struct Trip {
+    pub(crate) finding: Finding,
+    /// The remembered use's time when it is the suspect (it is the later of the two, and
+    /// arrived first); `None` when the suspect is the use being judged.
+    remembered_suspect: Option<i64>,
+}
+
+pub(crate) fn check(cfg: &ImpossibleTravelConfig, state: &State, ev: &Event<'_>) -> Option<Trip> {
     if !ev.txn.channel.is_physical() {
         return None;
     }
     let here = ev.txn.country;
-    // (share of the shortest possible trip time left unexplained, km, ms apart, country)
-    let mut worst: Option<(f64, f64, i64, &str)> = None;
+    // (share of the shortest possible trip time left unexplained, km, the other use)
+    let mut worst: Option<(f64, f64, &Seen)> = None;
     for seen in window::within(&state.seen, ev.t, ms(cfg.lookback_secs)) {
         if seen.c.eq_ignore_ascii_case(here) {
             continue;
@@ -93,35 +97,55 @@ pub(crate) fn check(
         let needed = km / cfg.max_speed_kmh.max(1.0) + cfg.overhead_hours.max(0.0);
         let short = 1.0 - hours / needed;
         if short > 0.0 && worst.is_none_or(|w| short > w.0) {
-            worst = Some((short, km, apart, seen.c.as_str()));
+            worst = Some((short, km, seen));
         }
     }
-    let (short, km, apart, there) = worst?;
+    let (short, km, seen) = worst?;
     let score = (0.6 + 0.4 * short).clamp(0.6, 1.0);
     let needed = km / cfg.max_speed_kmh.max(1.0) + cfg.overhead_hours.max(0.0);
-    Some(Finding {
+    // The suspect leg is the later one: the earlier use says where the card was, the later
+    // one claims a trip nobody can make. When the later leg arrived first (a terminal
+    // uploading late) and is already decided, the finding stays on this use, so the pair
+    // is reviewed, but its reason names the later leg's country as the suspect one.
+    let later_arrived_first = seen.t > ev.t;
+    let (suspect, other) = if later_arrived_first {
+        (seen.c.as_str(), here)
+    } else {
+        (here, seen.c.as_str())
+    };
+    let finding = Finding {
         detector: Detector::ImpossibleTravel,
         score,
         reason: format!(
-            "in-person use in {here} {km:.0} km from {there} {} min apart (at least {:.0} min \
-             door to door)",
-            apart / 60_000,
+            "in-person use in {suspect} {km:.0} km from {other} {} min apart (at least {:.0} \
+             min door to door)",
+            ev.t.saturating_sub(seen.t).abs() / 60_000,
             needed * 60.0
         ),
+    };
+    Some(Trip {
+        finding,
+        remembered_suspect: later_arrived_first.then_some(seen.t),
     })
 }
 
-/// Remembers an in-person use. A use this detector just flagged is not remembered: its
-/// location is suspect, and remembering it would flag the customer's next genuine use back
-/// home as well.
+/// Remembers an in-person use. A use this detector found suspect is not remembered: its
+/// location is doubtful, and remembering it would flag the customer's next genuine use back
+/// home as well. When the suspect is a remembered later use that arrived first, that one is
+/// forgotten and this use, the earlier one, is remembered.
 pub(crate) fn record(
     cfg: &ImpossibleTravelConfig,
     state: &mut State,
     ev: &Event<'_>,
-    flagged: bool,
+    trip: Option<&Trip>,
 ) {
-    if !ev.txn.channel.is_physical() || flagged {
+    if !ev.txn.channel.is_physical() {
         return;
+    }
+    match trip.map(|t| t.remembered_suspect) {
+        Some(None) => return,
+        Some(Some(at)) => state.seen.retain(|s| s.t != at),
+        None => {}
     }
     if let Some(last) = state.seen.back_mut() {
         if last.c.eq_ignore_ascii_case(ev.txn.country) {
@@ -166,6 +190,27 @@ mod tests {
         );
         // The flagged location is not remembered: the customer back home is not flagged.
         assert_eq!(run(&mut s, &present(60 * 60, "DE"), D), None);
+    }
+
+    #[test]
+    fn a_later_use_that_arrived_first_is_the_suspect_one() {
+        // Tokyo 30 min after Berlin, but Tokyo's terminal reported first.
+        let mut s = AccountState::default();
+        assert_eq!(run(&mut s, &present(30 * 60, "JP"), D), None);
+        let late = crate::RiskEngine::default().assess(&mut s, &present(0, "DE").features());
+        let finding = late
+            .iter()
+            .find(|f| f.detector == D)
+            .expect("the pair is found when its second leg arrives");
+        assert!(
+            finding.reason.starts_with("in-person use in JP "),
+            "the later use is named as the suspect: {}",
+            finding.reason
+        );
+        // Tokyo is forgotten and Berlin remembered: the customer's next use at home passes,
+        // another one in Tokyo is still impossible.
+        assert_eq!(run(&mut s, &present(60 * 60, "DE"), D), None);
+        assert!(run(&mut s, &present(70 * 60, "JP"), D).is_some());
     }
 
     #[test]

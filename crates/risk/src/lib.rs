@@ -210,23 +210,26 @@ pub(crate) mod test_support {
             self.counterparty = Some(c);
             self
         }
+
+        pub(crate) fn features(&self) -> TxnFeatures<'static> {
+            TxnFeatures {
+                account_id: "acct-1",
+                timestamp: at(self.secs),
+                amount: self.amount,
+                currency: self.currency,
+                country: self.country,
+                channel: self.channel,
+                mcc: self.mcc,
+                merchant: self.merchant,
+                counterparty: self.counterparty,
+            }
+        }
     }
 
     /// Runs `tx` through a default engine; returns the findings' scores for `detector`.
     pub(crate) fn run(state: &mut AccountState, tx: &Tx, detector: Detector) -> Option<f64> {
         let engine = RiskEngine::new(RiskConfig::default());
-        let features = TxnFeatures {
-            account_id: "acct-1",
-            timestamp: at(tx.secs),
-            amount: tx.amount,
-            currency: tx.currency,
-            country: tx.country,
-            channel: tx.channel,
-            mcc: tx.mcc,
-            merchant: tx.merchant,
-            counterparty: tx.counterparty,
-        };
-        let findings = engine.assess(state, &features);
+        let findings = engine.assess(state, &tx.features());
         for f in &findings {
             assert!((0.0..=1.0).contains(&f.score), "{f:?}");
             assert!(!f.reason.is_empty());
