@@ -199,7 +199,11 @@ fn id_token(tok: &[u8]) -> Option<IdToken> {
     if tok.len() == 16 {
         return codice_fiscale::valid(tok).then_some(IdToken::CodiceFiscale);
     }
-    if let Some(nif) = tok.strip_prefix(b"PT") {
+    // Only "PT" and nine digits is the NIF's VAT form: a UK NI number may start with PT too.
+    if let Some(nif) = tok
+        .strip_prefix(b"PT")
+        .filter(|n| n.len() == 9 && n.iter().all(u8::is_ascii_digit))
+    {
         let mut d = [0u8; 9];
         for (slot, b) in d.iter_mut().zip(nif) {
             *slot = b.wrapping_sub(b'0');
@@ -266,5 +270,24 @@ mod tests {
         assert!(!bsn_valid("000000000"));
         assert!(!bsn_valid("12345678a"));
         assert!(!bsn_valid("1234567"));
+    }
+
+    #[test]
+    fn a_ni_number_with_the_portuguese_prefix_is_not_taken_for_a_nif() {
+        // Found by a chaos run: "PT" + digits was read as the NIF's VAT form and rejected.
+        let found = |text: &str| {
+            let mut out = Vec::new();
+            IdFinder::new().find(text, &mut out);
+            out.iter()
+                .map(|s| &text[s.start..s.end])
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        assert_eq!(found("ID no. PT 96 71 07 C"), "PT 96 71 07 C");
+        assert_eq!(found("DNI/ID PT131143C"), "PT131143C");
+        assert_eq!(found("ID PT 74 49 49 A verification"), "PT 74 49 49 A");
+        // The NIF's VAT form still needs its check digit.
+        assert_eq!(found("NIF PT501964843"), "PT501964843");
+        assert_eq!(found("NIF PT501964842"), "");
     }
 }
