@@ -5,14 +5,17 @@
 //! (b) holds a revocation until the loop has committed every record it was handed from
 //!     the revoked partitions.
 
+mod poller;
+
 use super::KafkaError;
 use crate::config::KafkaConfig;
 use crate::telemetry::health::Health;
-use crate::telemetry::metrics::{Metrics, PartitionLabel, TopicLabel};
+use crate::telemetry::metrics::{Metrics, PartitionLabel};
+use poller::Poller;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaError as RdError;
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
-use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc as sync_mpsc, Arc, Mutex, PoisonError};
@@ -514,152 +517,5 @@ impl ConsumerHandle {
 impl Drop for ConsumerHandle {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-struct Poller {
-    consumer: Arc<BaseConsumer<Ctx>>,
-    shared: Arc<Shared>,
-    events: mpsc::UnboundedSender<Event>,
-    lag_interval: Duration,
-    high_water: usize,
-}
-
-impl Poller {
-    fn run(self) {
-        let mut last_lag: Option<Instant> = None;
-        let mut paused = false;
-        let mut seen_rebalances = 0;
-        let mut last_error: Option<Instant> = None;
-        while !self.shared.stop.load(Ordering::Relaxed) {
-            if last_lag.is_none_or(|t| t.elapsed() >= self.lag_interval) {
-                self.refresh_lag();
-                last_lag = Some(Instant::now());
-            }
-            if let Some(why) = self.shared.stranded() {
-                tracing::warn!(after_s = REJOIN_AFTER.as_secs(), "{why}");
-                self.shared.rejoin.store(true, Ordering::Relaxed);
-                break;
-            }
-            let rebalances = self.shared.rebalances.load(Ordering::Relaxed);
-            if rebalances != seen_rebalances && paused {
-                // Newly assigned partitions start unpaused: pause the whole assignment again.
-                self.set_paused(true);
-            }
-            seen_rebalances = rebalances;
-            let in_flight = self.shared.in_flight.load(Ordering::Relaxed);
-            self.shared.metrics.kafka_in_flight.set(in_flight as i64);
-            if !paused && in_flight >= self.high_water {
-                paused = self.set_paused(true);
-                if paused {
-                    tracing::debug!(in_flight, "batch loop behind: partitions paused");
-                }
-            } else if paused && in_flight <= self.high_water / 2 {
-                paused = !self.set_paused(false);
-                if !paused {
-                    tracing::debug!(in_flight, "partitions resumed");
-                }
-            }
-            match self.consumer.poll(POLL) {
-                None => {}
-                Some(Ok(m)) => {
-                    self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
-                    let event = Event::Message {
-                        partition: m.partition(),
-                        offset: m.offset(),
-                        payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-                        timestamp_ms: m.timestamp().to_millis(),
-                    };
-                    if self.events.send(event).is_err() {
-                        break;
-                    }
-                }
-                Some(Err(e))
-                    if last_error.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) =>
-                {
-                    tracing::warn!(error = %e, "kafka poll error");
-                    last_error = Some(Instant::now());
-                }
-                Some(Err(_)) => {}
-            }
-        }
-        tracing::info!("kafka consumer leaving the group");
-        // Dropping the last handle closes the consumer, which runs the final revocation
-        // (without waiting: `stop` is set) and leaves the group.
-    }
-
-    fn set_paused(&self, pause: bool) -> bool {
-        let Ok(assignment) = self.consumer.assignment() else {
-            return false;
-        };
-        let r = if pause {
-            self.consumer.pause(&assignment)
-        } else {
-            self.consumer.resume(&assignment)
-        };
-        r.is_ok()
-    }
-
-    /// `kafka_consumer_lag` for each owned partition: the high watermark minus the next
-    /// offset committed to the database (or the low watermark when nothing is committed).
-    fn refresh_lag(&self) {
-        let topic = &self.shared.topic;
-        let owned: Vec<(i32, Option<i64>)> = self
-            .shared
-            .positions()
-            .iter()
-            .map(|(p, o)| (*p, *o))
-            .collect();
-        let mut reachable = true;
-        let mut measured = Vec::with_capacity(owned.len());
-        for (p, committed) in owned {
-            match self
-                .consumer
-                .fetch_watermarks(topic, p, Duration::from_secs(2))
-            {
-                Ok((low, high)) => {
-                    let from = committed.unwrap_or(low).max(low);
-                    measured.push((p, (high - from).max(0)));
-                }
-                Err(e) => {
-                    tracing::debug!(partition = p, error = %e, "watermarks unavailable");
-                    reachable = false;
-                    break;
-                }
-            }
-        }
-        if measured.is_empty() && reachable {
-            reachable = self
-                .consumer
-                .fetch_metadata(Some(topic), Duration::from_secs(2))
-                .is_ok();
-        }
-        // Only partitions still owned: one revoked while measuring must not reappear.
-        let positions = self.shared.positions();
-        let mut total = 0;
-        for (p, lag) in measured {
-            if positions.contains_key(&p) {
-                self.shared
-                    .metrics
-                    .consumer_lag
-                    .get_or_create(&PartitionLabel {
-                        topic: topic.clone(),
-                        partition: p.to_string(),
-                    })
-                    .set(lag);
-                total += lag;
-            }
-        }
-        drop(positions);
-        if reachable {
-            self.shared
-                .metrics
-                .group_lag
-                .get_or_create(&TopicLabel {
-                    topic: topic.clone(),
-                })
-                .set(total);
-        }
-        self.shared.set_kafka_health(reachable);
     }
 }

@@ -466,6 +466,24 @@ fn every_import_points_down_and_no_module_cycle() {
     );
 }
 
+/// Issue 13's bound: a module over 600 lines is doing more than one job.
+#[test]
+fn no_file_under_src_is_over_600_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 10, "no sources found under {}", src.display());
+    let mut long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).ok()?.lines().count();
+            (lines > 600).then(|| format!("{}: {lines} lines", f.display()))
+        })
+        .collect();
+    long.sort();
+    assert!(long.is_empty(), "split these:\n{}", long.join("\n"));
+}
+
 #[test]
 fn every_top_level_module_of_the_main_crate_has_a_layer() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
