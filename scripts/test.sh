@@ -26,17 +26,12 @@ export PFM_TEST_PROMETHEUS="${PFM_TEST_PROMETHEUS:-/usr/bin/prometheus}"
 # The Kafka tests (several pipeline replicas, a producer and kafka-python each) run after the
 # rest, one at a time: on 2 cores, sharing the machine with the other suites starves the
 # consumers' group heartbeats and turns timing into noise.
-# The chaos and soak runs then run side by side: each brings its own PostgreSQL, broker and
-# S3 server (tests/it/common/stack.rs), their checks are of counts, leaks and exit codes,
-# not of time, and most of their minutes are the load's own pace (decision 0022).
 # The root crate's integration tests are one binary (tests/it/main.rs); a group is selected by
 # its module path.
-kafka_tests='test(/^kafka_group::/) | test(/^kafka_publish::/) | test(/^kafka_outage::/) | test(/^prometheus_scrape::/) | test(/^erasure::/)'
-long_runs='test(/^chaos::/) | test(/^soak::/)'
+kafka_tests='test(/^kafka_group::/) | test(/^kafka_publish::/) | test(/^kafka_outage::/) | test(/^prometheus_scrape::/) | test(/^erasure::/) | test(/^chaos::/) | test(/^soak::/)'
 status=0
-cargo nextest run --workspace --no-fail-fast -E "not ($kafka_tests | $long_runs)" "$@" || status=$?
+cargo nextest run --workspace --no-fail-fast -E "not ($kafka_tests)" "$@" || status=$?
 cargo nextest run --workspace --no-fail-fast --test-threads 1 -E "$kafka_tests" "$@" || status=$?
-cargo nextest run --workspace --no-fail-fast --test-threads 2 -E "$long_runs" "$@" || status=$?
 # A small run of the pipeline benchmark (issue 17), in the tests' profile: it prints the
 # figures and asserts correctness only (decode's paths agree, the govern memo decides as the
 # VM does, every record lands once); the figures to quote come from `cargo bench`.
